@@ -1,0 +1,383 @@
+"""The pipeline: discover → prefilter → parse once → match → findings → fixes.
+
+Per-file work is a pure function of the file's bytes, so results can be cached
+between fix iterations (and spread over processes). Only small facts survive
+a file's analysis; a document is kept only when a fix may edit it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from .catalogue import Rule
+from .config import Settings
+from .discovery import SourceFile, discover
+from .matchers import FileMatcher, ProjectMatcher, RuleContext, matcher_class
+from .model import Edit, FileError, Finding, Fix, Report
+from .project import Declaration, ProjectModel
+from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
+
+MAX_FIX_ITERATIONS = 10
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+@dataclass
+class FileResult:
+    source: SourceFile
+    findings: list[Finding] = field(default_factory=list)
+    error: Optional[FileError] = None
+    document: Optional[TextDocument] = None  # kept when a fix may edit this file
+    declarations: list[Declaration] = field(default_factory=list)
+    facts: list[tuple[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class FixOutcome:
+    report: Report
+    original: dict[str, TextDocument]  # display path -> document as read
+    changed: dict[str, TextDocument]  # display path -> document after fixes
+
+    def diff(self) -> str:
+        chunks = []
+        for path in sorted(self.changed):
+            before = self.original[path].text.splitlines(keepends=True)
+            after = self.changed[path].text.splitlines(keepends=True)
+            chunks.extend(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+            if chunks and not chunks[-1].endswith(("\n", "\r")):
+                chunks.append("\n\\ No newline at end of file\n")
+        return "".join(chunks)
+
+
+def noqa_codes(line_text: str) -> Optional[set[str]]:
+    """Codes suppressed on a line: None when there is no noqa, an empty set for a bare ``# noqa``."""
+    match = _NOQA.search(line_text)
+    if not match:
+        return None
+    codes = match.group("codes")
+    return set(re.split(r"[\s,]+", codes.upper().strip())) if codes else set()
+
+
+def is_suppressed(document: TextDocument, finding: Finding) -> bool:
+    for line in {finding.span.line, finding.span.end_line}:
+        codes = noqa_codes(document.line_text(line))
+        if codes is not None and (not codes or finding.code in codes):
+            return True
+    return False
+
+
+def with_source_line(document: TextDocument, finding: Finding) -> Finding:
+    return dataclasses.replace(finding, source_line=document.line_text(finding.span.line))
+
+
+class Engine:
+    def __init__(self, settings: Settings, rules: Iterable[Rule], *, unsafe_fixes: bool = False,
+                 base_dir: Optional[Path] = None):
+        self.settings = settings
+        self.rules = list(rules)
+        self.unsafe_fixes = unsafe_fixes
+        self.base_dir = (base_dir or (settings.config_path.parent if settings.config_path else Path.cwd())).resolve()
+        self.context = RuleContext(settings.target_asgiref, settings.pin_strategy)
+        self.file_matchers: dict[str, list[FileMatcher]] = {}
+        self.project_matchers: list[ProjectMatcher] = []
+        for rule in self.rules:
+            matcher = matcher_class(rule.matcher)(rule, self.context)
+            if isinstance(matcher, ProjectMatcher):
+                self.project_matchers.append(matcher)
+            if isinstance(matcher, FileMatcher):
+                for kind in rule.file_kinds:
+                    self.file_matchers.setdefault(kind, []).append(matcher)
+        # Declarations feed project rules, so declaration files are read even
+        # when no file rule is selected for them.
+        self.declaration_kinds = {"requirements"} if self.project_matchers else set()
+        self.needles: dict[str, Optional[tuple[bytes, ...]]] = {}
+        for kind, matchers in self.file_matchers.items():
+            if any(not m.needles for m in matchers):
+                self.needles[kind] = None  # some matcher wants every file of this kind
+            else:
+                self.needles[kind] = tuple({n for m in matchers for n in m.needles})
+
+    # -- analysis -------------------------------------------------------------------
+    def wants(self, source: SourceFile) -> bool:
+        return source.kind in self.file_matchers or source.kind in self.declaration_kinds
+
+    def analyze(self, source: SourceFile, override: Optional[TextDocument] = None) -> FileResult:
+        result = FileResult(source)
+        if override is not None:
+            document = override
+        else:
+            try:
+                raw = read_bytes(source.path)
+            except OSError as exc:
+                result.error = FileError(source.display, f"cannot read file: {exc.strerror or exc}")
+                return result
+            needles = self.needles.get(source.kind)
+            if needles is not None and source.kind not in self.declaration_kinds:
+                if not any(needle in raw for needle in needles):
+                    return result
+            try:
+                document = TextDocument.decode(source.path, source.display, raw, python=source.kind == "python")
+            except DecodeProblem as exc:
+                text = str(exc)
+                line = None
+                if text.startswith("line "):
+                    number, _, text = text.partition(": ")
+                    line = int(number.split()[1])
+                result.error = FileError(source.display, f"cannot decode file: {text}", line)
+                return result
+        try:
+            parsed = self._parse(source.kind, document)
+        except _ParseProblem as exc:
+            result.error = FileError(source.display, str(exc), exc.line, fatal=False)
+            return result
+        findings: list[Finding] = []
+        for matcher in self.file_matchers.get(source.kind, ()):
+            findings.extend(matcher.check_file(parsed))
+        result.findings = self._filter(document, findings)
+        self._collect(source, parsed, result)
+        if source.kind in self.declaration_kinds or any(f.fix for f in result.findings):
+            result.document = document
+        return result
+
+    def _parse(self, kind: str, document: TextDocument):
+        if kind == "requirements":
+            from .sources.requirements import parse_requirements
+
+            return parse_requirements(document)
+        if kind == "python":
+            from .sources.python import PythonSyntaxProblem, parse_python
+
+            try:
+                return parse_python(document)
+            except PythonSyntaxProblem as exc:
+                raise _ParseProblem(str(exc), exc.line) from None
+        raise _ParseProblem(f"no reader for {kind} files yet", None)
+
+    def _collect(self, source: SourceFile, parsed, result: FileResult) -> None:
+        if source.kind == "requirements":
+            for entry in parsed.entries:
+                if entry.name and entry.kind in ("requirement", "url"):
+                    start, end = entry.requirement_span
+                    result.declarations.append(
+                        Declaration(
+                            name=entry.name,
+                            specifier=entry.specifier,
+                            marker=entry.marker,
+                            path=source.display,
+                            line=entry.line,
+                            source_kind="requirements",
+                            start=start,
+                            end=end,
+                            text=entry.requirement_text,
+                            generated=parsed.compiled or bool(entry.hashes),
+                        )
+                    )
+
+    def _filter(self, document: TextDocument, findings: list[Finding]) -> list[Finding]:
+        ignored = self._per_file_ignores(document.path)
+        kept = []
+        for finding in findings:
+            if any(finding.code.startswith(prefix) for prefix in ignored):
+                continue
+            if is_suppressed(document, finding):
+                continue
+            kept.append(with_source_line(document, finding))
+        return kept
+
+    def _per_file_ignores(self, path: Path) -> list[str]:
+        if not self.settings.per_file_ignores:
+            return []
+        try:
+            relative = Path(os.path.relpath(path.resolve(), self.base_dir)).as_posix()
+        except ValueError:  # another drive on Windows
+            relative = path.as_posix()
+        codes: list[str] = []
+        for pattern, pattern_codes in self.settings.per_file_ignores.items():
+            if fnmatchcase(relative, pattern) or fnmatchcase(path.name, pattern):
+                codes.extend(pattern_codes)
+        return codes
+
+    # -- whole runs -----------------------------------------------------------------
+    def run(self, paths: list[str], *, progress: Optional[Callable[[SourceFile], None]] = None,
+            cache: Optional[dict[str, FileResult]] = None,
+            overrides: Optional[dict[str, TextDocument]] = None) -> tuple[Report, ProjectModel, list[FileResult]]:
+        report = Report()
+        project = ProjectModel()
+        kept: list[FileResult] = []
+        for source in discover(paths, self.settings.all_excludes):
+            if not self.wants(source) and not source.explicit:
+                continue
+            if progress is not None:
+                progress(source)
+            override = overrides.get(source.display) if overrides else None
+            if cache is not None and source.display in cache and override is None:
+                result = cache[source.display]
+            else:
+                result = self.analyze(source, override)
+                if cache is not None:
+                    cache[source.display] = result
+            report.files_checked += 1
+            if result.error:
+                report.errors.append(result.error)
+            report.findings.extend(result.findings)
+            project.declarations.extend(result.declarations)
+            for kind, fact in result.facts:
+                project.add_fact(kind, fact)
+            if result.document is not None:
+                kept.append(result)
+                if result.declarations:
+                    project.documents[source.display] = result.document
+        for matcher in self.project_matchers:
+            for finding in matcher.check_project(project):
+                document = project.documents.get(finding.path)
+                if document is None:
+                    report.findings.append(finding)
+                elif not is_suppressed(document, finding):
+                    report.findings.append(with_source_line(document, finding))
+        report.sort()
+        return report, project, kept
+
+    def fix(self, paths: list[str], *, write: bool = True,
+            progress: Optional[Callable[[SourceFile], None]] = None) -> FixOutcome:
+        cache: dict[str, FileResult] = {}
+        overrides: dict[str, TextDocument] = {}
+        originals: dict[str, TextDocument] = {}
+        sources: dict[str, SourceFile] = {}
+        frozen: set[str] = set()  # files whose fix failed validation: left untouched
+        fix_errors: list[FileError] = []
+        fixed = 0
+        report, project, kept = self.run(paths, progress=progress, cache=cache)
+        for _ in range(MAX_FIX_ITERATIONS):
+            documents = {r.source.display: (r.source, r.document) for r in kept if r.document is not None}
+            documents.update({p: (sources[p], d) for p, d in overrides.items()})
+            chosen = self._choose_fixes(report.findings, frozen, documents)
+            if not chosen:
+                break
+            progressed = False
+            for path, (fix_count, edits) in chosen.items():
+                source, document = documents[path]
+                new_text = apply_edits(document.text, edits)
+                problem = validate(source.kind, document, new_text)
+                if problem:
+                    frozen.add(path)
+                    fix_errors.append(FileError(path, f"fix not applied: {problem}", fatal=False))
+                    continue
+                originals.setdefault(path, document)
+                sources[path] = source
+                overrides[path] = document.with_text(new_text)
+                cache.pop(path, None)
+                fixed += fix_count
+                progressed = True
+            if not progressed:
+                break
+            report, project, kept = self.run(paths, cache=cache, overrides=overrides)
+        changed = {p: d for p, d in overrides.items() if d.text != originals[p].text}
+        if write:
+            roots = [os.path.realpath(p) for p in paths]
+            for path, document in changed.items():
+                real = os.path.realpath(document.path)
+                if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+                    fix_errors.append(FileError(path, "fix not applied: file is outside the given paths"))
+                    continue
+                try:
+                    atomic_write(document.path, document.raw)
+                except OSError as exc:
+                    fix_errors.append(FileError(path, f"cannot write file: {exc.strerror or exc}"))
+        report.errors.extend(fix_errors)
+        report.fixed = fixed
+        report.changed_paths = sorted(changed)
+        report.sort()
+        return FixOutcome(report, {p: originals[p] for p in changed}, changed)
+
+    def _applicable(self, fix: Fix) -> bool:
+        return fix.applicability == "safe" or self.unsafe_fixes
+
+    def _choose_fixes(self, findings: list[Finding], frozen: set[str],
+                      documents: dict) -> dict[str, tuple[int, list[Edit]]]:
+        """Non-overlapping fixes to apply in this round, grouped by file.
+
+        A fix whose edits overlap an already chosen edit waits for the next
+        round (after re-analysis), so fixes converge instead of fighting.
+        """
+        taken: dict[str, list[Edit]] = {}
+        counts: dict[str, int] = {}
+        for finding in findings:
+            fix = finding.fix
+            if fix is None or not self._applicable(fix):
+                continue
+            if any(e.path in frozen or e.path not in documents for e in fix.edits):
+                continue
+            if any(_overlaps(e, other) for e in fix.edits for other in taken.get(e.path, ())):
+                continue
+            if all(documents[e.path][1].text[e.span.start:e.span.end] == e.content for e in fix.edits):
+                continue  # already in the wanted state
+            for edit in fix.edits:
+                taken.setdefault(edit.path, []).append(edit)
+            first = fix.edits[0].path
+            counts[first] = counts.get(first, 0) + 1
+        return {path: (counts.get(path, 0), edits) for path, edits in taken.items()}
+
+
+class _ParseProblem(Exception):
+    def __init__(self, message: str, line: Optional[int]):
+        super().__init__(message)
+        self.line = line
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.span.start == a.span.end or b.span.start == b.span.end:
+        return a.span.start == b.span.start or (b.span.start < a.span.start < b.span.end) or (
+            a.span.start < b.span.start < a.span.end
+        )
+    return a.span.start < b.span.end and b.span.start < a.span.end
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    pieces = []
+    position = 0
+    for edit in sorted(edits, key=lambda e: (e.span.start, e.span.end)):
+        pieces.append(text[position:edit.span.start])
+        pieces.append(edit.content)
+        position = edit.span.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def validate(kind: str, document: TextDocument, new_text: str) -> Optional[str]:
+    """Why ``new_text`` must not replace ``document`` (it would not parse), or None."""
+    if kind == "python":
+        import ast
+
+        try:
+            ast.parse(new_text)
+        except (SyntaxError, ValueError) as exc:
+            return f"the fixed file would not parse ({exc})"
+        return None
+    if kind == "requirements":
+        from .sources.requirements import parse_requirements
+
+        before = {e.logical.text for e in parse_requirements(document).entries if e.kind == "invalid"}
+        after_doc = document.with_text(new_text)
+        after = [e for e in parse_requirements(after_doc).entries if e.kind == "invalid"]
+        new_invalid = [e for e in after if e.logical.text not in before]
+        if new_invalid:
+            return f"line {new_invalid[0].line} would become a line pip rejects"
+        return None
+    if kind in ("pyproject", "lock", "pipfile"):
+        import sys
+
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        try:
+            tomllib.loads(new_text)
+        except tomllib.TOMLDecodeError as exc:
+            return f"the fixed file would not be valid TOML ({exc})"
+    return None

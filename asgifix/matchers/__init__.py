@@ -1,0 +1,72 @@
+"""Matchers: the code behind each *kind* of known breakage.
+
+A rule in ``rules/`` names its matcher and gives it parameters; one matcher can
+serve many rules (every removed import is the same kind of check with other
+data). Matchers are imported lazily by name so a run pays only for the kinds
+of check it actually needs.
+
+Two shapes exist:
+
+* :class:`FileMatcher` looks at one parsed file at a time (``check_file``).
+  ``needles`` is the bytes prefilter: a Python file that contains none of them
+  is never parsed for this matcher.
+* :class:`ProjectMatcher` looks at the whole project model after every file
+  has been read (``check_project``): conflicts between pins in different files,
+  a package used in code but declared nowhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..catalogue import Rule
+    from ..model import Finding
+    from ..project import ProjectModel
+
+# matcher name -> "module:Class" (relative to this package)
+REGISTRY: dict[str, str] = {
+    "malformed-requirement": "malformed_requirement:MalformedRequirement",
+}
+
+
+class UnknownMatcher(Exception):
+    pass
+
+
+class RuleContext:
+    """What a matcher may know about the run besides the file: settings and options."""
+
+    def __init__(self, target_asgiref: Optional[str] = None, pin_strategy: str = "newest"):
+        self.target_asgiref = target_asgiref
+        self.pin_strategy = pin_strategy
+
+
+class Matcher:
+    needles: ClassVar[tuple[bytes, ...]] = ()
+
+    def __init__(self, rule: "Rule", context: RuleContext):
+        self.rule = rule
+        self.context = context
+        self.params: dict[str, Any] = rule.params
+
+
+class FileMatcher(Matcher):
+    def check_file(self, parsed: Any) -> Iterable["Finding"]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ProjectMatcher(Matcher):
+    def check_project(self, project: "ProjectModel") -> Iterable["Finding"]:  # pragma: no cover
+        raise NotImplementedError
+
+
+def matcher_class(name: str) -> type:
+    try:
+        target = REGISTRY[name]
+    except KeyError:
+        raise UnknownMatcher(f"no matcher named {name!r} (known: {', '.join(sorted(REGISTRY))})") from None
+    module_name, class_name = target.split(":")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return getattr(module, class_name)

@@ -1,0 +1,145 @@
+"""AFX101: a requirement line that pip rejects, repaired only when the intent is evident."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Optional
+
+from ..model import Edit, Finding, Fix
+from ..sources.requirements import (
+    LogicalLine,
+    RequirementEntry,
+    RequirementsFile,
+    _NAME,
+    _pip_entry,
+    first_line_of,
+)
+from . import FileMatcher
+
+_EXTRAS = r"\[[^\]]*\]"
+_OPERATORS = {"=": "==", "==": "==", "===": "===", "~=": "~=", "!=": "!=", "<=": "<=", ">=": ">=",
+              "<": "<", ">": ">", "=>": ">=", "=<": "<="}
+_OP = r"===|==|~=|!=|<=|>=|=>|=<|<|>|="
+_VERSION_TOKEN = r"[A-Za-z0-9][A-Za-z0-9.*+!_-]*"
+_CORE = re.compile(rf"^(?P<name>{_NAME})(?P<extras>\s*{_EXTRAS})?(?P<rest>.*)$", re.DOTALL)
+_CLAUSE = re.compile(rf"\s*(?P<op>{_OP})?\s*(?P<version>{_VERSION_TOKEN})\s*(?P<comma>,)?")
+
+
+def _clean_pip_message(message: str) -> str:
+    first = first_line_of(message)
+    first = re.sub(r"^Invalid requirement:\s*:?\s*", "", first)
+    return first.rstrip(" :") or "invalid requirement"
+
+
+def _is_version(text: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    candidate = text[:-2] if text.endswith(".*") else text
+    try:
+        Version(candidate)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def propose_repair(requirement_text: str) -> tuple[Optional[str], str]:
+    """The evident rewrite of a rejected requirement, or None and the reason there is none.
+
+    Only the name and version clauses are touched; extras and the text from
+    the environment marker on are kept as written.
+    """
+    marker_at = requirement_text.find(";")
+    core = requirement_text if marker_at == -1 else requirement_text[:marker_at]
+    tail = "" if marker_at == -1 else requirement_text[marker_at:]
+    trailing_space = core[len(core.rstrip()):]
+    core = core.rstrip()
+    if "@" in core or "://" in core:
+        return None, "it is a URL requirement; check the URL by hand"
+    match = _CORE.match(core)
+    if not match:
+        return None, "the project name itself is not valid"
+    name, extras, rest = match.group("name"), match.group("extras") or "", match.group("rest")
+    if not rest.strip(" ,"):
+        if rest.strip():
+            return name + extras.strip() + trailing_space + tail, "drop the stray comma"
+        return None, "pip's parser rejects the line for a reason asgifix cannot repair"
+    clauses = []
+    position = 0
+    while position < len(rest):
+        clause = _CLAUSE.match(rest, position)
+        if not clause or clause.end() == position:
+            word = rest[position:].strip().split()[0] if rest[position:].strip() else rest[position:]
+            return None, f"{word!r} is not a version clause; write the specifier by hand (e.g. {name}==1.2.3)"
+        clauses.append(clause)
+        position = clause.end()
+    rewritten = []
+    for index, clause in enumerate(clauses):
+        op, version = clause.group("op"), clause.group("version")
+        if op is None and index > 0:
+            return None, "two versions are given; it is not clear which one is meant"
+        if not _is_version(version):
+            hint = f"{name}=={version[:-2]}.*" if version.endswith((".x", ".X")) else f"{name}==1.2.3"
+            return None, f"{version!r} is not a PEP 440 version (for a wildcard write {hint})"
+        if version.endswith(".*") and (op or "==") not in ("==", "=", "!="):
+            return None, f"a wildcard version only goes with == or != (not {op})"
+        rewritten.append(_OPERATORS[op or "=="] + version)
+    repaired = name + extras.strip() + ",".join(rewritten) + trailing_space + tail
+    return repaired, ""
+
+
+class MalformedRequirement(FileMatcher):
+    def check_file(self, parsed: RequirementsFile) -> Iterator[Finding]:
+        document = parsed.document
+        for entry in parsed.entries:
+            if entry.kind == "invalid":
+                yield self._invalid(parsed, entry)
+            elif entry.kind == "requirement" and re.search(r",\s*$", entry.requirement_text.split(";")[0]):
+                yield self._trailing_comma(parsed, entry)
+
+    def _finding(self, parsed: RequirementsFile, entry: RequirementEntry, message: str,
+                 repaired: Optional[str], reason: str) -> Finding:
+        document = parsed.document
+        start, end = entry.requirement_span if entry.requirement_text else (entry.logical.start, entry.logical.end)
+        span = document.span(start, end)
+        fix = None
+        hint: Optional[str]
+        if repaired is not None and (parsed.compiled or entry.hashes):
+            hint = (
+                f"this file is generated (pip-compile or --hash pins): change the requirement to "
+                f"`{repaired}` in its .in source and re-compile; asgifix does not edit generated pins"
+            )
+        elif repaired is not None and not entry.logical.contiguous:
+            hint = f"the line is continued with '\\'; rewrite it by hand as `{repaired}`"
+        elif repaired is not None:
+            fix = Fix("safe", f"Rewrite as `{repaired}`", (Edit(document.display, span, repaired),))
+            hint = fix.message
+        else:
+            hint = f"no automatic fix: {reason}"
+        return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint)
+
+    def _invalid(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
+        pip_says = _clean_pip_message(entry.error or "")
+        text = entry.requirement_text or entry.logical.text
+        message = f"Invalid requirement `{text}`: pip rejects this line ({pip_says})"
+        if not entry.requirement_text:
+            return self._finding(parsed, entry, message, None, "the line holds options only; fix them by hand")
+        repaired, reason = propose_repair(entry.requirement_text)
+        if repaired is not None and not _accepted_by_pip(entry, repaired):
+            repaired, reason = None, "the evident rewrite is still rejected by pip"
+        return self._finding(parsed, entry, message, repaired, reason)
+
+    def _trailing_comma(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
+        repaired, reason = propose_repair(entry.requirement_text)
+        message = (
+            f"Trailing comma in `{entry.requirement_text.strip()}`: pip 24.0 and older reject this line "
+            f"(\"Expected string_end\"); pip 24.1 and newer accept it"
+        )
+        return self._finding(parsed, entry, message, repaired, reason)
+
+
+def _accepted_by_pip(entry: RequirementEntry, repaired: str) -> bool:
+    """Re-parse the whole logical line with the repair in place, with pip's own grammar."""
+    logical = entry.logical
+    text = repaired + logical.text[len(entry.requirement_text):]
+    trial = _pip_entry(LogicalLine(logical.line, text, list(range(len(text)))))
+    return trial.kind != "invalid" and not re.search(r",\s*(;|$)", repaired)

@@ -1,0 +1,46 @@
+"""The project model: what every file said, gathered for rules that need the whole picture.
+
+Per-file analysis stays streaming (nothing but small facts is kept per file);
+project matchers (version conflicts, undeclared packages) read this model once
+every file has been seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .textio import TextDocument
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One declared dependency: a requirement line, a pyproject entry, a lock pin."""
+
+    name: str  # canonical project name
+    specifier: str  # PEP 440 specifier set ("" for unpinned)
+    marker: Optional[str]
+    path: str  # display path of the declaring file
+    line: int
+    source_kind: str  # file kind: requirements, pyproject, lock, ...
+    start: int = 0  # character offsets of the requirement text, for fixes
+    end: int = 0
+    text: str = ""  # the requirement text as written
+    locked: bool = False  # evidence of a resolved version, not a constraint to edit
+    generated: bool = False  # pip-compile output or hashed: never rewritten silently
+
+
+@dataclass
+class ProjectModel:
+    declarations: list[Declaration] = field(default_factory=list)
+    # Documents that project-level fixes may edit, by display path (kept only
+    # for declaration files, which are small).
+    documents: dict[str, TextDocument] = field(default_factory=dict)
+    # Facts collected from Python sources by file matchers (name -> list of facts).
+    facts: dict[str, list] = field(default_factory=dict)
+
+    def declared(self, name: str) -> list[Declaration]:
+        return [d for d in self.declarations if d.name == name]
+
+    def add_fact(self, kind: str, fact: object) -> None:
+        self.facts.setdefault(kind, []).append(fact)

@@ -1,0 +1,107 @@
+"""Human output: ``path:line:col: CODE message``, the offending line, a hint, a summary.
+
+The text is built once; with colour it is rendered through rich markup, without
+colour (pipes, CI logs, NO_COLOR, ``--no-color``) rich is never imported.
+"""
+
+from __future__ import annotations
+
+from ..catalogue import Rule
+from ..model import Finding, Report
+from . import RenderOptions, statistics
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
+
+
+class _Writer:
+    def __init__(self, color: bool):
+        self.color = color
+        self.lines: list[str] = []
+        if color:
+            from rich.markup import escape
+
+            self._escape = escape
+        else:
+            self._escape = lambda text: text
+
+    def styled(self, text: str, style: str) -> str:
+        if not self.color:
+            return text
+        return f"[{style}]{self._escape(text)}[/]"
+
+    def plain(self, text: str) -> str:
+        return self._escape(text)
+
+    def add(self, line: str = "") -> None:
+        self.lines.append(line)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _finding_lines(out: _Writer, finding: Finding) -> None:
+    span = finding.span
+    location = out.styled(f"{finding.path}:{span.line}:{span.column}:", "bold")
+    marker = out.styled(" [*]", "cyan") if finding.fix else ""
+    out.add(f"{location} {out.styled(finding.code, _SEVERITY_STYLE[finding.severity])}{marker} "
+            f"{out.plain(finding.message)}")
+    if finding.source_line is not None:
+        gutter = str(span.line)
+        pad = " " * len(gutter)
+        source = finding.source_line.expandtabs(1)
+        out.add(out.styled(f" {pad} |", "blue"))
+        out.add(out.styled(f" {gutter} |", "blue") + " " + out.plain(source))
+        if span.end_line == span.line:
+            width = max(1, span.end_column - span.column)
+        else:
+            width = max(1, len(source) - span.column + 1)
+        underline = " " * (span.column - 1) + "^" * width
+        out.add(out.styled(f" {pad} |", "blue") + " " + out.styled(underline, _SEVERITY_STYLE[finding.severity]))
+    if finding.hint:
+        out.add(out.styled("  = help: ", "bold cyan") + out.plain(finding.hint))
+    out.add()
+
+
+def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
+    out = _Writer(options.color)
+    if options.statistics:
+        rows = statistics(report, rules)
+        width = max((len(str(row["count"])) for row in rows), default=1)
+        for row in rows:
+            fixable = out.styled(" [*]", "cyan") if row["fixable"] else "    "
+            out.add(f"{str(row['count']).rjust(width)}  {out.styled(row['code'], 'bold')}{fixable} {row['name']}")
+        if rows:
+            out.add()
+    elif not options.quiet:
+        for finding in report.findings:
+            _finding_lines(out, finding)
+    for error in report.errors:
+        out.add(f"{out.styled('error:', 'bold red')} {out.plain(str(error))}")
+    if options.mode == "fix" and (report.fixed or not options.quiet):
+        fixed = f"Fixed {_plural(report.fixed, 'finding')} in {_plural(len(report.changed_paths), 'file')}."
+        out.add(out.styled(fixed, "bold green") if report.fixed else fixed)
+    count = len(report.findings)
+    if count:
+        fixable = sum(1 for f in report.findings if f.fix)
+        hidden_unsafe = sum(1 for f in report.findings if f.fix and f.fix.applicability == "unsafe")
+        summary = f"Found {_plural(count, 'finding')}"
+        if options.mode == "fix":
+            summary += " remaining"
+        summary += "."
+        if fixable and options.mode == "check":
+            safe = fixable - hidden_unsafe
+            parts = []
+            if safe:
+                parts.append(f"{safe} fixable with `asgifix fix`")
+            if hidden_unsafe:
+                parts.append(f"{hidden_unsafe} more with `asgifix fix --unsafe-fixes`")
+            summary += " [*] " + "; ".join(parts) + "."
+        elif options.mode == "fix" and hidden_unsafe and not options.unsafe_fixes:
+            summary += f" {hidden_unsafe} fixable with `--unsafe-fixes`."
+        out.add(out.styled(summary, "bold"))
+    elif not report.errors and options.mode == "check" and not options.quiet:
+        out.add(out.styled(f"All checks passed ({_plural(report.files_checked, 'file')} checked).", "bold green"))
+    if report.errors:
+        out.add(out.styled(f"{_plural(len(report.errors), 'file')} could not be checked or fixed.", "bold red"))
+    return "\n".join(out.lines) + ("\n" if out.lines else "")

@@ -1,0 +1,177 @@
+"""Reading, position mapping and atomic writing of project files.
+
+A file is decoded once into a :class:`TextDocument` that keeps everything needed
+to write it back byte for byte: the encoding, whether it had a BOM, and the text
+with its original line endings (no newline translation ever happens). Fixes are
+applied as character-offset edits to that text and encoded back the same way,
+so bytes outside an edit never change.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import stat
+import tempfile
+from bisect import bisect_right
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Span
+
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+class DecodeProblem(Exception):
+    """The file's bytes are not text in the encoding it declares (or UTF-8)."""
+
+
+class TextDocument:
+    """A decoded file plus what is needed to encode it back unchanged."""
+
+    __slots__ = ("path", "display", "raw", "text", "encoding", "bom", "_line_starts")
+
+    def __init__(self, path: Path, display: str, raw: bytes, text: str, encoding: str, bom: bool):
+        self.path = path
+        self.display = display
+        self.raw = raw
+        self.text = text
+        self.encoding = encoding
+        self.bom = bom
+        self._line_starts: Optional[list[int]] = None
+
+    # -- decoding -----------------------------------------------------------------
+    @classmethod
+    def decode(cls, path: Path, display: str, raw: bytes, *, python: bool = False) -> "TextDocument":
+        """Decode ``raw`` the way the consuming tool would.
+
+        Python files honour PEP 263 coding cookies (what the interpreter does);
+        other files honour a BOM or a cookie in the first two lines (what pip's
+        requirements reader does) and are otherwise UTF-8.
+        """
+        bom = raw.startswith(codecs.BOM_UTF8)
+        body = raw[len(codecs.BOM_UTF8):] if bom else raw
+        encoding = "utf-8"
+        if not bom:
+            declared = _declared_encoding(body)
+            if declared is not None:
+                encoding = declared
+        elif python:
+            declared = _declared_encoding(body)
+            if declared is not None and codecs.lookup(declared).name != "utf-8":
+                raise DecodeProblem(f"has a UTF-8 BOM but declares encoding {declared!r}")
+        try:
+            text = body.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = body.count(b"\n", 0, exc.start) + 1
+            raise DecodeProblem(
+                f"line {line}: byte 0x{body[exc.start]:02x} is not valid {encoding}"
+                + ("" if encoding != "utf-8" else " (declare the encoding or re-save the file as UTF-8)")
+            ) from None
+        except LookupError:
+            raise DecodeProblem(f"declares an unknown encoding {encoding!r}") from None
+        return cls(path, display, raw, text, encoding, bom)
+
+    def encode(self, text: Optional[str] = None) -> bytes:
+        data = (self.text if text is None else text).encode(self.encoding)
+        return codecs.BOM_UTF8 + data if self.bom else data
+
+    def with_text(self, text: str) -> "TextDocument":
+        return TextDocument(self.path, self.display, self.encode(text), text, self.encoding, self.bom)
+
+    # -- positions ----------------------------------------------------------------
+    @property
+    def line_starts(self) -> list[int]:
+        if self._line_starts is None:
+            starts = [0]
+            text = self.text
+            # Any of \n, \r\n, \r ends a line, as for Python's tokenizer and pip.
+            for match in re.finditer(r"\r\n|\r|\n", text):
+                starts.append(match.end())
+            self._line_starts = starts
+        return self._line_starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset; columns count code points."""
+        index = bisect_right(self.line_starts, offset) - 1
+        return index + 1, offset - self.line_starts[index] + 1
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset of a 1-based (line, column)."""
+        return self.line_starts[line - 1] + column - 1
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its line ending."""
+        starts = self.line_starts
+        if line < 1 or line > len(starts):
+            return ""
+        start = starts[line - 1]
+        end = starts[line] if line < len(starts) else len(self.text)
+        return self.text[start:end].rstrip("\r\n")
+
+    def span(self, start: int, end: int) -> "Span":
+        """A :class:`~asgifix.model.Span` for character offsets ``start`` to ``end``."""
+        from .model import Span
+
+        line, column = self.position(start)
+        end_line, end_column = self.position(end)
+        return Span(start, end, line, column, end_line, end_column)
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def newline(self) -> str:
+        """The file's dominant line ending, for text that a fix inserts."""
+        crlf = self.text.count("\r\n")
+        lf = self.text.count("\n") - crlf
+        return "\r\n" if crlf > lf else "\n"
+
+
+def _declared_encoding(body: bytes) -> Optional[str]:
+    for line in body.split(b"\n", 2)[:2]:
+        match = _CODING_COOKIE.match(line)
+        if match:
+            name = match.group(1).decode("ascii", "replace")
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                raise DecodeProblem(f"declares an unknown encoding {name!r}") from None
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            break
+    return None
+
+
+def read_bytes(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
+
+    The file's permission bits are kept. The temporary file lives in the same
+    directory so the final rename never crosses a file system.
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    directory = path.parent
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".asgifix-tmp", dir=directory)
+    try:
+        with io.open(fd, "wb", closefd=True) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
