@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Optional
 
 from .catalogue import Rule
 from .config import Settings
+from . import sources
 from .discovery import SourceFile, discover
 from .matchers import FileMatcher, ProjectMatcher, RuleContext, matcher_class
 from .model import Edit, FileError, Finding, Fix, Report
@@ -25,6 +26,8 @@ from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
 
 MAX_FIX_ITERATIONS = 10
+# File kinds that declare dependencies: read whenever a project rule is selected.
+DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "pipfile", "lock")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -95,7 +98,9 @@ class Engine:
                     self.file_matchers.setdefault(kind, []).append(matcher)
         # Declarations feed project rules, so declaration files are read even
         # when no file rule is selected for them.
-        self.declaration_kinds = {"requirements"} if self.project_matchers else set()
+        self.declaration_kinds = (
+            {kind for kind in DECLARATION_KINDS if kind in sources.READERS} if self.project_matchers else set()
+        )
         self.needles: dict[str, Optional[tuple[bytes, ...]]] = {}
         for kind, matchers in self.file_matchers.items():
             if any(not m.needles for m in matchers):
@@ -131,53 +136,23 @@ class Engine:
                     line = int(number.split()[1])
                 result.error = FileError(source.display, f"cannot decode file: {text}", line)
                 return result
+        reader = sources.reader(source.kind)
+        if reader is None:
+            result.error = FileError(source.display, f"asgifix cannot read {source.kind} files yet", fatal=False)
+            return result
         try:
-            parsed = self._parse(source.kind, document)
-        except _ParseProblem as exc:
+            parsed = reader.parse(document)
+        except sources.SourceProblem as exc:
             result.error = FileError(source.display, str(exc), exc.line, fatal=False)
             return result
         findings: list[Finding] = []
         for matcher in self.file_matchers.get(source.kind, ()):
             findings.extend(matcher.check_file(parsed))
         result.findings = self._filter(document, findings)
-        self._collect(source, parsed, result)
+        result.declarations = reader.declarations(parsed)
         if source.kind in self.declaration_kinds or any(f.fix for f in result.findings):
             result.document = document
         return result
-
-    def _parse(self, kind: str, document: TextDocument):
-        if kind == "requirements":
-            from .sources.requirements import parse_requirements
-
-            return parse_requirements(document)
-        if kind == "python":
-            from .sources.python import PythonSyntaxProblem, parse_python
-
-            try:
-                return parse_python(document)
-            except PythonSyntaxProblem as exc:
-                raise _ParseProblem(str(exc), exc.line) from None
-        raise _ParseProblem(f"no reader for {kind} files yet", None)
-
-    def _collect(self, source: SourceFile, parsed, result: FileResult) -> None:
-        if source.kind == "requirements":
-            for entry in parsed.entries:
-                if entry.name and entry.kind in ("requirement", "url"):
-                    start, end = entry.requirement_span
-                    result.declarations.append(
-                        Declaration(
-                            name=entry.name,
-                            specifier=entry.specifier,
-                            marker=entry.marker,
-                            path=source.display,
-                            line=entry.line,
-                            source_kind="requirements",
-                            start=start,
-                            end=end,
-                            text=entry.requirement_text,
-                            generated=parsed.compiled or bool(entry.hashes),
-                        )
-                    )
 
     def _filter(self, document: TextDocument, findings: list[Finding]) -> list[Finding]:
         ignored = self._per_file_ignores(document.path)
@@ -324,12 +299,6 @@ class Engine:
         return {path: (counts.get(path, 0), edits) for path, edits in taken.items()}
 
 
-class _ParseProblem(Exception):
-    def __init__(self, message: str, line: Optional[int]):
-        super().__init__(message)
-        self.line = line
-
-
 def _overlaps(a: Edit, b: Edit) -> bool:
     if a.span.start == a.span.end or b.span.start == b.span.end:
         return a.span.start == b.span.start or (b.span.start < a.span.start < b.span.end) or (
@@ -351,33 +320,7 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 
 def validate(kind: str, document: TextDocument, new_text: str) -> Optional[str]:
     """Why ``new_text`` must not replace ``document`` (it would not parse), or None."""
-    if kind == "python":
-        import ast
-
-        try:
-            ast.parse(new_text)
-        except (SyntaxError, ValueError) as exc:
-            return f"the fixed file would not parse ({exc})"
-        return None
-    if kind == "requirements":
-        from .sources.requirements import parse_requirements
-
-        before = {e.logical.text for e in parse_requirements(document).entries if e.kind == "invalid"}
-        after_doc = document.with_text(new_text)
-        after = [e for e in parse_requirements(after_doc).entries if e.kind == "invalid"]
-        new_invalid = [e for e in after if e.logical.text not in before]
-        if new_invalid:
-            return f"line {new_invalid[0].line} would become a line pip rejects"
-        return None
-    if kind in ("pyproject", "lock", "pipfile"):
-        import sys
-
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
-        try:
-            tomllib.loads(new_text)
-        except tomllib.TOMLDecodeError as exc:
-            return f"the fixed file would not be valid TOML ({exc})"
-    return None
+    reader = sources.reader(kind)
+    if reader is None:
+        return f"asgifix cannot re-read {kind} files"
+    return reader.validate(document, new_text)

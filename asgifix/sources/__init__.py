@@ -1,6 +1,40 @@
 """Sources: parse project files into the model the rules match against.
 
-Each module turns one kind of file into a small, immutable-ish model with exact
-source spans: ``requirements`` (pip requirements and constraints files) and
-``python`` (modules, parsed once with the stdlib ``ast``).
+Each file kind has one module here exposing three functions:
+
+* ``parse(document)`` -> the kind's model (raises :class:`SourceProblem` when the
+  file cannot be parsed at all);
+* ``declarations(model)`` -> the dependencies it declares, as
+  :class:`~asgifix.project.Declaration` values (for project rules);
+* ``validate(document, new_text)`` -> why a fixed text must not be written
+  (it would not parse), or None.
+
+The engine looks modules up by kind in :data:`READERS` and imports them only
+when a file of that kind is actually read.
 """
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Optional
+
+READERS: dict[str, str] = {
+    "requirements": "requirements",
+    "python": "python",
+}
+
+
+class SourceProblem(Exception):
+    """A file that cannot be parsed; the message is one line, ``line`` is 1-based or None."""
+
+    def __init__(self, message: str, line: Optional[int] = None):
+        super().__init__(message)
+        self.line = line
+
+
+def reader(kind: str) -> Optional[ModuleType]:
+    name = READERS.get(kind)
+    if name is None:
+        return None
+    return importlib.import_module(f"{__name__}.{name}")

@@ -11,13 +11,10 @@ import ast
 import warnings
 from dataclasses import dataclass
 
+from typing import Optional
+
 from ..textio import TextDocument
-
-
-class PythonSyntaxProblem(Exception):
-    def __init__(self, message: str, line: int | None):
-        super().__init__(message)
-        self.line = line
+from . import SourceProblem
 
 
 @dataclass
@@ -26,14 +23,28 @@ class PythonModule:
     tree: ast.Module
 
 
-def parse_python(document: TextDocument) -> PythonModule:
+def parse(document: TextDocument) -> PythonModule:
     try:
         with warnings.catch_warnings():
             # Invalid escape sequences in legacy code are not our business.
             warnings.simplefilter("ignore")
             tree = ast.parse(document.text, filename=document.display)
     except SyntaxError as exc:
-        raise PythonSyntaxProblem(f"cannot parse: {exc.msg}", exc.lineno) from None
+        raise SourceProblem(f"cannot parse: {exc.msg}", exc.lineno) from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise PythonSyntaxProblem(f"cannot parse: {exc}", None) from None
+        raise SourceProblem(f"cannot parse: {exc}", None) from None
     return PythonModule(document, tree)
+
+
+def declarations(model: PythonModule) -> list:
+    return []
+
+
+def validate(document: TextDocument, new_text: str) -> Optional[str]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(new_text)
+    except (SyntaxError, ValueError) as exc:
+        return f"the fixed file would not parse ({exc})"
+    return None

@@ -179,7 +179,7 @@ def _split_args(text: str) -> str:
     return " ".join(args)
 
 
-def parse_requirements(document: TextDocument) -> RequirementsFile:
+def parse(document: TextDocument) -> RequirementsFile:
     """Classify every logical line of a requirements file. Never raises on file content."""
     entries: list[RequirementEntry] = []
     lines = logical_lines(document.text)
@@ -312,3 +312,37 @@ def _pip_message(exc: BaseException) -> str:
 def first_line_of(message: str) -> str:
     """pip's messages carry a caret diagram on later lines; the first line is the sentence."""
     return message.strip().splitlines()[0] if message.strip() else message
+
+
+def declarations(model: RequirementsFile) -> list:
+    from ..project import Declaration
+
+    found = []
+    for entry in model.entries:
+        if entry.name and entry.kind in ("requirement", "url"):
+            start, end = entry.requirement_span
+            found.append(
+                Declaration(
+                    name=entry.name,
+                    specifier=entry.specifier,
+                    marker=entry.marker,
+                    path=model.document.display,
+                    line=entry.line,
+                    source_kind="requirements",
+                    start=start,
+                    end=end,
+                    text=entry.requirement_text,
+                    generated=model.compiled or bool(entry.hashes),
+                )
+            )
+    return found
+
+
+def validate(document: TextDocument, new_text: str) -> Optional[str]:
+    """A fix may not turn any line into one that pip rejects."""
+    before = {e.logical.text for e in parse(document).entries if e.kind == "invalid"}
+    after = [e for e in parse(document.with_text(new_text)).entries if e.kind == "invalid"]
+    new_invalid = [e for e in after if e.logical.text not in before]
+    if new_invalid:
+        return f"line {new_invalid[0].line} would become a line pip rejects"
+    return None
