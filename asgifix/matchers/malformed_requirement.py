@@ -60,8 +60,8 @@ def propose_repair(requirement_text: str) -> tuple[Optional[str], str]:
         return None, "the project name itself is not valid"
     name, extras, rest = match.group("name"), match.group("extras") or "", match.group("rest")
     if not rest.strip(" ,"):
-        if rest.strip():
-            return name + extras.strip() + trailing_space + tail, "drop the stray comma"
+        if rest.strip() and _parses(name + extras.strip() + trailing_space + tail):
+            return name + extras.strip() + trailing_space + tail, ""
         return None, "pip's parser rejects the line for a reason asgifix cannot repair"
     clauses = []
     position = 0
@@ -84,7 +84,19 @@ def propose_repair(requirement_text: str) -> tuple[Optional[str], str]:
             return None, f"a wildcard version only goes with == or != (not {op})"
         rewritten.append(_OPERATORS[op or "=="] + version)
     repaired = name + extras.strip() + ",".join(rewritten) + trailing_space + tail
+    if not _parses(repaired):
+        return None, "the evident rewrite is still not a valid requirement"
     return repaired, ""
+
+
+def _parses(requirement: str) -> bool:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        Requirement(requirement)
+    except InvalidRequirement:
+        return False
+    return True
 
 
 class MalformedRequirement(FileMatcher):

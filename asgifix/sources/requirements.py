@@ -298,7 +298,7 @@ def _requirement_from_pip(pip: Any, logical: LogicalLine, requirement_text: str,
         name=_canonical(req.name),
         display_name=req.name,
         specifier=str(req.specifier),
-        marker=str(req.marker) if req.marker else None,
+        marker=_marker_text(install, req),
         extras=tuple(sorted(req.extras)),
         hashes=hashes,
         options=dict(parsed.options or {}),
@@ -346,3 +346,9 @@ def validate(document: TextDocument, new_text: str) -> Optional[str]:
     if new_invalid:
         return f"line {new_invalid[0].line} would become a line pip rejects"
     return None
+
+
+def _marker_text(install: Any, req: Any) -> Optional[str]:
+    # pip moves the requirement's marker onto the InstallRequirement.
+    marker = getattr(install, "marker", None) or req.marker
+    return str(marker) if marker else None
