@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+import re
+from fnmatch import fnmatchcase, translate
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
@@ -20,17 +20,62 @@ NOT_REQUIREMENTS_IN = {"manifest", "makefile", "configure", "pipfile", "setup"}
 REQUIREMENTS_DIRS = {"requirements", "requirements.d", "reqs", "requirements-files"}
 
 
-@dataclass(frozen=True)
 class SourceFile:
-    path: Path  # the path to open
-    display: str  # the path to show: as given on the command line joined with the relative path
-    kind: str  # one of catalogue.FILE_KINDS
-    explicit: bool  # named on the command line (checked even if excluded)
+    """A file to check: where it is, how to show it, and what kind of file it is.
+
+    ``path`` is a :class:`~pathlib.Path`, made on first use: most discovered
+    files are only read (through ``fspath``) and rejected by the prefilter, and
+    building a Path for each of them is a measurable share of a large walk.
+    """
+
+    __slots__ = ("_path", "display", "kind", "explicit")
+
+    def __init__(self, path: "str | os.PathLike[str]", display: str, kind: str, explicit: bool):
+        self._path = path  # the path to open
+        self.display = display  # the path to show: as given on the command line joined with the relative path
+        self.kind = kind  # one of catalogue.FILE_KINDS
+        self.explicit = explicit  # named on the command line (checked even if excluded)
+
+    @property
+    def path(self) -> Path:
+        path = self._path
+        if not isinstance(path, Path):
+            path = self._path = Path(path)
+        return path
+
+    @property
+    def fspath(self) -> str:
+        return os.fspath(self._path)
+
+    def _key(self) -> tuple:
+        return (self.fspath, self.display, self.kind, self.explicit)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SourceFile):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"SourceFile(path={self.path!r}, display={self.display!r}, kind={self.kind!r}, "
+                f"explicit={self.explicit!r})")
+
+    def __getstate__(self) -> tuple:
+        return self._key()
+
+    def __setstate__(self, state: tuple) -> None:
+        self._path, self.display, self.kind, self.explicit = state
 
 
 def classify(path: Path, *, explicit: bool = False) -> Optional[str]:
     """The file kind of ``path`` by its name, or None when asgifix has nothing to say about it."""
-    name = path.name
+    return classify_name(path.name, path.parent.name, explicit=explicit)
+
+
+def classify_name(name: str, parent_name: str, *, explicit: bool = False) -> Optional[str]:
+    """:func:`classify` from the file's name and its directory's name (no Path needed)."""
     lower = name.lower()
     if lower.endswith(".py"):
         return "python"
@@ -43,7 +88,7 @@ def classify(path: Path, *, explicit: bool = False) -> Optional[str]:
     if name in LOCK_FILES or (lower.startswith("pylock.") and lower.endswith(".toml")):
         return "lock"
     if lower.endswith(".txt"):
-        if "requirements" in lower or "constraints" in lower or path.parent.name.lower() in REQUIREMENTS_DIRS:
+        if "requirements" in lower or "constraints" in lower or parent_name.lower() in REQUIREMENTS_DIRS:
             return "requirements"
         return "requirements" if explicit else None
     if lower.endswith(".in"):
@@ -69,6 +114,52 @@ def is_excluded(relative: str, name: str, patterns: Iterable[str]) -> bool:
     return False
 
 
+class ExcludeMatcher:
+    """:func:`is_excluded` for one list of patterns, compiled once for a whole walk.
+
+    Discovery asks about every entry of the tree, so the patterns are split
+    once: plain names go to a set (one hash lookup), globs are joined into one
+    regular expression for the name and one for the relative path.
+    """
+
+    def __init__(self, patterns: Iterable[str]):
+        names: set[str] = set()
+        relatives: set[str] = set()
+        name_globs: list[str] = []
+        relative_globs: list[str] = []
+        for pattern in patterns:
+            pattern = pattern.rstrip("/")
+            candidates = [pattern] + ([pattern[2:]] if pattern.startswith("./") else [])
+            for index, candidate in enumerate(candidates):
+                if not any(char in candidate for char in "*?["):
+                    # A plain pattern without a slash can only equal the name (a
+                    # relative path equal to it is a top-level name), with a slash
+                    # only the relative path.
+                    (relatives if "/" in candidate or index else names).add(candidate)
+                else:
+                    if index == 0:
+                        name_globs.append(candidate)
+                    relative_globs.append(candidate)
+        self.names = frozenset(names)
+        self.relatives = frozenset(relatives)
+        self.name_regex = _joined(name_globs)
+        self.relative_regex = _joined(relative_globs)
+
+    def __call__(self, relative: str, name: str) -> bool:
+        return (
+            name in self.names
+            or relative in self.relatives
+            or (self.name_regex is not None and self.name_regex(name) is not None)
+            or (self.relative_regex is not None and self.relative_regex(relative) is not None)
+        )
+
+
+def _joined(globs: list[str]):
+    if not globs:
+        return None
+    return re.compile("|".join(f"(?:{translate(glob)})" for glob in globs)).match
+
+
 def display_path(given: str, relative: str) -> str:
     """``given`` (as typed) joined with ``relative``, normalised, with POSIX separators."""
     given_posix = given.replace(os.sep, "/") if os.sep != "/" else given
@@ -78,8 +169,12 @@ def display_path(given: str, relative: str) -> str:
 
 def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFile]:
     """Every checkable file under ``paths``, in a stable order, each once."""
-    excludes = list(excludes)
-    seen: set[str] = set()
+    excluded = ExcludeMatcher(excludes)
+    paths = list(paths)
+    # Files are de-duplicated by real path only when several paths are given
+    # (``asgifix check . src``): one tree cannot list a file twice, and not
+    # keeping a set of every path keeps memory flat on big trees.
+    seen: Optional[set[str]] = set() if len(paths) > 1 else None
     for given in paths:
         root = Path(given)
         if root.is_file() or (not root.exists() and not root.is_dir()):
@@ -87,44 +182,54 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFi
             if root.is_file():
                 kind = classify(root, explicit=True)
                 key = os.path.realpath(root)
-                if kind and key not in seen:
-                    seen.add(key)
+                if kind and (seen is None or key not in seen):
+                    if seen is not None:
+                        seen.add(key)
                     yield SourceFile(root, display_path(given, ""), kind, True)
             continue
-        yield from _walk(root, given, excludes, seen)
+        yield from _walk(root, given, excluded, seen)
 
 
-def _walk(root: Path, given: str, excludes: list[str], seen: set[str]) -> Iterator[SourceFile]:
-    stack: list[tuple[str, str]] = [(str(root), "")]
+def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]]) -> Iterator[SourceFile]:
+    # Symbolic links are never followed below the root, so an entry's real path
+    # is the root's real path joined with its relative path.
+    real_root = os.path.realpath(root)
+    base = display_path(given, "")  # entries are shown as base/relative
+    base = "" if base == "." else (base if base.endswith("/") else base + "/")
+    stack: list[tuple[str, str, str]] = [(str(root), "", root.name)]
     while stack:
-        directory, relative_dir = stack.pop()
+        directory, relative_dir, directory_name = stack.pop()
         try:
             with os.scandir(directory) as iterator:
                 entries = sorted(iterator, key=lambda e: e.name)
         except OSError:
             continue
+        prefix = f"{relative_dir}/" if relative_dir else ""
         subdirs = []
         for entry in entries:
-            relative = f"{relative_dir}/{entry.name}" if relative_dir else entry.name
+            name = entry.name
+            relative = prefix + name
             try:
                 if entry.is_symlink():
                     continue
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
-            if is_excluded(relative, entry.name, excludes):
+            if excluded(relative, name):
                 continue
             if is_dir:
-                subdirs.append((entry.path, relative))
+                subdirs.append((entry.path, relative, name))
                 continue
-            path = Path(entry.path)
-            kind = classify(path)
+            kind = classify_name(name, directory_name)
             if kind is None:
                 continue
-            key = os.path.realpath(entry.path)
-            if key in seen:
-                continue
-            seen.add(key)
-            yield SourceFile(path, display_path(given, relative), kind, False)
+            if seen is not None:
+                key = os.path.join(real_root, relative.replace("/", os.sep))
+                if key in seen:
+                    continue
+                seen.add(key)
+            # display_path(given, relative), without normalising each time: a
+            # relative path built from directory entries is already normal.
+            yield SourceFile(entry.path, base + relative, kind, False)
         # Reverse so the stack pops directories in name order.
         stack.extend(reversed(subdirs))

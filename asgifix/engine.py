@@ -118,7 +118,7 @@ class Engine:
             document = override
         else:
             try:
-                raw = read_bytes(source.path)
+                raw = read_bytes(source.fspath)
             except OSError as exc:
                 result.error = FileError(source.display, f"cannot read file: {exc.strerror or exc}")
                 return result
