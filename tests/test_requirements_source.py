@@ -150,3 +150,29 @@ def test_no_repair_when_intent_is_not_evident(line, reason):
     repaired, why = propose_repair(line)
     assert repaired is None
     assert reason in why
+
+
+_LINE_TOKENS = st.sampled_from([
+    "asgiref", "3.5.2", "==3.5.2", "asgiref==3.5.2", "Django", "=", "3.2", "=>2.0", "; python_version<'3.8'",
+    "--hash=sha256:abc", "-e", "git+https://x/y#egg=z", "--no-binary", ":all:", "-r", "base.txt", "#", "x-y",
+    "--install-option=--prefix", "[extra]", "-", "\t", "'quoted string'", "",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINE_TOKENS, min_size=1, max_size=6))
+def test_line_parser_shortcut_agrees_with_pip(tokens):
+    import pip_requirements_parser as pip
+
+    from asgifix.sources.requirements import _parse_line
+
+    line = " ".join(tokens)
+
+    def outcome(function):
+        try:
+            args, options, arguments = function(line)
+        except Exception as exc:  # noqa: BLE001 - compare failures too
+            return ("error", type(exc).__name__, str(exc))
+        return args, vars(options), arguments
+
+    assert outcome(lambda text: _parse_line(pip, text)) == outcome(pip.get_line_parser())

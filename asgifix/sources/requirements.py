@@ -233,7 +233,7 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
     requirement_text = _split_args(text)
     requirement_line = pip.RequirementLine(line=text, line_number=logical.line, filename="")
     try:
-        args, options, arguments = pip.get_line_parser()(text)
+        args, options, arguments = _parse_line(pip, text)
         parsed_line = pip.ParsedLine(
             requirement_string=args,
             options=options,
@@ -264,6 +264,29 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
     except Exception as exc:
         return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
     return entry if entry is not None else RequirementEntry("option", logical)
+
+
+_DEFAULT_OPTIONS: Optional[dict] = None
+
+
+def _parse_line(pip: Any, text: str) -> tuple:
+    """``pip.get_line_parser()(text)``, without building an option parser for a line with no options.
+
+    pip builds a fresh optparse parser for every line (about 0.5 ms). A line
+    none of whose space-separated tokens starts with ``-`` has no options:
+    pip's parser then returns the line as the requirement, its default option
+    values and no arguments, which is what this returns, from defaults
+    computed once (and copied: some of them are lists).
+    """
+    global _DEFAULT_OPTIONS
+    if any(token.startswith("-") for token in text.split(" ")):
+        return pip.get_line_parser()(text)
+    if _DEFAULT_OPTIONS is None:
+        _DEFAULT_OPTIONS = dict(vars(pip.build_parser().get_default_values()))
+    import optparse
+
+    options = optparse.Values({k: list(v) if isinstance(v, list) else v for k, v in _DEFAULT_OPTIONS.items()})
+    return text, options, []
 
 
 def _requirement_from_pip(pip: Any, logical: LogicalLine, requirement_text: str, parsed: Any) -> RequirementEntry:
