@@ -126,8 +126,12 @@ class _Run:
 
     def engine(self, unsafe_fixes: bool = False):
         from .engine import Engine
+        from .parallel import JobsError
 
-        return Engine(self.settings, self.rules, unsafe_fixes=unsafe_fixes)
+        try:
+            return Engine(self.settings, self.rules, unsafe_fixes=unsafe_fixes)
+        except JobsError as exc:
+            raise _fail(str(exc)) from None
 
 
 def _progress(enabled: bool):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from .catalogue import Rule
 from .config import Settings
@@ -22,6 +22,7 @@ from . import sources
 from .discovery import SourceFile, discover
 from .matchers import FileMatcher, ProjectMatcher, RuleContext, matcher_class
 from .model import Edit, FileError, Finding, Fix, Report
+from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
 
@@ -81,7 +82,11 @@ def with_source_line(document: TextDocument, finding: Finding) -> Finding:
 
 class Engine:
     def __init__(self, settings: Settings, rules: Iterable[Rule], *, unsafe_fixes: bool = False,
-                 base_dir: Optional[Path] = None):
+                 base_dir: Optional[Path] = None, jobs: Optional[int] = None):
+        """``jobs``: processes for per-file analysis (default: ASGIFIX_JOBS, else the usable cores)."""
+        self.jobs = jobs if jobs is not None else jobs_from_environment()
+        self._pool = None
+        self._keep_pool = False
         self.settings = settings
         self.rules = list(rules)
         self.unsafe_fixes = unsafe_fixes
@@ -113,29 +118,45 @@ class Engine:
         return source.kind in self.file_matchers or source.kind in self.declaration_kinds
 
     def analyze(self, source: SourceFile, override: Optional[TextDocument] = None) -> FileResult:
-        result = FileResult(source)
         if override is not None:
-            document = override
-        else:
-            try:
-                raw = read_bytes(source.fspath)
-            except OSError as exc:
-                result.error = FileError(source.display, f"cannot read file: {exc.strerror or exc}")
-                return result
-            needles = self.needles.get(source.kind)
-            if needles is not None and source.kind not in self.declaration_kinds:
-                if not any(needle in raw for needle in needles):
-                    return result
-            try:
-                document = TextDocument.decode(source.path, source.display, raw, python=source.kind == "python")
-            except DecodeProblem as exc:
-                text = str(exc)
-                line = None
-                if text.startswith("line "):
-                    number, _, text = text.partition(": ")
-                    line = int(number.split()[1])
-                result.error = FileError(source.display, f"cannot decode file: {text}", line)
-                return result
+            return self.analyze_document(source, override)
+        raw, result = self.read(source)
+        if result is not None:
+            return result
+        return self.analyze_bytes(source, raw)
+
+    def read(self, source: SourceFile) -> tuple[bytes, Optional[FileResult]]:
+        """Read a file and apply the bytes prefilter.
+
+        Returns ``(raw, None)`` when the file needs analysis, or a finished
+        result: an unreadable file, or one that the prefilter rules out (it
+        is then never decoded or parsed).
+        """
+        try:
+            raw = read_bytes(source.fspath)
+        except OSError as exc:
+            return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
+        needles = self.needles.get(source.kind)
+        if needles is not None and source.kind not in self.declaration_kinds:
+            if not any(needle in raw for needle in needles):
+                return raw, FileResult(source)
+        return raw, None
+
+    def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
+        """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""
+        try:
+            document = TextDocument.decode(source.path, source.display, raw, python=source.kind == "python")
+        except DecodeProblem as exc:
+            text = str(exc)
+            line = None
+            if text.startswith("line "):
+                number, _, text = text.partition(": ")
+                line = int(number.split()[1])
+            return FileResult(source, error=FileError(source.display, f"cannot decode file: {text}", line))
+        return self.analyze_document(source, document)
+
+    def analyze_document(self, source: SourceFile, document: TextDocument) -> FileResult:
+        result = FileResult(source)
         reader = sources.reader(source.kind)
         if reader is None:
             result.error = FileError(source.display, f"asgifix cannot read {source.kind} files yet", fatal=False)
@@ -153,6 +174,58 @@ class Engine:
         if source.kind in self.declaration_kinds or any(f.fix for f in result.findings):
             result.document = document
         return result
+
+    def results(self, paths: list[str], *, progress: Optional[Callable[[SourceFile], None]] = None,
+                cache: Optional[dict[str, FileResult]] = None,
+                overrides: Optional[dict[str, TextDocument]] = None) -> Iterator[tuple[SourceFile, FileResult]]:
+        """``(source, result)`` for every file to check, in discovery order.
+
+        Files are read and prefiltered here; those that need analysis are
+        analyzed here or, in big runs, by a pool of processes (see
+        :mod:`asgifix.parallel`): the results and their order are the same.
+        """
+        scheduler = Scheduler(self, self.jobs)
+        try:
+            for source, result in self._scheduled(scheduler, paths, progress, cache, overrides):
+                if cache is not None:
+                    cache[source.display] = result
+                yield source, result
+        finally:
+            scheduler.close()
+
+    def _scheduled(self, scheduler, paths, progress, cache, overrides) -> Iterator[tuple[SourceFile, FileResult]]:
+        for source in discover(paths, self.settings.all_excludes):
+            if not self.wants(source) and not source.explicit:
+                continue
+            if progress is not None:
+                progress(source)
+            override = overrides.get(source.display) if overrides else None
+            if override is not None:
+                yield from scheduler.analyze(source, override)
+            elif cache is not None and source.display in cache:
+                yield from scheduler.done(source, cache[source.display])
+            else:
+                raw, result = self.read(source)
+                if result is not None:
+                    yield from scheduler.done(source, result)
+                else:
+                    yield from scheduler.analyze(source, raw)
+        yield from scheduler.finish()
+
+    # -- the process pool (kept for the whole of a fix) ------------------------------
+    def acquire_pool(self, jobs: int):
+        if self._pool is None:
+            self._pool = make_pool(self, jobs)
+        return self._pool
+
+    def release_pool(self, pool) -> None:
+        if not self._keep_pool:
+            self.shutdown_pool()
+
+    def shutdown_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _filter(self, document: TextDocument, findings: list[Finding]) -> list[Finding]:
         ignored = self._per_file_ignores(document.path)
@@ -185,18 +258,7 @@ class Engine:
         report = Report()
         project = ProjectModel()
         kept: list[FileResult] = []
-        for source in discover(paths, self.settings.all_excludes):
-            if not self.wants(source) and not source.explicit:
-                continue
-            if progress is not None:
-                progress(source)
-            override = overrides.get(source.display) if overrides else None
-            if cache is not None and source.display in cache and override is None:
-                result = cache[source.display]
-            else:
-                result = self.analyze(source, override)
-                if cache is not None:
-                    cache[source.display] = result
+        for source, result in self.results(paths, progress=progress, cache=cache, overrides=overrides):
             report.files_checked += 1
             if result.error:
                 report.errors.append(result.error)
@@ -220,6 +282,15 @@ class Engine:
 
     def fix(self, paths: list[str], *, write: bool = True,
             progress: Optional[Callable[[SourceFile], None]] = None) -> FixOutcome:
+        self._keep_pool = True  # the re-analysis after each round reuses the workers
+        try:
+            return self._fix(paths, write=write, progress=progress)
+        finally:
+            self._keep_pool = False
+            self.shutdown_pool()
+
+    def _fix(self, paths: list[str], *, write: bool,
+             progress: Optional[Callable[[SourceFile], None]]) -> FixOutcome:
         cache: dict[str, FileResult] = {}
         overrides: dict[str, TextDocument] = {}
         originals: dict[str, TextDocument] = {}
@@ -235,10 +306,11 @@ class Engine:
             if not chosen:
                 break
             progressed = False
-            for path, (fix_count, edits) in chosen.items():
+            new_texts = {path: apply_edits(documents[path][1].text, edits) for path, (_, edits) in chosen.items()}
+            problems = validate_all(self, [(documents[p][0].kind, documents[p][1], new_texts[p]) for p in chosen])
+            for (path, (fix_count, edits)), problem in zip(chosen.items(), problems):
                 source, document = documents[path]
-                new_text = apply_edits(document.text, edits)
-                problem = validate(source.kind, document, new_text)
+                new_text = new_texts[path]
                 if problem:
                     frozen.add(path)
                     fix_errors.append(FileError(path, f"fix not applied: {problem}", fatal=False))
@@ -255,15 +327,14 @@ class Engine:
         changed = {p: d for p, d in overrides.items() if d.text != originals[p].text}
         if write:
             roots = [os.path.realpath(p) for p in paths]
+            to_write = []
             for path, document in changed.items():
                 real = os.path.realpath(document.path)
                 if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
                     fix_errors.append(FileError(path, "fix not applied: file is outside the given paths"))
                     continue
-                try:
-                    atomic_write(document.path, document.raw)
-                except OSError as exc:
-                    fix_errors.append(FileError(path, f"cannot write file: {exc.strerror or exc}"))
+                to_write.append((path, document))
+            fix_errors.extend(_write_all(to_write))
         report.errors.extend(fix_errors)
         report.fixed = fixed
         report.changed_paths = sorted(changed)
@@ -316,6 +387,27 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         position = edit.span.end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _write_all(documents: list[tuple[str, TextDocument]]) -> list[FileError]:
+    """Write fixed files (each atomically, with an fsync); many at once on threads, as they mostly wait on the disk."""
+
+    def write(item: tuple[str, TextDocument]) -> Optional[FileError]:
+        path, document = item
+        try:
+            atomic_write(document.path, document.raw)
+        except OSError as exc:
+            return FileError(path, f"cannot write file: {exc.strerror or exc}")
+        return None
+
+    if len(documents) < 16:
+        outcomes = [write(item) for item in documents]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as threads:
+            outcomes = list(threads.map(write, documents))
+    return [error for error in outcomes if error is not None]
 
 
 def validate(kind: str, document: TextDocument, new_text: str) -> Optional[str]:

@@ -1,0 +1,277 @@
+"""Spreading per-file analysis over processes, in discovery order.
+
+The engine reads every file and applies the bytes prefilter itself (that is
+I/O, and most files stop there). Files that pass it are analyzed here: in this
+process while there are few of them, and by a pool of worker processes once a
+run has more than :data:`THRESHOLD` of them and more than one job is allowed.
+A pre-commit run on a handful of files never starts a pool.
+
+Whatever runs the analysis, results come out in discovery order and are the
+ones serial analysis gives (``Engine.analyze_bytes`` is a pure function of a
+file's bytes): until the threshold is reached, files waiting for analysis are
+held back, with everything discovered after them, for at most
+:data:`LOOKAHEAD` files; past that they are analyzed here. With a pool, at
+most a few batches per worker are in flight, so memory stays flat however
+big the tree.
+
+The number of jobs is the number of usable cores, or ``ASGIFIX_JOBS``
+(``ASGIFIX_JOBS=1`` never starts a pool).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
+    from .discovery import SourceFile
+    from .engine import Engine, FileResult
+    from .textio import TextDocument
+
+# Files past the prefilter before a pool is worth its start-up (about 10 ms a
+# worker with fork, more with spawn) and the pickling of each file.
+THRESHOLD = 200
+# Files sent to a worker at a time.
+BATCH = 16
+# Files (analyzed or not) held back, in order, while waiting to know whether
+# a pool is worth starting, or while the oldest batch is still in a worker.
+LOOKAHEAD = 4096
+# Batches in flight per worker.
+IN_FLIGHT_PER_JOB = 4
+
+Work = Union[bytes, "TextDocument"]
+_PENDING = None
+
+
+class JobsError(ValueError):
+    """ASGIFIX_JOBS is not a positive integer."""
+
+
+def available_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def jobs_from_environment(environ: Optional[dict] = None) -> int:
+    value = (os.environ if environ is None else environ).get("ASGIFIX_JOBS", "").strip()
+    if not value:
+        return available_cores()
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise JobsError(f"ASGIFIX_JOBS must be a positive integer, not {value!r}")
+    return jobs
+
+
+# -- the worker side ------------------------------------------------------------------
+
+_WORKER_ENGINE: Optional["Engine"] = None
+
+
+def _init_worker(settings: Any, rules: Any, unsafe_fixes: bool, base_dir: Any) -> None:
+    global _WORKER_ENGINE
+    from .engine import Engine
+
+    _WORKER_ENGINE = Engine(settings, rules, unsafe_fixes=unsafe_fixes, base_dir=base_dir, jobs=1)
+
+
+def analyze_batch(batch: list[tuple["SourceFile", Work]]) -> list["FileResult"]:
+    """Analyze files in a worker (a top-level function, so the pool can pickle it)."""
+    assert _WORKER_ENGINE is not None, "worker not initialised"
+    return [_analyze(_WORKER_ENGINE, source, work) for source, work in batch]
+
+
+def _analyze(engine: "Engine", source: "SourceFile", work: Work) -> "FileResult":
+    if isinstance(work, bytes):
+        return engine.analyze_bytes(source, work)
+    return engine.analyze_document(source, work)
+
+
+def validate_batch(batch: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+    """``engine.validate`` for fixed texts, in a worker."""
+    return _validate(batch)
+
+
+def _validate(batch: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+    from .engine import validate
+
+    return [validate(kind, document, new_text) for kind, document, new_text in batch]
+
+
+def validate_all(engine: "Engine", items: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+    """``engine.validate`` for each ``(kind, document, new_text)``, in order; by the pool when there are many."""
+    if engine.jobs > 1 and len(items) > THRESHOLD:
+        from concurrent.futures.process import BrokenProcessPool
+
+        batches = [items[start:start + BATCH] for start in range(0, len(items), BATCH)]
+        try:
+            pool = engine.acquire_pool(engine.jobs)
+            return [problem for problems in pool.map(validate_batch, batches) for problem in problems]
+        except BrokenProcessPool:
+            engine.shutdown_pool()
+    return _validate(items)
+
+
+def make_pool(engine: "Engine", jobs: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork starts a worker in milliseconds; it is only safe while this process
+    # runs a single thread (a progress display runs one), else use the
+    # platform's default (spawn, or forkserver).
+    method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else None
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_init_worker,
+        initargs=(engine.settings, engine.rules, engine.unsafe_fixes, engine.base_dir),
+    )
+
+
+# -- the scheduling side --------------------------------------------------------------
+
+class _Segment:
+    """Consecutive files, in discovery order, and the batch of them that needs analysis."""
+
+    __slots__ = ("items", "work", "future")
+
+    def __init__(self) -> None:
+        self.items: list[list] = []  # [source, result or _PENDING]
+        self.work: list[tuple["SourceFile", Work]] = []
+        self.future: Optional["Future"] = None
+
+
+class Scheduler:
+    """Analyzes files in this process or in the engine's pool; yields (source, result) in order."""
+
+    def __init__(self, engine: "Engine", jobs: int):
+        self.engine = engine
+        self.jobs = jobs
+        self.threshold = THRESHOLD
+        self.lookahead = LOOKAHEAD
+        self.segments: deque[_Segment] = deque()
+        self.open = _Segment()
+        self.pending = 0  # files that needed analysis so far
+        self.held = 0  # files held back (in segments and the open one)
+        self.in_flight = 0
+        self.pool: Any = None
+        self.broken = False
+
+    # -- input ----------------------------------------------------------------------
+    def done(self, source: "SourceFile", result: "FileResult") -> Iterator[tuple["SourceFile", "FileResult"]]:
+        """A file whose result is known (cached, unreadable, or ruled out by the prefilter)."""
+        if not self.segments and not self.open.items:
+            yield source, result
+            return
+        self.open.items.append([source, result])
+        self.held += 1
+        yield from self._drain()
+
+    def analyze(self, source: "SourceFile", work: Work) -> Iterator[tuple["SourceFile", "FileResult"]]:
+        """A file that needs analysis: its bytes past the prefilter, or an overriding document."""
+        if self.jobs <= 1 and not self.held:
+            yield source, _analyze(self.engine, source, work)
+            return
+        self.pending += 1
+        self.open.items.append([source, _PENDING])
+        self.open.work.append((source, work))
+        self.held += 1
+        if len(self.open.work) >= BATCH:
+            self._close()
+        if self.pool is None and not self.broken and self.jobs > 1 and self.pending > self.threshold:
+            self._start()
+        yield from self._drain()
+
+    def finish(self) -> Iterator[tuple["SourceFile", "FileResult"]]:
+        if self.open.items:
+            self._close()
+        yield from self._drain(final=True)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.engine.release_pool(self.pool)
+            self.pool = None
+
+    # -- internals ------------------------------------------------------------------
+    def _close(self) -> None:
+        segment, self.open = self.open, _Segment()
+        self.segments.append(segment)
+        if self.pool is not None and segment.work:
+            self._submit(segment)
+
+    def _start(self) -> None:
+        self.pool = self.engine.acquire_pool(self.jobs)
+        for segment in self.segments:
+            if segment.work and segment.future is None:
+                self._submit(segment)
+
+    def _submit(self, segment: _Segment) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.pool is None:  # broken while submitting an earlier batch
+            return
+        try:
+            segment.future = self.pool.submit(analyze_batch, segment.work)
+        except BrokenProcessPool:
+            self._broke()
+            return
+        self.in_flight += 1
+
+    def _broke(self) -> None:
+        """A worker died (killed, out of memory): finish the run in this process."""
+        self.broken = True
+        self.engine.shutdown_pool()
+        self.pool = None
+        for segment in self.segments:
+            if segment.future is not None:
+                segment.future = None
+                self.in_flight -= 1
+
+    def _results(self, segment: _Segment, final: bool) -> Optional[list["FileResult"]]:
+        """The segment's results, or None to keep holding it."""
+        if segment.future is None:
+            if self.pool is None and (final or self.held > self.lookahead or self.broken or self.jobs <= 1):
+                return [_analyze(self.engine, source, work) for source, work in segment.work]
+            return None
+        must_wait = final or self.held > self.lookahead or self.in_flight > self.jobs * IN_FLIGHT_PER_JOB
+        if not segment.future.done() and not must_wait:
+            return None
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            results = segment.future.result()
+        except BrokenProcessPool:
+            self._broke()
+            return [_analyze(self.engine, source, work) for source, work in segment.work]
+        self.in_flight -= 1
+        segment.future = None
+        return results
+
+    def _drain(self, final: bool = False) -> Iterator[tuple["SourceFile", "FileResult"]]:
+        while self.segments:
+            head = self.segments[0]
+            if head.work:
+                results = self._results(head, final)
+                if results is None:
+                    break
+                pending = iter(results)
+                for item in head.items:
+                    if item[1] is _PENDING:
+                        item[1] = next(pending)
+            self.segments.popleft()
+            self.held -= len(head.items)
+            for source, result in head.items:
+                yield source, result
+        if not self.segments and self.open.items and not self.open.work:
+            items, self.open = self.open.items, _Segment()
+            self.held -= len(items)
+            for source, result in items:
+                yield source, result

@@ -1,0 +1,150 @@
+"""Per-file analysis in a process pool gives the serial results, in the serial order.
+
+The thresholds are lowered so that small trees exercise every path: holding
+files back until the pool is worth starting, flushing them when the
+lookahead is full, batches in flight, a worker dying, and the fix loop.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from asgifix import parallel
+from asgifix.catalogue import load_catalogue, select_rules
+from asgifix.config import Settings
+from asgifix.engine import Engine
+from asgifix.parallel import JobsError, jobs_from_environment
+
+
+def _tree(root, files=60):
+    """Requirements files, most with fixable AFX101 lines, some clean, one undecodable."""
+    for index in range(files):
+        directory = root / f"svc_{index:03d}"
+        directory.mkdir(parents=True)
+        if index % 7 == 3:
+            text = "Django==4.2.7\nchannels==4.1.0\n"  # clean
+        elif index % 11 == 5:
+            text = "asgiref latest\n"  # a finding without a fix
+        else:
+            text = f"# svc {index}\nasgiref 3.5.{index % 10}\nDjango = 3.2\r\nchannels =>2.0  # noqa: AFX999\n"
+        (directory / "requirements.txt").write_text(text, newline="")
+        (directory / "module.py").write_text("import os\n")
+    (root / "svc_000" / "requirements-bad.txt").write_bytes(b"asgiref==3.5.2\n\xff\xfe\n")
+    return root
+
+
+def _engine(jobs):
+    settings = Settings()
+    return Engine(settings, select_rules(load_catalogue(), settings.select, settings.ignore), jobs=jobs,
+                  base_dir=None)
+
+
+def _summary(engine, paths):
+    results = [(source.display, result.findings, result.error, result.declarations, result.document is not None)
+               for source, result in engine.results(paths)]
+    report, _, _ = engine.run(paths)
+    return results, report
+
+
+@pytest.fixture
+def small_thresholds(monkeypatch):
+    monkeypatch.setattr(parallel, "THRESHOLD", 5)
+    monkeypatch.setattr(parallel, "BATCH", 3)
+    monkeypatch.setattr(parallel, "IN_FLIGHT_PER_JOB", 1)
+
+
+def _count_pools(monkeypatch):
+    started = []
+    real = parallel.make_pool
+
+    def counting(engine, jobs):
+        started.append(jobs)
+        return real(engine, jobs)
+
+    monkeypatch.setattr("asgifix.engine.make_pool", counting)
+    return started
+
+
+@pytest.mark.parametrize("lookahead", [2, 10, 4096])
+def test_pool_results_equal_serial_results_in_order(tmp_path, monkeypatch, small_thresholds, lookahead):
+    monkeypatch.setattr(parallel, "LOOKAHEAD", lookahead)
+    started = _count_pools(monkeypatch)
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    assert not started
+    pooled = _summary(_engine(2), paths)
+    assert started  # the pool did run
+    assert pooled[0] == serial[0]
+    assert pooled[1] == serial[1]
+    assert [display for display, *_ in serial[0]] == sorted(display for display, *_ in serial[0])
+
+
+def test_held_files_are_analyzed_here_when_the_threshold_is_never_reached(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "LOOKAHEAD", 3)
+    started = _count_pools(monkeypatch)
+    paths = [str(_tree(tmp_path, files=20))]
+    assert _summary(_engine(2), paths) == _summary(_engine(1), paths)
+    assert not started  # 20 files < THRESHOLD: never a pool
+
+
+def test_small_runs_never_start_a_pool(tmp_path, monkeypatch):
+    started = _count_pools(monkeypatch)
+    tree = _tree(tmp_path, files=5)
+    engine = _engine(8)
+    engine.run([str(tree)])
+    engine.fix([str(tree / "svc_001" / "requirements.txt")], write=False)
+    assert not started
+
+
+def test_pooled_fix_writes_the_bytes_serial_fix_writes(tmp_path, monkeypatch, small_thresholds):
+    started = _count_pools(monkeypatch)
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    serial = _engine(1).fix([str(one)])
+    pooled = _engine(2).fix([str(two)])
+    assert started
+    assert pooled.report.fixed == serial.report.fixed > 0
+    assert [p.replace("/two/", "/one/") for p in pooled.report.changed_paths] == serial.report.changed_paths
+    for directory, _, names in os.walk(one):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as a, open(path.replace(str(one), str(two)), "rb") as b:
+                assert a.read() == b.read(), path
+
+
+def _die(batch):  # replaces the worker function: the worker process dies
+    os._exit(3)
+
+
+def test_a_dead_worker_falls_back_to_serial_analysis(tmp_path, monkeypatch, small_thresholds):
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    started = _count_pools(monkeypatch)
+    monkeypatch.setattr(parallel, "analyze_batch", _die)
+    assert _summary(_engine(2), paths) == serial
+    assert started
+    # and the same for validation in the fix loop
+    monkeypatch.setattr(parallel, "validate_batch", _die)
+    serial_tree, pooled_tree = _tree(tmp_path / "a"), _tree(tmp_path / "b")
+    assert _engine(2).fix([str(pooled_tree)]).report.fixed == _engine(1).fix([str(serial_tree)]).report.fixed > 0
+
+
+def test_jobs_from_environment():
+    assert jobs_from_environment({"ASGIFIX_JOBS": "3"}) == 3
+    assert jobs_from_environment({"ASGIFIX_JOBS": " 1 "}) == 1
+    assert jobs_from_environment({}) == parallel.available_cores() >= 1
+    for bad in ("0", "-2", "two", "1.5"):
+        with pytest.raises(JobsError, match="ASGIFIX_JOBS must be a positive integer"):
+            jobs_from_environment({"ASGIFIX_JOBS": bad})
+
+
+def test_cli_reports_a_bad_jobs_value(tmp_path):
+    from click.testing import CliRunner
+
+    from asgifix.cli import main
+
+    (tmp_path / "requirements.txt").write_text("Django==4.2\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path)], env={"ASGIFIX_JOBS": "zero"})
+    assert result.exit_code == 2
+    assert "ASGIFIX_JOBS must be a positive integer" in result.output
