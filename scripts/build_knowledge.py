@@ -1148,6 +1148,75 @@ def build_ecosystem(cache: Path, index_url: str, workers: int, packages: Optiona
 
 
 # --------------------------------------------------------------------------
+# behaviour.toml evidence check
+# --------------------------------------------------------------------------
+
+EVIDENCE_RE = re.compile(r"^(?P<file>[^:\s]+):L(?P<start>\d+)(?:-L(?P<end>\d+))?(?:\s+(?P<text>.*))?$")
+
+
+def load_toml(path: Path) -> Dict[str, Any]:
+    try:
+        import tomllib  # type: ignore[import-not-found]
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def check_behaviour(cache: Path, index_url: str, workers: int, path: Optional[Path] = None) -> List[str]:
+    """Check every ``evidence`` line of behaviour.toml against the released sdists.
+
+    ``"<top>/<path>:L<n>  <text>"``: the sdist whose top directory is ``<top>``
+    must contain ``<path>`` and its line ``n`` must contain ``<text>`` (text
+    after three spaces and "(" is commentary; line ranges are only bounds-checked).
+    Returns a list of problems (empty = all verified).
+    """
+    data = load_toml(path or (data_dir() / "behaviour.toml"))
+    wanted: Dict[str, Dict[str, List[Tuple[str, str]]]] = {}
+    problems: List[str] = []
+    for table in ("change", "successor"):
+        for entry in data.get(table, []):
+            for ev in entry.get("evidence", []):
+                m = EVIDENCE_RE.match(ev)
+                if not m:
+                    problems.append("%s: unparsable evidence %r" % (entry.get("id", entry.get("old")), ev))
+                    continue
+                top = m.group("file").split("/", 1)[0]
+                project, _, version = top.rpartition("-")
+                wanted.setdefault(project, {}).setdefault(str(Version(version)), []).append((top, ev))
+    listing = pip_helper({"mode": "project", "index_url": index_url, "names": sorted(wanted)})
+    chosen: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    for project, versions in wanted.items():
+        rel = releases_from_files(project, listing.get(project) or [])
+        for v in versions:
+            f = pick_api_file(rel[v]) if v in rel else None
+            if f is None or f["kind"] != "sdist":
+                problems.append("no sdist for %s %s" % (project, v))
+                continue
+            chosen[(project, v)] = f
+    download(list(chosen.values()), cache, index_url, workers)
+    for (project, v), f in sorted(chosen.items()):
+        members = archive_members(cache / "files" / f["filename"])
+        for top, ev in wanted[project][v]:
+            m = EVIDENCE_RE.match(ev)
+            assert m is not None
+            name = m.group("file")
+            if name not in members:
+                problems.append("%s: %s not in %s" % (ev, name, f["filename"]))
+                continue
+            lines = decode_source(members[name]).splitlines()
+            start = int(m.group("start"))
+            end = int(m.group("end") or start)
+            if not (1 <= start <= end <= len(lines)):
+                problems.append("%s: line out of range (%d lines)" % (ev, len(lines)))
+                continue
+            text = (m.group("text") or "").split("   (")[0].strip()
+            if m.group("end") is None and text and text not in lines[start - 1]:
+                problems.append("%s: line %d is %r" % (ev, start, lines[start - 1].strip()))
+    return problems
+
+
+# --------------------------------------------------------------------------
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -1156,11 +1225,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--index-url", default=os.environ.get("ASGIFIX_INDEX_URL", DEFAULT_INDEX))
     ap.add_argument("--workers", type=int, default=3, help="parallel pip processes / downloads (2-4)")
     ap.add_argument("--out", default=str(data_dir()), help="output directory (default rules/data)")
+    ap.add_argument("--check-behaviour", action="store_true",
+                    help="only verify behaviour.toml evidence against the released sdists")
     args = ap.parse_args(argv)
     cache = Path(args.cache).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
     t0 = time.time()
+    if args.check_behaviour:
+        problems = check_behaviour(cache, args.index_url, args.workers)
+        for p in problems:
+            print("EVIDENCE: " + p)
+        log("behaviour.toml evidence: %s" % ("OK" if not problems else "%d problem(s)" % len(problems)))
+        return 1 if problems else 0
     if args.only in (None, "asgiref"):
         write_json(out / "asgiref_api.json", build_asgiref(cache, args.index_url, args.workers))
     if args.only in (None, "ecosystem"):
