@@ -537,9 +537,10 @@ def class_members(cls: ast.ClassDef) -> Dict[str, Dict[str, Any]]:
         for fn, _ in _walk_block([stmt]):
             if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            if not fn.args.args:
+            positional = list(fn.args.posonlyargs) + list(fn.args.args)
+            if not positional or "staticmethod" in _decorator_names(fn):
                 continue
-            self_name = fn.args.args[0].arg
+            self_name = positional[0].arg
             for node in ast.walk(fn):
                 targets: List[ast.AST] = []
                 if isinstance(node, ast.Assign):
