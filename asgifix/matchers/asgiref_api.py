@@ -58,6 +58,15 @@ def _runs(versions: list[str], releases: list[str]) -> str:
     return ", ".join(span_text(run) for run in runs)
 
 
+def _expand(intervals, releases: list[str]) -> list[str]:
+    """Releases inside inclusive ``[[first, last], ...]`` intervals over the release order."""
+    index = {release: position for position, release in enumerate(releases)}
+    expanded = []
+    for first, last in intervals:
+        expanded.extend(releases[index[first]: index[last] + 1])
+    return expanded
+
+
 class _AsgirefMatcher(ProjectMatcher):
     facts = ("asgiref-usage",)
 
@@ -121,13 +130,13 @@ class AsgirefNameMatcher(_AsgirefMatcher):
         successor = successors.get(label) or successors.get(module)
         if all(index.get(v, -1) > index[last] for v in missing):
             removed_in = releases[index[last] + 1] if index[last] + 1 < len(releases) else "a later release"
-            message = (f"`{label}` was removed in asgiref {removed_in} (last shipped in {last}); "
-                       f"{scope.reason}, which allows {span_text(missing) if everywhere else span_text(missing) + ' without it'}")
+            message = f"`{label}` was removed in asgiref {removed_in} (last shipped in {last}), and {scope.reason}"
+            if not everywhere:
+                message += f", which allows {span_text(missing)} without it"
             hint = successor or f"pin asgiref<={last}, or stop using `{label}`"
         elif all(index.get(v, len(releases)) < index[first] for v in missing):
             if everywhere:
-                message = (f"`{label}` was added in asgiref {first}; {scope.reason}, which is too old "
-                           f"(the name exists in {_runs(present, releases)})")
+                message = f"`{label}` was added in asgiref {first}; {scope.reason}, which is too old"
             else:
                 message = (f"`{label}` was added in asgiref {first}, but {scope.reason}, "
                            f"which also allows the older {span_text(missing)}")
@@ -229,7 +238,7 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 continue
             defaults: dict[str, list[str]] = {}
             for intervals, default in knowledge.param_default_history(module, qualname, param.name):
-                for release in knowledge.expand_intervals(intervals):
+                for release in _expand(intervals, releases):
                     if release in in_play_set and default is not None:
                         defaults.setdefault(default, []).append(release)
             if len(defaults) < 2:
