@@ -30,6 +30,7 @@ REGISTRY: dict[str, str] = {
     "malformed-requirement": "malformed_requirement:MalformedRequirement",
     "asgiref-name": "asgiref_api:AsgirefNameMatcher",
     "asgiref-signature": "asgiref_api:AsgirefSignatureMatcher",
+    "async-to-sync-in-coroutine": "async_usage:AsyncToSyncInCoroutine",
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers

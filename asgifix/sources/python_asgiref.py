@@ -53,7 +53,9 @@ class AsgirefUsage:
     calls: list[Call] = field(default_factory=list)
 
 
-class _Positions:
+class CharPositions:
+    """Converts ``ast`` positions (UTF-8 byte columns) into 1-based character columns."""
+
     def __init__(self, document: TextDocument):
         self.document = document
 
@@ -97,7 +99,7 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
 
 class _Collector(ast.NodeVisitor):
     def __init__(self, document: TextDocument):
-        self.positions = _Positions(document)
+        self.positions = CharPositions(document)
         self.usage = AsgirefUsage()
         # local name -> dotted asgiref path it is bound to
         self.aliases: dict[str, str] = {}
