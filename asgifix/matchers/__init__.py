@@ -28,6 +28,16 @@ if TYPE_CHECKING:  # pragma: no cover
 # matcher name -> "module:Class" (relative to this package)
 REGISTRY: dict[str, str] = {
     "malformed-requirement": "malformed_requirement:MalformedRequirement",
+    "asgiref-name": "asgiref_api:AsgirefNameMatcher",
+    "asgiref-signature": "asgiref_api:AsgirefSignatureMatcher",
+    "async-to-sync-in-coroutine": "async_usage:AsyncToSyncInCoroutine",
+}
+
+# Fact collectors: cheap per-file extractors whose results project matchers
+# judge together with the project's pins. Each runs at most once per file,
+# however many rules need it. name -> ("module:function", bytes needles).
+COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
 }
 
 
@@ -58,8 +68,30 @@ class FileMatcher(Matcher):
 
 
 class ProjectMatcher(Matcher):
+    # Names of COLLECTORS whose facts this matcher reads from project.facts.
+    facts: ClassVar[tuple[str, ...]] = ()
+
     def check_project(self, project: "ProjectModel") -> Iterable["Finding"]:  # pragma: no cover
         raise NotImplementedError
+
+
+class FileFacts:
+    """What a collector found in one file, with the text of the lines it refers to
+    (so findings made later from it can show the line and honour ``# noqa``)."""
+
+    __slots__ = ("path", "value", "lines")
+
+    def __init__(self, path: str, value: Any, lines: dict[int, str]):
+        self.path = path
+        self.value = value
+        self.lines = lines
+
+
+def collector(name: str):
+    target, needles = COLLECTORS[name]
+    module_name, function_name = target.split(":")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return getattr(module, function_name), needles
 
 
 def matcher_class(name: str) -> type:
