@@ -181,6 +181,10 @@ class Engine:
             return result
         findings: list[Finding] = []
         for matcher in self.file_matchers.get(source.kind, ()):
+            # A matcher's needles say which files it can find something in: the
+            # file passed the prefilter for some matcher, maybe not for this one.
+            if matcher.needles and not any(needle in document.raw for needle in matcher.needles):
+                continue
             findings.extend(matcher.check_file(parsed))
         result.findings = self._filter(document, findings)
         result.declarations = reader.declarations(parsed)
@@ -288,7 +292,10 @@ class Engine:
             for kind, fact in result.facts:
                 project.add_fact(kind, fact)
                 project.line_texts.update(((fact.path, line), text) for line, text in fact.lines.items())
-            project.paths[source.display] = source.path
+            if result.facts or result.declarations or result.document is not None:
+                # Only files with facts or declarations can be named by a project finding;
+                # not keeping the others keeps memory flat on big trees.
+                project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
                 if result.declarations:
