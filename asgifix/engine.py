@@ -8,7 +8,6 @@ a file's analysis; a document is kept only when a fix may edit it.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -49,6 +48,8 @@ class FixOutcome:
     changed: dict[str, TextDocument]  # display path -> document after fixes
 
     def diff(self) -> str:
+        import difflib  # only --diff needs it
+
         chunks = []
         for path in sorted(self.changed):
             before = self.original[path].text.splitlines(keepends=True)

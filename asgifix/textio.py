@@ -14,7 +14,6 @@ import io
 import os
 import re
 import stat
-import tempfile
 from bisect import bisect_right
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -161,6 +160,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     except FileNotFoundError:
         mode = 0o644
     directory = path.parent
+    import tempfile  # only a fix writes; tempfile costs ~5 ms to import
+
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".asgifix-tmp", dir=directory)
     try:
         with io.open(fd, "wb", closefd=True) as handle:
