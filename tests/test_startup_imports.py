@@ -1,0 +1,45 @@
+"""A one-file check (what pre-commit runs) imports only what it needs.
+
+Heavy modules are imported when a run needs them: libcst never for detection,
+rich only on a terminal, pip-requirements-parser only for a requirement line
+beyond the simple form, tempfile only when a fix writes, difflib only for --diff.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("libcst", "rich", "pip_requirements_parser", "packaging", "tempfile", "difflib", "tomlkit",
+         "concurrent.futures.process", "multiprocessing")
+
+
+def _modules_after(args, cwd):
+    code = textwrap.dedent(f"""
+        import json, sys
+        from asgifix.cli import main
+        sys.argv = ["asgifix"] + {args!r}
+        try:
+            main()
+        except SystemExit:
+            pass
+        sys.stderr.write("MODULES" + json.dumps(sorted(sys.modules)))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd)
+    return set(json.loads(result.stderr.rsplit("MODULES", 1)[1]))
+
+
+def test_one_python_file_check_imports_nothing_heavy(tmp_path):
+    (tmp_path / "consumers.py").write_text("from asgiref.sync import async_to_sync\n\nasync def f():\n    pass\n")
+    loaded = _modules_after(["check", "--no-color", "consumers.py"], tmp_path)
+    assert "asgifix.engine" in loaded
+    assert not {name for name in HEAVY if name in loaded}
+
+
+def test_one_clean_requirements_file_check_imports_nothing_heavy(tmp_path):
+    (tmp_path / "requirements.txt").write_text("Django==4.2.16\nchannels>=4.0,<5\nasgiref~=3.8\n")
+    loaded = _modules_after(["check", "--no-color", "requirements.txt"], tmp_path)
+    assert "asgifix.sources.requirements" in loaded
+    assert not {name for name in HEAVY if name in loaded}
