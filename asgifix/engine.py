@@ -152,7 +152,10 @@ class Engine:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
         needles = self.needles.get(source.kind)
         if needles is not None and source.kind not in self.declaration_kinds:
-            if not any(needle in raw for needle in needles):
+            for needle in needles:  # (a loop, not any(): this runs for every file)
+                if needle in raw:
+                    break
+            else:
                 return raw, FileResult(source)
         return raw, None
 

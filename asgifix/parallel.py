@@ -4,7 +4,9 @@ The engine reads every file and applies the bytes prefilter itself (that is
 I/O, and most files stop there). Files that pass it are analyzed here: in this
 process while there are few of them, and by a pool of worker processes once a
 run has more than :data:`THRESHOLD` of them and more than one job is allowed.
-A pre-commit run on a handful of files never starts a pool.
+A pre-commit run on a handful of files never starts a pool. (Or more than
+:data:`THRESHOLD_BYTES` in at least :data:`MIN_FILES` files: a few big modules
+cost as much to parse as many small ones.)
 
 Whatever runs the analysis, results come out in discovery order and are the
 ones serial analysis gives (``Engine.analyze_bytes`` is a pure function of a
@@ -34,13 +36,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from .textio import TextDocument
 
 # Files past the prefilter before a pool is worth its start-up (about 10 ms a
-# worker with fork, more with spawn) and the pickling of each file.
-THRESHOLD = 200
+# worker with fork, more with spawn) and the pickling of each file: more than
+# THRESHOLD of them, or at least MIN_FILES holding more than THRESHOLD_BYTES
+# (a few big modules cost as much to parse as many small ones).
+THRESHOLD = 64
+THRESHOLD_BYTES = 256 * 1024
+MIN_FILES = 8
 # Files sent to a worker at a time.
 BATCH = 16
 # Files (analyzed or not) held back, in order, while waiting to know whether
 # a pool is worth starting, or while the oldest batch is still in a worker.
-LOOKAHEAD = 4096
+LOOKAHEAD = 8192
 # Batches in flight per worker.
 IN_FLIGHT_PER_JOB = 4
 
@@ -160,6 +166,7 @@ class Scheduler:
         self.segments: deque[_Segment] = deque()
         self.open = _Segment()
         self.pending = 0  # files that needed analysis so far
+        self.pending_bytes = 0
         self.held = 0  # files held back (in segments and the open one)
         self.in_flight = 0
         self.pool: Any = None
@@ -181,12 +188,13 @@ class Scheduler:
             yield source, _analyze(self.engine, source, work)
             return
         self.pending += 1
+        self.pending_bytes += len(work) if isinstance(work, bytes) else len(work.raw)
         self.open.items.append([source, _PENDING])
         self.open.work.append((source, work))
         self.held += 1
         if len(self.open.work) >= BATCH:
             self._close()
-        if self.pool is None and not self.broken and self.jobs > 1 and self.pending > self.threshold:
+        if self.pool is None and not self.broken and self.jobs > 1 and self._worth_a_pool():
             self._start()
         yield from self._drain()
 
@@ -201,6 +209,11 @@ class Scheduler:
             self.pool = None
 
     # -- internals ------------------------------------------------------------------
+    def _worth_a_pool(self) -> bool:
+        return self.pending > self.threshold or (
+            self.pending >= MIN_FILES and self.pending_bytes > THRESHOLD_BYTES
+        )
+
     def _close(self) -> None:
         segment, self.open = self.open, _Segment()
         self.segments.append(segment)

@@ -129,3 +129,17 @@ def test_display_path():
     assert display_path("src/", "x.py") == "src/x.py"
     assert display_path("req.txt", "") == "req.txt"
     assert display_path("/abs/dir", "f.py") == "/abs/dir/f.py"
+
+
+def test_read_bytes_reads_every_size(tmp_path):
+    from asgifix.textio import read_bytes
+
+    for size in (0, 1, 4095, 65536, 65537, 300_000):
+        path = tmp_path / f"f{size}"
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        path.write_bytes(data)
+        assert read_bytes(path) == data and read_bytes(str(path)) == data
+    with pytest.raises(OSError):
+        read_bytes(tmp_path / "missing")
+    with pytest.raises(OSError):
+        read_bytes(tmp_path)
