@@ -10,20 +10,33 @@ engine re-parses the result before writing.
 from __future__ import annotations
 
 import ast
+from collections import deque
 from typing import Iterator, Optional
 
 from ..model import Edit, Finding, Fix
 from ..sources.python import PythonModule
+from ..sources.pruning import StatementText
 from ..sources.python_asgiref import CharPositions
 from . import FileMatcher
 
 WRAPPERS = {"asgiref.sync.async_to_sync", "asgiref.sync.AsyncToSync"}
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
+def _walk(tree: ast.Module, statements: Optional[StatementText], words: tuple[str, ...]) -> Iterator[ast.AST]:
+    """``ast.walk``, without the statements that spell none of ``words`` (see sources/pruning.py)."""
+    todo = deque([tree])  # breadth first, as ast.walk
+    while todo:
+        node = todo.popleft()
+        if statements is not None and statements.lacks(node, words):
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _aliases(tree: ast.Module, statements: Optional[StatementText] = None) -> dict[str, str]:
     """Local names bound to asgiref.sync's wrappers, or to the asgiref.sync module itself."""
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _walk(tree, statements, ("asgiref",)):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module in ("asgiref.sync", "asgiref"):
             for alias in node.names:
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
@@ -45,11 +58,19 @@ def _resolve(node: ast.AST, aliases: dict[str, str]) -> Optional[str]:
 
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, aliases: dict[str, str]):
+    def __init__(self, aliases: dict[str, str], statements: Optional[StatementText] = None):
         self.aliases = aliases
+        self.statements = statements
+        self.words = tuple(aliases)
         self.in_coroutine = [False]
         self.parents: dict[int, ast.AST] = {}
         self.hits: list[tuple[ast.Call, Optional[ast.Call]]] = []  # (wrapper call, outer call or None)
+
+    def visit(self, node: ast.AST) -> None:
+        # A statement that spells no alias holds no call of a wrapper.
+        if self.statements is not None and self.statements.lacks(node, self.words):
+            return
+        super().visit(node)
 
     def generic_visit(self, node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
@@ -85,10 +106,11 @@ class AsyncToSyncInCoroutine(FileMatcher):
     needles = (b"async_to_sync", b"AsyncToSync")
 
     def check_file(self, parsed: PythonModule) -> Iterator[Finding]:
-        aliases = _aliases(parsed.tree)
+        statements = StatementText(parsed.document)
+        aliases = _aliases(parsed.tree, statements)
         if not aliases:
             return
-        finder = _Finder(aliases)
+        finder = _Finder(aliases, statements)
         finder.visit(parsed.tree)
         positions = CharPositions(parsed.document)
         document = parsed.document

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
 from ..textio import TextDocument
+from .pruning import StatementText
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
@@ -105,6 +106,13 @@ class _Collector(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.guard_depth = 0
         self.decorator_calls: set[int] = set()
+        self.statements = StatementText(document)
+
+    def visit(self, node: ast.AST) -> None:
+        # Statements that spell neither "asgiref" nor a name bound to it hold nothing to collect.
+        if self.statements.lacks(node, ("asgiref", *self.aliases)):
+            return
+        super().visit(node)
 
     # -- imports ------------------------------------------------------------------
     def visit_Try(self, node: ast.Try) -> None:

@@ -1,0 +1,106 @@
+"""Skipping statements by their text never changes what the asgiref visitors find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asgifix.catalogue import load_catalogue
+from asgifix.matchers.async_usage import AsyncToSyncInCoroutine
+from asgifix.matchers import RuleContext
+from asgifix.sources import pruning
+from asgifix.sources.python import parse
+from asgifix.sources.python_asgiref import asgiref_usage
+from asgifix.textio import TextDocument
+
+REPO = Path(__file__).resolve().parent.parent
+
+TRICKY = {
+    "decorators": (
+        "from asgiref.sync import sync_to_async as s2a, async_to_sync\n"
+        "import os\n\n"
+        "@s2a\n"
+        "def f():\n    return os.getcwd()\n\n"
+        "@s2a(thread_sensitive=False)\n"
+        "def g():\n    pass\n\n"
+        "class C:\n    @staticmethod\n    @s2a\n    def h():\n        pass\n"
+    ),
+    "alias bound after use": (
+        "def early():\n    return later_name.sync_to_async(print)\n\n"
+        "import asgiref.sync as later_name\n"
+        "x = later_name.async_to_sync\n"
+    ),
+    "guarded imports": (
+        "try:\n    from asgiref.base_layer import BaseChannelLayer\n"
+        "except ImportError:\n    BaseChannelLayer = object\n"
+        "try:\n    import asgiref.local\nexcept (ModuleNotFoundError, ValueError):\n    pass\n"
+    ),
+    "semicolons and continuation": (
+        "import asgiref; x = asgiref.sync.async_to_sync; y = 1\n"
+        "z = \\\n    asgiref.timeout.timeout(\n        1)\n"
+    ),
+    "lone CR line endings": "import os\rfrom asgiref.sync import async_to_sync\rasync def f():\r    async_to_sync(g)()\r",
+    "CRLF": "from asgiref.sync import async_to_sync\r\n\r\nasync def f():\r\n    return async_to_sync(g)(1).x\r\n",
+    "non-ascii identifiers": (
+        "from asgiref.sync import async_to_sync\n"
+        "ｐｒｉｎｔ = 1\n"
+        "async def f():\n    ａｓｙｎｃ_ｔｏ_ｓｙｎｃ(g)()  # NFKC makes this async_to_sync\n"
+        "    return async_to_sync(h)()\n"
+    ),
+    "module alias and star": (
+        "from asgiref import sync\nfrom asgiref.sync import *\n\n"
+        "class K:\n    async def m(self):\n        return sync.async_to_sync(self.n)()\n"
+        "    def n(self):\n        lam = lambda: sync.AsyncToSync(self.m)\n        return lam\n"
+    ),
+    "strings only": "x = 'asgiref.sync.async_to_sync'\n# asgiref\n",
+    "nested scopes": (
+        "from asgiref.sync import async_to_sync as a2s\n"
+        "async def outer():\n    def inner():\n        return a2s(outer)()\n"
+        "    return [a2s(outer)() for _ in range(2)]\n"
+    ),
+}
+
+
+def _sources():
+    cases = dict(TRICKY)
+    for path in sorted((REPO / "fixtures").rglob("*.py")):
+        cases[str(path.relative_to(REPO))] = path.read_text(encoding="utf-8")
+    for rule in load_catalogue():
+        for index, example in enumerate(rule.examples):
+            if example.file.endswith(".py"):
+                cases[f"{rule.code} example {index}"] = example.before
+    return cases
+
+
+def _module(text):
+    return parse(TextDocument.decode(Path("m.py"), "m.py", text.encode("utf-8"), python=True))
+
+
+def _both(function, monkeypatch):
+    monkeypatch.setattr(pruning, "ENABLED", True)
+    pruned = function()
+    monkeypatch.setattr(pruning, "ENABLED", False)
+    full = function()
+    return pruned, full
+
+
+@pytest.mark.parametrize("name, text", sorted(_sources().items()))
+def test_pruned_walks_find_what_full_walks_find(name, text, monkeypatch):
+    module = _module(text)
+    usage, full_usage = _both(lambda: asgiref_usage(module.document, module.tree), monkeypatch)
+    assert usage == full_usage
+    rule = next(r for r in load_catalogue() if r.matcher == "async-to-sync-in-coroutine")
+    matcher = AsyncToSyncInCoroutine(rule, RuleContext())
+    findings, full_findings = _both(lambda: list(matcher.check_file(module)), monkeypatch)
+    assert findings == full_findings
+
+
+def test_tricky_cases_do_find_something(monkeypatch):
+    # (the comparison above would pass trivially if the cases found nothing)
+    found = 0
+    for text in TRICKY.values():
+        module = _module(text)
+        usage = asgiref_usage(module.document, module.tree)
+        found += bool(usage.references or usage.calls)
+    assert found >= len(TRICKY) - 1
