@@ -33,6 +33,7 @@ REPO = BENCH.parent
 TREES = BENCH / ".trees"
 RESULTS = BENCH / "RESULTS.md"
 RUFF_CONFIG = BENCH / "ruff-banned.toml"
+ANALYSIS_MARKER = "<!-- analysis: kept by run.py --write -->"
 sys.path.insert(0, str(BENCH))
 
 import trees  # noqa: E402
@@ -200,15 +201,26 @@ def measure(commands: list[Command], repeat: int) -> None:
             command.times.append(run_once(command))
 
 
+def _memory_kb(pid: int) -> int:
+    """Proportional set size (shared pages split between the processes sharing them: forked
+    workers share most of their pages with the main process), else the resident set size."""
+    try:
+        match = re.search(r"^Pss:\s+(\d+)", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.MULTILINE)
+        if match:
+            return int(match.group(1))
+    except OSError:
+        pass
+    match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) if match else 0
+
+
 def _tree_rss_kb(pid: int) -> int:
     total = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            match = re.search(r"VmRSS:\s+(\d+)", status)
-            total += int(match.group(1)) if match else 0
+            total += _memory_kb(current)
             for task in os.listdir(f"/proc/{current}/task"):
                 children = Path(f"/proc/{current}/task/{task}/children").read_text().split()
                 stack.extend(int(child) for child in children)
@@ -218,8 +230,8 @@ def _tree_rss_kb(pid: int) -> int:
 
 
 def measure_memory(command: Command, gnu_time: Optional[str]) -> None:
-    """Peak RSS: GNU time's maximum resident set size (the largest process), and the
-    peak of the whole process tree's RSS sampled every few milliseconds (workers included)."""
+    """Peak memory: GNU time's maximum resident set size (the largest process), and the
+    peak of the whole process tree's summed PSS sampled every few milliseconds (workers included)."""
     if command.prepare:
         command.prepare()
     argv = ([gnu_time, "-v"] + command.argv) if gnu_time else command.argv
@@ -249,10 +261,9 @@ def measure_memory(command: Command, gnu_time: Optional[str]) -> None:
 
 
 def _own_rss_kb(pid: int) -> int:
-    """RSS of the GNU time wrapper itself, left out of the tree's sum."""
+    """Memory of the GNU time wrapper itself, left out of the tree's sum."""
     try:
-        match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
-        return int(match.group(1)) if match else 0
+        return _memory_kb(pid)
     except OSError:
         return 0
 
@@ -432,6 +443,61 @@ def import_profile(tools: Tools, path: Path) -> list[tuple[int, str]]:
     return sorted(rows, reverse=True)[:8]
 
 
+PROFILE_CATEGORIES = (
+    # (label, substrings of "file:function" as pstats names them); first match wins
+    ("start-up: imports, regex compiles, rule catalogue", (
+        "<frozen importlib", "marshal.loads", "<frozen zipimport", "/re/_", "re/__init__", "tomllib",
+        "dataclasses.py", "catalogue.py", "builtins.exec", "__build_class__", "_imp.", "click/", "config.py",
+        "enum.py", "typing.py", "functools.py")),
+    ("discovery (scandir, classify, excludes)", ("asgifix/discovery.py", "posix.scandir", "builtins.sorted")),
+    ("reading + bytes prefilter", ("asgifix/textio.py:", "posix.open", "posix.read", "posix.fstat", "posix.close",
+                                   "engine.py:", "parallel.py")),
+    ("Python parse (ast)", ("builtins.compile", "/ast.py:33(parse)", "sources/python.py")),
+    ("asgiref visitors (collector, AFX501)", ("python_asgiref.py", "async_usage.py", "pruning.py", "/ast.py")),
+    ("requirements files (incl. pip's parser)", ("sources/requirements.py", "pip_requirements_parser", "packaging",
+                                                 "optparse", "shlex", "malformed_requirement.py")),
+    ("project rules + knowledge data", ("asgiref_api.py", "knowledge.py", "asgiref_scope.py", "json/")),
+    ("reporting", ("reporters/",)),
+)
+
+
+def profile_breakdown(tools: Tools, tree: Path) -> list[tuple[str, float]]:
+    """Where one process's time goes on ``tree`` (cProfile, ASGIFIX_JOBS=1): seconds by category.
+
+    cProfile slows Python code more than C code, so the shares are indicative.
+    """
+    import pstats
+
+    out = TREES / f".profile-{tree.name}.pstats"
+    env = dict(tools.asgifix_env, ASGIFIX_JOBS="1")
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "asgifix", "check", "-q", str(tree)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    if not out.is_file():
+        return []
+    stats = pstats.Stats(str(out)).stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
+
+    def category(function: tuple) -> Optional[str]:
+        filename, line, name = function
+        key = f"{filename}:{line}({name})" if filename != "~" else name
+        return next((label for label, parts in PROFILE_CATEGORIES if any(p in key for p in parts)), None)
+
+    totals: dict[str, float] = {}
+    for function, (_, _, tottime, _, callers) in stats.items():
+        label = category(function)
+        if label is not None or not callers:
+            totals[label or "other"] = totals.get(label or "other", 0.0) + tottime
+            continue
+        # A builtin or library function: its time goes to its callers' parts, in proportion.
+        weights = {caller: values[2] + values[3] for caller, values in callers.items()}
+        whole = sum(weights.values()) or 1.0
+        for caller, weight in weights.items():
+            label = category(caller) or "other"
+            totals[label] = totals.get(label, 0.0) + tottime * weight / whole
+    out.unlink()
+    order = [label for label, _ in PROFILE_CATEGORIES] + ["other"]
+    return [(label, totals.get(label, 0.0)) for label in order]
+
+
 # -- the report -----------------------------------------------------------------------------
 
 def s(seconds: float) -> str:
@@ -461,7 +527,8 @@ def verdict(ok: bool) -> str:
 
 
 def render(info: dict, repeat: int, check: list[TreeResult], scaling: dict[str, Command], fix: Optional[FixResult],
-           latency: Optional[dict[str, Command]], imports: list[tuple[int, str]]) -> tuple[str, list[tuple[str, str, str, bool]]]:
+           latency: Optional[dict[str, Command]], imports: list[tuple[int, str]],
+           profiles: dict[str, list[tuple[str, float]]]) -> tuple[str, list[tuple[str, str, str, bool]]]:
     out: list[str] = []
     targets: list[tuple[str, str, str, bool]] = []
     add = out.append
@@ -498,9 +565,25 @@ def render(info: dict, repeat: int, check: list[TreeResult], scaling: dict[str, 
         for result in check:
             add(f"- {result.name}: " + "; ".join(f"{tool}: {text}" for tool, text in result.counts.items()))
         add("")
+        if profiles:
+            add("Where one asgifix process spends its time (cProfile of `ASGIFIX_JOBS=1 asgifix check`, seconds of "
+                "profiled time; profiling inflates Python code more than C, so read the shares, not the sums):\n")
+            names = list(profiles)
+            add("| part | " + " | ".join(names) + " |")
+            add("|---|" + "---|" * len(names))
+            labels = [label for label, _ in next(iter(profiles.values()))]
+            for index, label in enumerate(labels):
+                cells = []
+                for name in names:
+                    total = sum(value for _, value in profiles[name]) or 1.0
+                    value = profiles[name][index][1]
+                    cells.append(f"{value:.2f} s ({100 * value / total:.0f}%)")
+                add(f"| {label} | " + " | ".join(cells) + " |")
+            add("")
         add("## Check: peak memory\n")
-        add("GNU time's maximum resident set size (largest single process); in brackets the peak of the summed RSS of "
-            "the whole process tree, sampled every 3 ms (worker processes included).\n")
+        add("GNU time's maximum resident set size (largest single process); in brackets the peak of the summed PSS "
+            "(proportional set size: pages shared by forked workers counted once) of the whole process tree, sampled "
+            "every 3 ms (worker processes included).\n")
         add("| tree | asgifix check | ruff --no-cache | ruff cached | grep -rlF |")
         add("|---|---|---|---|---|")
         for result in check:
@@ -604,17 +687,20 @@ def main() -> int:
     scaling: dict[str, Command] = {}
     fix_result = latency = None
     imports: list[tuple[int, str]] = []
+    profiles: dict[str, list[tuple[str, float]]] = {}
     try:
         if "a" in only:
             tree = trees.build_django(TREES, args.django)
             result, _ = section_check("a", tree, tools, args.repeat, needles)
             check_results.append(result)
+            profiles[f"a: {tree.name}"] = profile_breakdown(tools, tree)
         if "b" in only:
             print("[b] building the monorepo (once; reused with --keep-trees) ...", flush=True)
             tree = trees.build_monorepo(TREES)
             result, scaling = section_check("b", tree, tools, args.repeat, needles,
                                             memory_paths=(tree / "q0", tree))
             check_results.append(result)
+            profiles[f"b: {tree.name}"] = profile_breakdown(tools, tree)
         if "c" in only:
             fix_result = section_fix(tools, args.repeat)
         if "latency" in only:
@@ -626,14 +712,18 @@ def main() -> int:
                 if child.name != "downloads":
                     shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
     info["load_end"] = load_average()
-    text, targets = render(info, args.repeat, check_results, scaling, fix_result, latency, imports)
+    text, targets = render(info, args.repeat, check_results, scaling, fix_result, latency, imports, profiles)
     print()
     print(text)
     if args.write:
         header = ("# asgifix benchmark results\n\nWritten by `python bench/run.py --write` "
                   f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, sections: {','.join(sorted(only))}). "
                   "See bench/README.md for what each tree and column means.\n\n")
-        RESULTS.write_text(header + text)
+        # A hand-written analysis below the marker survives re-runs.
+        kept = ""
+        if RESULTS.is_file() and ANALYSIS_MARKER in RESULTS.read_text():
+            kept = "\n" + ANALYSIS_MARKER + RESULTS.read_text().split(ANALYSIS_MARKER, 1)[1]
+        RESULTS.write_text(header + text + kept)
         print(f"written to {RESULTS}")
     return 0
 
