@@ -47,6 +47,9 @@ BATCH = 16
 # Files (analyzed or not) held back, in order, while waiting to know whether
 # a pool is worth starting, or while the oldest batch is still in a worker.
 LOOKAHEAD = 8192
+# Files (mostly ruled out by the prefilter) after which a segment waiting for
+# analysis is sent off even if its batch is not full.
+SEGMENT_ITEMS = 512
 # Batches in flight per worker.
 IN_FLIGHT_PER_JOB = 4
 
@@ -180,6 +183,9 @@ class Scheduler:
             return
         self.open.items.append([source, result])
         self.held += 1
+        if self.open.work and (len(self.open.items) >= SEGMENT_ITEMS or self.held > self.lookahead):
+            # Files waiting for analysis must not hold back an unbounded run of later files.
+            self._close()
         yield from self._drain()
 
     def analyze(self, source: "SourceFile", work: Work) -> Iterator[tuple["SourceFile", "FileResult"]]:

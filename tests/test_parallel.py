@@ -148,3 +148,29 @@ def test_cli_reports_a_bad_jobs_value(tmp_path):
     result = CliRunner().invoke(main, ["check", str(tmp_path)], env={"ASGIFIX_JOBS": "zero"})
     assert result.exit_code == 2
     assert "ASGIFIX_JOBS must be a positive integer" in result.output
+
+
+class _FakeEngine:
+    def analyze_bytes(self, source, work):
+        return ("analyzed", source)
+
+    def analyze_document(self, source, work):  # pragma: no cover - not used here
+        return ("document", source)
+
+
+def test_sparse_hits_never_hold_back_more_than_the_lookahead(monkeypatch):
+    monkeypatch.setattr(parallel, "THRESHOLD", 10**9)  # never a pool
+    monkeypatch.setattr(parallel, "LOOKAHEAD", 50)
+    scheduler = parallel.Scheduler(_FakeEngine(), jobs=2)
+    out = []
+    most_held = 0
+    for index in range(2000):
+        if index % 300 == 0:
+            out.extend(scheduler.analyze(index, b"x"))
+        else:
+            out.extend(scheduler.done(index, ("done", index)))
+        most_held = max(most_held, scheduler.held)
+    out.extend(scheduler.finish())
+    assert [source for source, _ in out] == list(range(2000))
+    assert all(result == (("analyzed" if source % 300 == 0 else "done"), source) for source, result in out)
+    assert most_held <= 50 + 1
