@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from operator import attrgetter
 from fnmatch import fnmatchcase, translate
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
@@ -190,6 +191,9 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFi
         yield from _walk(root, given, excluded, seen)
 
 
+_name = attrgetter("name")
+
+
 def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]]) -> Iterator[SourceFile]:
     # Symbolic links are never followed below the root, so an entry's real path
     # is the root's real path joined with its relative path.
@@ -201,7 +205,7 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
         directory, relative_dir, directory_name = stack.pop()
         try:
             with os.scandir(directory) as iterator:
-                entries = sorted(iterator, key=lambda e: e.name)
+                entries = sorted(iterator, key=_name)
         except OSError:
             continue
         prefix = f"{relative_dir}/" if relative_dir else ""

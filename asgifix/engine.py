@@ -236,7 +236,10 @@ class Engine:
             else:
                 raw, result = self.read(source)
                 if result is not None:
-                    yield from scheduler.done(source, result)
+                    if scheduler.held:
+                        yield from scheduler.done(source, result)
+                    else:  # nothing waits before it (the common case): no generator per file
+                        yield source, result
                 else:
                     yield from scheduler.analyze(source, raw)
         yield from scheduler.finish()
