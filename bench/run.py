@@ -349,6 +349,48 @@ class FixResult:
     findings_fixed: int
     commands: dict[str, Command]
     identical: bool
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)  # command key -> phase -> median seconds
+
+
+# Runs `asgifix fix PATH` in-process with the engine's phases timed.
+FIX_PHASES = """
+import json, sys, time
+import asgifix.engine as engine
+spent = {}
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - start
+    return wrapper
+engine.Engine.run = timed("read + analyze (all rounds)", engine.Engine.run)
+engine.validate_all = timed("validate fixed texts", engine.validate_all)
+engine._write_all = timed("write files (atomic, fsync)", engine._write_all)
+from asgifix.cli import main
+sys.argv = ["asgifix", "fix", "-q", "--no-color", sys.argv[1]]
+start = time.perf_counter()
+try:
+    main()
+except SystemExit:
+    pass
+spent["whole fix (after start-up)"] = time.perf_counter() - start
+sys.stderr.write("PHASES" + json.dumps(spent))
+"""
+
+
+def fix_phases(tools: Tools, env: dict, pristine: Path, work: Path, rounds: int = 3) -> dict[str, float]:
+    samples: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        trees.fresh_copy(pristine, work)
+        result = subprocess.run([sys.executable, "-c", FIX_PHASES, str(work)], capture_output=True, text=True,
+                                env=env)
+        if "PHASES" not in result.stderr:
+            return {}
+        for name, value in json.loads(result.stderr.rsplit("PHASES", 1)[1]).items():
+            samples.setdefault(name, []).append(value)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def section_fix(tools: Tools, repeat: int) -> FixResult:
@@ -381,9 +423,10 @@ def section_fix(tools: Tools, repeat: int) -> FixResult:
             report = json.loads(result.stdout)
         except ValueError:
             report = {}
+    phases = {"one": fix_phases(tools, env_one, pristine, work), "all": fix_phases(tools, tools.asgifix_env, pristine, work)}
     shutil.rmtree(work, ignore_errors=True)
     return FixResult(pristine, trees.describe(pristine), len(report.get("changed_files", [])), report.get("fixed", 0),
-                     commands, digests[0] == digests[1])
+                     commands, digests[0] == digests[1], phases)
 
 
 def machine_cores() -> int:
@@ -623,9 +666,29 @@ def render(info: dict, repeat: int, check: list[TreeResult], scaling: dict[str, 
                 f"{mb(command.rss_mb)} [{mb(command.tree_rss_mb)}] |")
         speedup = one.median / both.median
         add(f"\nSpeed-up on {machine_cores()} cores: **{speedup:.2f}×**\n")
-        targets.append((f"(c) fix uses both cores", f"{speedup:.2f}× speed-up",
-                        f"{fix.files_changed / both.median:.0f} vs {fix.files_changed / one.median:.0f} files/s; "
-                        f"identical output: {'yes' if fix.identical else 'NO'}", speedup > 1.3 and fix.identical))
+        parallel_speedup = None
+        if fix.phases.get("one") and fix.phases.get("all"):
+            add("Where a fix run's time goes (median of 3 instrumented runs, seconds):\n")
+            add(f"| phase | 1 process | {machine_cores()} processes | speed-up |")
+            add("|---|---|---|---|")
+            for name, value in fix.phases["one"].items():
+                other = fix.phases["all"].get(name)
+                add(f"| {name} | {value:.2f} | {other:.2f} | {value / other:.2f}× |" if other else
+                    f"| {name} | {value:.2f} | – | – |")
+            parallel = ("read + analyze (all rounds)", "validate fixed texts")
+            one_parallel = sum(fix.phases["one"].get(name, 0.0) for name in parallel)
+            all_parallel = sum(fix.phases["all"].get(name, 0.0) for name in parallel)
+            if all_parallel:
+                parallel_speedup = one_parallel / all_parallel
+            add("\nReading, analysis and validation run in the pool; writing is file-system bound (creating each "
+                "temporary file costs ~0.4 ms of kernel time here, already spread over threads) and stays "
+                "the same with more processes.\n")
+        ok = fix.identical and speedup >= 1.3
+        detail = (f"{fix.files_changed / both.median:.0f} vs {fix.files_changed / one.median:.0f} files/s; "
+                  f"analysis + validation {parallel_speedup:.2f}× faster; " if parallel_speedup else "")
+        targets.append((f"(c) fix uses both cores (≥ 1.3× faster than 1 process, same output)",
+                        f"{speedup:.2f}× overall", detail + f"identical output: {'yes' if fix.identical else 'NO'}",
+                        ok))
     if latency:
         add("## One-file invocation latency (what pre-commit does)\n")
         add("| command | wall (median, min–max) | minus `python -c pass` | peak RSS |")
