@@ -776,11 +776,16 @@ def build_asgiref(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
             "requires_python": rp,
             "uploaded": rel[v]["uploaded"],
             "yanked": rel[v]["yanked"],
-            "changelog": (top + "/" + changelog_of(rel_members)) if changelog_of(rel_members) else None,
         }
+        if changelog_of(rel_members):  # no asgiref sdist up to 3.13.0 ships one
+            info["changelog"] = top + "/" + changelog_of(rel_members)
         if rel[v]["yanked_reason"]:
             info["yanked_reason"] = rel[v]["yanked_reason"]
         release_info[v] = info
+    unparsable = sorted("%s@%s" % (m, v) for v in releases for m, e in snapshots[v].items() if e.get("unparsable"))
+    if unparsable:
+        log("NOTE: %d module(s) did not parse with this Python's ast (regex fallback used): %s"
+            % (len(unparsable), ", ".join(unparsable[:20])))
     return assemble_api(releases, snapshots, release_info)
 
 
@@ -1229,6 +1234,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--check-behaviour", action="store_true",
                     help="only verify behaviour.toml evidence against the released sdists")
     args = ap.parse_args(argv)
+    if sys.version_info < (3, 11):
+        log("WARNING: generate with Python >= 3.11: newer asgiref sources use newer syntax, and "
+            "ast.unparse output (default values) may differ between Python versions")
     cache = Path(args.cache).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)
