@@ -83,8 +83,8 @@ ECOSYSTEM: Dict[str, Dict[str, Any]] = {
         "why": "Django >= 3.0 requires asgiref; the 2.2 line is recorded to show it has no "
         "asgiref requirement. Releases before 2.2 are left out (none depends on asgiref).",
     },
-    "channels": {"why": "Django Channels; 2.x/3.x require daphne, all require asgiref."},
-    "daphne": {"why": "Channels' ASGI server; requires asgiref."},
+    "channels": {"why": "Django Channels; 0.9+ require asgiref, 0.9-3.x require daphne, 4.x only via the [daphne] extra."},
+    "daphne": {"why": "Channels' ASGI server; requires asgiref except 2.1.0-2.2.5."},
     "channels-redis": {"why": "Channels 2+ Redis channel layer (successor of asgi-redis)."},
     "asgi-redis": {"why": "Channels 1 era Redis channel layer (asgiref 1.x)."},
     "asgi-ipc": {"why": "Channels 1 era POSIX IPC channel layer (asgiref 1.x)."},
@@ -92,16 +92,16 @@ ECOSYSTEM: Dict[str, Dict[str, Any]] = {
     "channels-rabbitmq": {"why": "Channels 2+ RabbitMQ channel layer."},
     "channels-postgres": {"why": "Channels 4 PostgreSQL channel layer."},
     "channels-valkey": {"why": "Channels 4 Valkey channel layer."},
-    "uvicorn": {"why": "ASGI server often used with Django; some releases required asgiref."},
-    "starlette": {"why": "Checked: does any release require asgiref?"},
+    "uvicorn": {"why": "ASGI server often used with Django; 0.14.0-0.17.6 required asgiref."},
+    "starlette": {"why": "Checked because folklore links it to asgiref: no release requires asgiref."},
     "opentelemetry-instrumentation-asgi": {
-        "why": "Common in Django deployments; requires asgiref ~= 3.0."
+        "why": "Common in Django deployments; most releases require asgiref ~= 3.0."
     },
-    "django-cors-headers": {"why": "Common Django app; 4.x requires asgiref>=3.6."},
-    "django-htmx": {"why": "Common Django app; recent releases require asgiref>=3.6."},
-    "django-browser-reload": {"why": "Common Django dev app; requires asgiref>=3.6."},
+    "django-cors-headers": {"why": "Common Django app; requires asgiref>=3.6 from 4.3.1."},
+    "django-htmx": {"why": "Common Django app; requires asgiref>=3.6 from 1.17.2."},
+    "django-browser-reload": {"why": "Common Django dev app; requires asgiref>=3.6 from 1.12.1."},
     "django-channels-graphql-ws": {"why": "Channels-based GraphQL server pinning asgiref/channels/Django."},
-    "djangochannelsrestframework": {"why": "Channels-based REST framework pinning channels/Django."},
+    "djangochannelsrestframework": {"why": "Channels-based REST framework pinning channels/Django (no direct asgiref requirement)."},
 }
 
 #: Names looked up once on the index and not served by it (recorded in the data).
