@@ -119,6 +119,7 @@ def test_other_notable_names():
     # asgiref-3.13.0.tar.gz: asgiref/local.py L108 "def __new__(cls, thread_critical: bool = False)"
     assert k.first_release_with("asgiref.local", "Local", "__new__") == "3.13.0"
     assert k.binding_in("asgiref.local", "Local", "3.13.0", member="__new__") == {"kind": "method"}
+    assert k.versions_having("asgiref.local", "Local.__new__") == k.versions_having("asgiref.local", "Local", "__new__")
 
 
 def test_sync_to_async_binding_history():
