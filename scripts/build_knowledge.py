@@ -80,8 +80,8 @@ RELEVANT = ("asgiref", "django", "channels", "daphne")
 ECOSYSTEM: Dict[str, Dict[str, Any]] = {
     "django": {
         "min_version": "2.2a1",
-        "why": "Django >= 3.0 requires asgiref; the 2.2 line is recorded to show it has no "
-        "asgiref requirement. Releases before 2.2 are left out (none depends on asgiref).",
+        "why": "Django 3.0+ requires asgiref; the 2.2 line is recorded to show it has no "
+        "asgiref requirement. Releases before 2.2a1 are not recorded.",
     },
     "channels": {"why": "Django Channels; 0.9+ require asgiref, 0.9-3.x require daphne, 4.x only via the [daphne] extra."},
     "daphne": {"why": "Channels' ASGI server; requires asgiref except 2.1.0-2.2.5."},
