@@ -28,6 +28,9 @@ class Declaration:
     text: str = ""  # the requirement text as written
     locked: bool = False  # evidence of a resolved version, not a constraint to edit
     generated: bool = False  # pip-compile output or hashed: never rewritten silently
+    constraint: bool = False  # -c files, uv constraint/override lists: limit versions, install nothing
+    group: Optional[str] = None  # where in the file: "project.optional-dependencies.dev", "packages", ...
+    extras: tuple[str, ...] = ()
 
 
 @dataclass
