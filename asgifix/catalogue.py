@@ -26,7 +26,7 @@ else:  # pragma: no cover
 CODE_PATTERN = re.compile(r"^AFX[1-5][0-9]{2}$")
 FIX_SAFETY = ("safe", "unsafe", "none")
 FIX_AVAILABILITY = ("always", "sometimes", "never")
-FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "pipfile", "lock")
+FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock")
 
 
 class CatalogueError(Exception):

@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # matcher name -> "module:Class" (relative to this package)
 REGISTRY: dict[str, str] = {
     "malformed-requirement": "malformed_requirement:MalformedRequirement",
+    "obsolete-package": "obsolete_package:ObsoletePackage",
+    "undeclared-package": "undeclared_package:UndeclaredPackage",
+    "broken-include": "broken_include:BrokenInclude",
 }
 
 
@@ -55,6 +58,13 @@ class Matcher:
 class FileMatcher(Matcher):
     def check_file(self, parsed: Any) -> Iterable["Finding"]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def facts(self, parsed: Any) -> Iterable[tuple[str, object]]:
+        """Small facts about this file for project matchers (``(kind, fact)`` pairs), e.g. a package it uses.
+
+        They land in :attr:`ProjectModel.facts` once every file has been read.
+        """
+        return ()
 
 
 class ProjectMatcher(Matcher):

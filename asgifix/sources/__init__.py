@@ -22,6 +22,11 @@ from typing import Optional
 READERS: dict[str, str] = {
     "requirements": "requirements",
     "python": "python",
+    "pyproject": "pyproject",
+    "setup-cfg": "setup_cfg",
+    "setup-py": "setup_py",
+    "pipfile": "pipfile",
+    "lock": "lock",
 }
 
 
