@@ -216,3 +216,26 @@ def rewrite_pep508(value: str, new_name: Optional[str] = None, new_specifier: Op
 
 def with_generated(entry: DeclaredRequirement, generated: bool) -> DeclaredRequirement:
     return replace(entry, generated=generated)
+
+
+def describe_group(group: str) -> str:
+    """Where an entry sits, in the words of its file: ``[project.optional-dependencies] redis``."""
+    fixed = {
+        "project.dependencies": "[project] dependencies",
+        "options.install_requires": "[options] install_requires",
+        "setup.install_requires": "setup(install_requires=...)",
+        "requirements": "requirements",
+    }
+    if group in fixed:
+        return fixed[group]
+    for prefix, table in (("project.optional-dependencies.", "[project.optional-dependencies]"),
+                          ("dependency-groups.", "[dependency-groups]"),
+                          ("options.extras_require.", "[options.extras_require]"),
+                          ("tool.pdm.dev-dependencies.", "[tool.pdm.dev-dependencies]")):
+        if group.startswith(prefix):
+            return f"{table} {group[len(prefix):]}"
+    if group.startswith("setup.extras_require."):
+        return f"setup(extras_require={{{group[len('setup.extras_require.'):]!r}: ...}})"
+    if group.startswith("tool.uv."):
+        return f"[tool.uv] {group[len('tool.uv.'):]}"
+    return f"[{group}]"
