@@ -239,3 +239,61 @@ def describe_group(group: str) -> str:
     if group.startswith("tool.uv."):
         return f"[tool.uv] {group[len('tool.uv.'):]}"
     return f"[{group}]"
+
+
+def styled_name(old_display: str, new_canonical: str) -> str:
+    """``new_canonical`` spelled like ``old_display`` was: ``asgi_redis`` -> ``channels_redis``."""
+    if "_" in old_display and "-" not in old_display:
+        return new_canonical.replace("-", "_")
+    return new_canonical
+
+
+def package_replacement(document: TextDocument, entry: DeclaredRequirement, new_name: Optional[str],
+                        version: Optional[str], unpin: bool = False) -> Optional[tuple[list[tuple[int, int, str]], str]]:
+    """Edits making ``entry`` declare ``new_name`` (None: same package) at ``version``, in its host syntax.
+
+    The version style is kept (``==`` stays exact, a Poetry caret stays a caret,
+    unpinned stays unpinned); extras are dropped when the package changes (they
+    belong to the old one). Returns (edits, the new declaration as text) or None
+    when the entry cannot be rewritten in place.
+    """
+    from .constraints import pep440_like, poetry_like
+
+    name = styled_name(entry.display_name or "", new_name) if new_name else None
+    if entry.syntax == "pep508":
+        old_spec = entry.specifier
+        spec = "" if unpin or not old_spec or version is None else pep440_like(old_spec, version)
+        if version is None and old_spec and not unpin:
+            return None
+        new_value = rewrite_pep508(entry.value, name, spec, drop_extras=name is not None)
+        if new_value is None:
+            return None
+        edit = value_edit(document, entry, new_value)
+        return ([edit], new_value.strip()) if edit else None
+    if entry.key_start is None or entry.key_end is None:
+        return None
+    edits: list[tuple[int, int, str]] = []
+    key_token = document.text[entry.key_start:entry.key_end]
+    shown_name = name or key_token.strip("\"'")
+    if name:
+        quote = key_token[0] if key_token[:1] in ("'", '"') else ""
+        edits.append((entry.key_start, entry.key_end, f"{quote}{name}{quote}"))
+    shown_value = entry.value
+    if entry.writer is not None:
+        if entry.syntax == "poetry":
+            new_value = "*" if unpin or version is None and entry.value.strip() in ("", "*") else (
+                poetry_like(entry.value, version) if version else None)
+        else:
+            new_value = "*" if unpin or entry.value.strip() in ("", "*") else (
+                pep440_like(entry.specifier, version) if version else None)
+        if new_value is None:
+            return None
+        if new_value != entry.value:
+            edit = value_edit(document, entry, new_value)
+            if edit is None:
+                return None
+            edits.append(edit)
+        shown_value = new_value
+    if not edits:
+        return None
+    return edits, f'{shown_name} = "{shown_value}"' if shown_value else shown_name

@@ -1,0 +1,156 @@
+"""Choosing a release that fits a project's other pins, offline.
+
+What each release requires comes from :mod:`asgifix.knowledge` (generated
+from the index) when that data is installed, else from the rule's own
+``params.releases`` table (each row verified from the released METADATA and
+cited in the rule file). Only the requirements that decide Channels/asgiref
+compatibility are compared: asgiref, django, channels, daphne.
+
+Two specifier sets "can agree" when some version satisfies both. Checking
+that exactly needs the list of real releases; without it, the versions named
+in either set and their next patch/minor/major are enough: two ranges that
+overlap always contain one of their lower bounds or the version just after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from .sources.declared import canonical_name
+
+RELEVANT = ("asgiref", "django", "channels", "daphne")
+
+
+@dataclass(frozen=True)
+class Release:
+    package: str
+    version: str
+    requires: dict  # canonical name -> specifier ("" any version); names absent are not required
+
+
+def _knowledge():
+    try:
+        from . import knowledge  # merged from the knowledge branch; optional until then
+    except ImportError:
+        return None
+    return knowledge
+
+
+def releases(package: str, table: Iterable[dict] = ()) -> list[Release]:
+    """Known final releases of ``package``, newest first, with what each requires."""
+    from packaging.version import InvalidVersion, Version
+
+    package = canonical_name(package)
+    found: list[Release] = []
+    knowledge = _knowledge()
+    if knowledge is not None:
+        try:
+            for version in knowledge.releases_of(package):
+                record = knowledge.release_record(package, version)
+                if record.get("yanked"):
+                    continue
+                requires = {k: v for k, v in knowledge.requirements_of(package, version).items() if v is not None}
+                found.append(Release(package, version, requires))
+        except (OSError, KeyError, ValueError, TypeError):
+            found = []
+    if not found:
+        for row in table:
+            if canonical_name(row.get("package", "")) == package:
+                requires = {canonical_name(k): v for k, v in dict(row.get("requires", {})).items()}
+                found.append(Release(package, str(row["version"]), requires))
+
+    def key(release: Release):
+        try:
+            return Version(release.version)
+        except InvalidVersion:
+            return Version("0")
+
+    finals = [r for r in found if not key(r).is_prerelease]
+    return sorted(finals, key=key, reverse=True)
+
+
+def _probes(*specifiers: str) -> list[str]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    probes: set[str] = {"0"}
+    for text in specifiers:
+        try:
+            spec_set = SpecifierSet(text)
+        except InvalidSpecifier:
+            continue
+        for spec in spec_set:
+            version = spec.version.replace(".*", "")
+            parts = [int(p) for p in version.split("+")[0].split(".") if p.isdigit()] or [0]
+            parts += [0] * (3 - len(parts))
+            probes.add(version)
+            probes.add(f"{parts[0]}.{parts[1]}.{parts[2] + 1}")
+            probes.add(f"{parts[0]}.{parts[1] + 1}.0")
+            probes.add(f"{parts[0] + 1}.0.0")
+    return sorted(probes)
+
+
+def can_agree(*specifiers: str) -> bool:
+    """Whether one version satisfies every specifier set (empty sets allow anything)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    sets = []
+    for text in specifiers:
+        try:
+            sets.append(SpecifierSet(text or ""))
+        except InvalidSpecifier:
+            return True  # a broken specifier is another rule's finding, not a conflict
+    return any(all(s.contains(probe, prereleases=True) for s in sets) for probe in _probes(*specifiers))
+
+
+def fits(release: Release, constraints: dict[str, list[str]]) -> bool:
+    """Whether ``release``'s requirements can agree with every constraint the project puts on those packages."""
+    for name, required in release.requires.items():
+        for constraint in constraints.get(name, []):
+            if not can_agree(required, constraint):
+                return False
+    # A pin of the package itself that excludes this release.
+    for constraint in constraints.get(release.package, []):
+        if not can_agree(f"=={release.version}", constraint):
+            return False
+    return True
+
+
+def choose(package: str, constraints: dict[str, list[str]], table: Iterable[dict] = (),
+           soft: tuple[str, ...] = ("asgiref",)) -> tuple[Optional[Release], list[str]]:
+    """The newest release of ``package`` that fits ``constraints``.
+
+    When none fits, constraints on the ``soft`` packages (asgiref pins, which
+    other rules report when they conflict) are dropped one by one; the second
+    value lists what had to be dropped.
+    """
+    candidates = releases(package, table)
+    for release in candidates:
+        if fits(release, constraints):
+            return release, []
+    relaxed = dict(constraints)
+    dropped = []
+    for name in soft:
+        if name in relaxed:
+            relaxed.pop(name)
+            dropped.append(name)
+            for release in candidates:
+                if fits(release, relaxed):
+                    return release, dropped
+    return None, dropped
+
+
+def project_constraints(project, target_asgiref: Optional[str] = None, skip: set = frozenset()) -> dict[str, list[str]]:
+    """What the project's own declarations (not lock files) demand of each package, by canonical name.
+
+    ``skip`` holds ``id()``s of declarations left out (ones a fix is about to
+    replace). ``--target-asgiref`` counts as an exact asgiref pin.
+    """
+    constraints: dict[str, list[str]] = {}
+    for declaration in project.declarations:
+        if declaration.locked or id(declaration) in skip or not declaration.name or not declaration.specifier:
+            continue
+        constraints.setdefault(declaration.name, []).append(declaration.specifier)
+    if target_asgiref:
+        constraints["asgiref"] = [f"=={target_asgiref}"]
+    return constraints
