@@ -37,7 +37,31 @@ def _knowledge():
     return knowledge
 
 
-def releases(package: str, table: Iterable[dict] = ()) -> list[Release]:
+FALLBACK_FILE = "release_requirements.toml"
+_FALLBACK: Optional[list] = None
+
+
+def fallback_table() -> list[dict]:
+    """``rules/data/release_requirements.toml``: verified rows used when the knowledge data is absent."""
+    global _FALLBACK
+    if _FALLBACK is None:
+        import sys
+
+        if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        from ._paths import data_dir
+
+        try:
+            with open(data_dir() / FALLBACK_FILE, "rb") as handle:
+                _FALLBACK = list(tomllib.load(handle).get("release", []))
+        except (OSError, ValueError):
+            _FALLBACK = []
+    return _FALLBACK
+
+
+def releases(package: str, table: Optional[Iterable[dict]] = None) -> list[Release]:
     """Known final releases of ``package``, newest first, with what each requires."""
     from packaging.version import InvalidVersion, Version
 
@@ -55,7 +79,7 @@ def releases(package: str, table: Iterable[dict] = ()) -> list[Release]:
         except (OSError, KeyError, ValueError, TypeError):
             found = []
     if not found:
-        for row in table:
+        for row in (fallback_table() if table is None else table):
             if canonical_name(row.get("package", "")) == package:
                 requires = {canonical_name(k): v for k, v in dict(row.get("requires", {})).items()}
                 found.append(Release(package, str(row["version"]), requires))
@@ -116,7 +140,7 @@ def fits(release: Release, constraints: dict[str, list[str]]) -> bool:
     return True
 
 
-def choose(package: str, constraints: dict[str, list[str]], table: Iterable[dict] = (),
+def choose(package: str, constraints: dict[str, list[str]], table: Optional[Iterable[dict]] = None,
            soft: tuple[str, ...] = ("asgiref",)) -> tuple[Optional[Release], list[str]]:
     """The newest release of ``package`` that fits ``constraints``.
 

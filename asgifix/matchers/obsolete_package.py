@@ -122,7 +122,7 @@ class ObsoletePackage(ProjectMatcher):
         elif declaration.generated:
             hint = self._generated_hint(project, declaration, successor)
         else:
-            release, relaxed = choose(successor, constraints, self.params.get("releases", []))
+            release, relaxed = choose(successor, constraints)
             fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed)
         return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint)
 
