@@ -126,7 +126,8 @@ class Engine:
                 result.error = FileError(source.display, f"cannot read file: {exc.strerror or exc}")
                 return result
             needles = self.needles.get(source.kind)
-            if needles is not None and source.kind not in self.declaration_kinds:
+            # A file named on the command line is always parsed (a syntax error there is news).
+            if needles is not None and source.kind not in self.declaration_kinds and not source.explicit:
                 if not any(needle in raw for needle in needles):
                     return result
             try:

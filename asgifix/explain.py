@@ -33,7 +33,8 @@ def render_rule(rule: Rule) -> str:
         title = "Reported" if example.kind == "invalid" else "Not reported"
         if example.description:
             title += f" ({example.description})"
-        lines += ["", f"{title}, in {example.file}:", "", _indent(example.before.lstrip("\n")).rstrip("\n")]
+        where = f"in {example.reported_in}; the fix changes {example.file}" if example.reported_in else f"in {example.file}"
+        lines += ["", f"{title}, {where}:", "", _indent(example.before.lstrip("\n")).rstrip("\n")]
         if example.kind == "invalid":
             if example.after is not None:
                 lines += ["", "After `asgifix fix`:", "", _indent(example.after.lstrip("\n")).rstrip("\n")]

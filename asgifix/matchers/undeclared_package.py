@@ -1,0 +1,261 @@
+"""AFX103: a package the code clearly uses (import, INSTALLED_APPS, CHANNEL_LAYERS) that nothing declares.
+
+Two halves. Per Python file (cheap: a bytes prefilter, then stdlib ``ast``),
+:meth:`UndeclaredPackage.facts` records each use as a ``package-use`` fact.
+Once every file is read, :meth:`check_project` compares the uses with the
+project's declarations and reports each undeclared package once, at its
+first use, with a fix that declares it in the project's main declaration
+file, in that file's format.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+from .. import sources
+from ..compat import can_agree, choose, project_constraints
+from ..model import Edit, Finding, Fix, Span
+from ..project import ProjectModel
+from ..sources.declared import canonical_name
+from . import FileMatcher, ProjectMatcher
+
+USE_FACT = "package-use"
+
+
+@dataclass(frozen=True)
+class PackageUse:
+    package: str  # canonical name
+    path: str
+    span: Span
+    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"
+    text: str  # what was written: "channels.layers", "daphne", ...
+
+
+def _strings(node: ast.AST) -> Iterator[ast.Constant]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str):
+            yield child
+
+
+def _target_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    else:
+        return []
+    names = []
+    for target in targets:
+        if isinstance(target, ast.Name):
+            names.append(target.id)
+        elif isinstance(target, ast.Attribute):
+            names.append(target.attr)  # settings.INSTALLED_APPS = ...
+    return names
+
+
+class UndeclaredPackage(FileMatcher, ProjectMatcher):
+    needles = (b"channels", b"daphne", b"CHANNEL_LAYERS")
+
+    def check_file(self, parsed) -> Iterable[Finding]:
+        return ()  # findings need every file's declarations: see check_project
+
+    # -- per file ---------------------------------------------------------------------
+    def facts(self, parsed) -> Iterable[tuple[str, object]]:
+        from ..engine import noqa_codes
+
+        document = parsed.document
+        packages = self.params.get("packages", [])
+        by_module = {m: canonical_name(p["package"]) for p in packages for m in p.get("modules", [])}
+        by_app = {a: canonical_name(p["package"]) for p in packages for a in p.get("installed-apps", [])}
+        by_backend = [(prefix, canonical_name(p["package"])) for p in packages for prefix in p.get("backend-prefixes", [])]
+        found: list[PackageUse] = []
+
+        def span_of(node: ast.AST) -> Span:
+            from ..sources.setup_py import char_offset
+
+            start = char_offset(document, node.lineno, node.col_offset)
+            end = char_offset(document, node.end_lineno, node.end_col_offset)
+            return document.span(start, end)
+
+        for node in ast.walk(parsed.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    top = alias.name.split(".")[0]
+                    if top in by_module:
+                        found.append(PackageUse(by_module[top], document.display, span_of(node), "imported", alias.name))
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                top = node.module.split(".")[0]
+                if top in by_module:
+                    found.append(PackageUse(by_module[top], document.display, span_of(node), "imported", node.module))
+            names = _target_names(node)
+            if "INSTALLED_APPS" in names:
+                value = node.value
+                found.extend(self._apps(value, by_app, document.display, span_of))
+            if "CHANNEL_LAYERS" in names:
+                found.extend(self._backends(node.value, by_backend, document.display, span_of))
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("append", "insert", "extend")
+                    and isinstance(node.func.value, (ast.Name, ast.Attribute))
+                    and (getattr(node.func.value, "id", None) or getattr(node.func.value, "attr", None)) == "INSTALLED_APPS"):
+                for argument in node.args:
+                    found.extend(self._apps(argument, by_app, document.display, span_of))
+        kept = []
+        for use in found:
+            codes = noqa_codes(document.line_text(use.span.line))
+            if codes is not None and (not codes or self.rule.code in codes):
+                continue
+            kept.append((USE_FACT, use))
+        return kept
+
+    @staticmethod
+    def _apps(value: Optional[ast.AST], by_app: dict, path: str, span_of) -> list[PackageUse]:
+        uses = []
+        if value is None:
+            return uses
+        for constant in _strings(value):
+            # "channels" or an AppConfig path such as "daphne.apps.DaphneConfig"
+            app = constant.value.split(".")[0]
+            if app in by_app and (constant.value == app or constant.value.startswith(app + ".apps.")):
+                uses.append(PackageUse(by_app[app], path, span_of(constant), "in INSTALLED_APPS", constant.value))
+        return uses
+
+    @staticmethod
+    def _backends(value: Optional[ast.AST], by_backend: list, path: str, span_of) -> list[PackageUse]:
+        uses = []
+        if value is None:
+            return uses
+        for node in ast.walk(value):
+            if not isinstance(node, ast.Dict):
+                continue
+            for key, item in zip(node.keys, node.values):
+                if (isinstance(key, ast.Constant) and key.value == "BACKEND" and isinstance(item, ast.Constant)
+                        and isinstance(item.value, str)):
+                    for prefix, package in by_backend:
+                        if item.value.startswith(prefix):
+                            uses.append(PackageUse(package, path, span_of(item), "as a CHANNEL_LAYERS BACKEND", item.value))
+                            break
+        return uses
+
+    # -- whole project ---------------------------------------------------------------------
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        uses: list[PackageUse] = project.facts.get(USE_FACT, [])
+        if not uses or not _has_declaration_files(project):
+            return  # no dependency file at all (a code-only subset): nowhere it could have been declared
+        own_names = {canonical_name(n) for n in project.facts.get("project-name", []) if isinstance(n, str)}
+        first: dict[str, list[PackageUse]] = {}
+        for use in sorted(uses, key=lambda u: (u.path, u.span.line, u.span.column)):
+            first.setdefault(use.package, []).append(use)
+        rows = {canonical_name(p["package"]): p for p in self.params.get("packages", [])}
+        for package, package_uses in sorted(first.items()):
+            if package in own_names or self._declared(project, package, rows.get(package, {})):
+                continue
+            yield self._finding(project, package, package_uses)
+
+    @staticmethod
+    def _declared(project: ProjectModel, package: str, row: dict) -> bool:
+        providers = row.get("provided-by", [])
+        for declaration in project.declarations:
+            if declaration.locked or declaration.constraint:
+                continue
+            if declaration.name == package:
+                return True
+            for provider in providers:
+                if declaration.name != canonical_name(provider["package"]):
+                    continue
+                if provider.get("extra") and provider["extra"] not in declaration.extras:
+                    continue
+                below = provider.get("below")
+                if below and (not declaration.specifier or can_agree(declaration.specifier, f">={below}")):
+                    continue  # newer releases of the provider no longer bring the package along
+                return True
+        return False
+
+    def _finding(self, project: ProjectModel, package: str, uses: list[PackageUse]) -> Finding:
+        use = uses[0]
+        more = f" (and {len(uses) - 1} more place{'s' if len(uses) > 2 else ''})" if len(uses) > 1 else ""
+        message = (f"`{package}` is used ({use.how}: `{use.text}`){more} but no dependency file of the "
+                   f"project declares it: a fresh install fails with \"No module named '{package.replace('-', '_')}'\"")
+        fix, hint = self._fix(project, package)
+        return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, fix, hint)
+
+    def _fix(self, project: ProjectModel, package: str) -> tuple[Optional[Fix], str]:
+        constraints = project_constraints(project, self.context.target_asgiref)
+        release, relaxed = choose(package, constraints)
+        if release is not None and relaxed:
+            release = None  # no release fits the pins as they are: let a human choose (AFX3xx says why)
+        version = None if self.context.pin_strategy == "unpin" or release is None else release.version
+        for path in _main_files(project):
+            document = project.documents[path]
+            kind = _kind_of(project, path)
+            module = sources.reader(kind)
+            adder = getattr(module, "add_requirement", None) if module else None
+            if adder is None:
+                continue
+            try:
+                model = module.parse(document)
+            except sources.SourceProblem:
+                continue
+            specifier = _specifier_for(kind, model, version)
+            added = adder(model, package, specifier)
+            if not added:
+                continue
+            where, edits = added
+            shown = f"{package}{specifier}"
+            message = f"Declare `{shown}` in {path} ({where})"
+            if version is None:
+                message += "; no release with known requirements fits the project's pins, so it is unpinned: choose a version"
+            fix = Fix("safe" if version else "unsafe", message,
+                      tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
+            return fix, message
+        return None, f"declare {package} in the project's dependencies (asgifix found no file it can add it to)"
+
+
+def _kind_of(project: ProjectModel, path: str) -> str:
+    for declaration in project.declarations:
+        if declaration.path == path:
+            return declaration.source_kind
+    from ..discovery import classify
+    from pathlib import Path
+
+    return classify(Path(path), explicit=True) or ""
+
+
+def _specifier_for(kind: str, model, version: Optional[str]) -> str:
+    """``==V`` where the file pins exactly (most requirements ``==``), else ``>=V``; "" without a version."""
+    if not version:
+        return ""
+    if kind == "requirements":
+        requirements = [e for e in model.entries if e.kind == "requirement"]
+        exact = [e for e in requirements if e.specifier.startswith("==")]
+        if requirements and len(exact) * 2 > len(requirements):
+            return f"=={version}"
+    return f">={version}"
+
+
+# Files a new dependency goes to, best first (same depth): where the project declares what it needs.
+_KIND_ORDER = {"pyproject": 0, "requirements": 1, "pipfile": 2, "setup-cfg": 3, "setup-py": 4}
+
+
+def _main_files(project: ProjectModel) -> list[str]:
+    generated = {d.path for d in project.declarations if d.generated}
+    constraint = {d.path for d in project.declarations if d.constraint}
+    candidates = []
+    for path in project.documents:
+        kind = _kind_of(project, path)
+        if kind not in _KIND_ORDER or path in generated or path in constraint:
+            continue
+        name = posixpath.basename(path).lower()
+        # requirements.in / requirements.txt / base before dev, test, docs variants.
+        preference = 0 if name in ("requirements.in", "requirements.txt", "base.txt", "base.in") else 1
+        candidates.append((path.count("/"), _KIND_ORDER[kind], preference, path))
+    return [path for *_, path in sorted(candidates)]
+
+
+def _has_declaration_files(project: ProjectModel) -> bool:
+    if any(not d.locked for d in project.declarations):
+        return True
+    return any(_kind_of(project, path) in ("requirements", "setup-cfg", "setup-py", "pipfile")
+               for path in project.documents)
