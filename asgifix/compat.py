@@ -140,20 +140,45 @@ def fits(release: Release, constraints: dict[str, list[str]]) -> bool:
     return True
 
 
+def implied(constraints: dict[str, list[str]], table: Optional[Iterable[dict]] = None) -> dict[str, list[str]]:
+    """``constraints`` plus what each exactly pinned, known release requires (``Django==4.2.7`` -> asgiref>=3.6)."""
+    from packaging.version import InvalidVersion, Version
+
+    result = {name: list(specs) for name, specs in constraints.items()}
+    for name, specs in constraints.items():
+        for spec in specs:
+            if not spec.startswith("==") or "," in spec or "*" in spec:
+                continue
+            try:
+                pinned = Version(spec[2:].strip())
+            except InvalidVersion:
+                continue
+            for release in releases(name, table):
+                if Version(release.version) == pinned:
+                    for required, required_spec in release.requires.items():
+                        if required_spec:
+                            result.setdefault(required, []).append(required_spec)
+                    break
+    return result
+
+
 def choose(package: str, constraints: dict[str, list[str]], table: Optional[Iterable[dict]] = None,
            soft: tuple[str, ...] = ("asgiref",)) -> tuple[Optional[Release], list[str]]:
-    """The newest release of ``package`` that fits ``constraints``.
+    """The newest release of ``package`` that fits ``constraints`` (and what pinned releases require).
 
-    When none fits, constraints on the ``soft`` packages (asgiref pins, which
-    other rules report when they conflict) are dropped one by one; the second
-    value lists what had to be dropped.
+    Constraints that already contradict each other (``asgiref==3.2.10`` next to
+    ``Django==4.2.7``, which needs asgiref 3.6+) cannot guide the choice: they are
+    dropped, as are, when nothing fits, constraints on the ``soft`` packages
+    (asgiref pins, which AFX3xx reports). The second value names what was dropped.
     """
     candidates = releases(package, table)
+    relaxed = implied(constraints, table)
+    dropped = [name for name, specs in relaxed.items() if len(specs) > 1 and not can_agree(*specs)]
+    for name in dropped:
+        relaxed.pop(name)
     for release in candidates:
-        if fits(release, constraints):
-            return release, []
-    relaxed = dict(constraints)
-    dropped = []
+        if fits(release, relaxed):
+            return release, dropped
     for name in soft:
         if name in relaxed:
             relaxed.pop(name)

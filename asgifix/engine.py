@@ -21,7 +21,7 @@ from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, roots_for
-from .matchers import FileMatcher, ProjectMatcher, RuleContext, matcher_class
+from .matchers import FileFacts, FileMatcher, ProjectMatcher, RuleContext, collector, matcher_class
 from .model import Edit, FileError, Finding, Fix, Report
 from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
@@ -70,16 +70,16 @@ def noqa_codes(line_text: str) -> Optional[set[str]]:
     return set(re.split(r"[\s,]+", codes.upper().strip())) if codes else set()
 
 
-def is_suppressed(document: TextDocument, finding: Finding) -> bool:
+def is_suppressed(line_text: Callable[[int], str], finding: Finding) -> bool:
     for line in {finding.span.line, finding.span.end_line}:
-        codes = noqa_codes(document.line_text(line))
+        codes = noqa_codes(line_text(line))
         if codes is not None and (not codes or finding.code in codes):
             return True
     return False
 
 
-def with_source_line(document: TextDocument, finding: Finding) -> Finding:
-    return dataclasses.replace(finding, source_line=document.line_text(finding.span.line))
+def with_source_line(line_text: Callable[[int], str], finding: Finding) -> Finding:
+    return dataclasses.replace(finding, source_line=line_text(finding.span.line))
 
 
 class Engine:
@@ -92,10 +92,18 @@ class Engine:
         self.context = RuleContext(settings.target_asgiref, settings.pin_strategy)
         self.file_matchers: dict[str, list[FileMatcher]] = {}
         self.project_matchers: list[ProjectMatcher] = []
+        # file kind -> [(collector name, function, needles)], each collector once per kind
+        self.collectors: dict[str, list[tuple[str, Callable, tuple[bytes, ...]]]] = {}
         for rule in self.rules:
             matcher = matcher_class(rule.matcher)(rule, self.context)
             if isinstance(matcher, ProjectMatcher):
                 self.project_matchers.append(matcher)
+                for name in matcher.facts:
+                    function, needles = collector(name)
+                    for kind in rule.file_kinds:
+                        registered = self.collectors.setdefault(kind, [])
+                        if all(existing[0] != name for existing in registered):
+                            registered.append((name, function, needles))
             if isinstance(matcher, FileMatcher):
                 for kind in rule.file_kinds:
                     self.file_matchers.setdefault(kind, []).append(matcher)
@@ -104,16 +112,21 @@ class Engine:
         self.declaration_kinds = (
             {kind for kind in DECLARATION_KINDS if kind in sources.READERS} if self.project_matchers else set()
         )
+        # The bytes prefilter: a file of a kind is decoded and parsed only when it
+        # contains a needle of some matcher or collector that wants it (None: every file).
         self.needles: dict[str, Optional[tuple[bytes, ...]]] = {}
-        for kind, matchers in self.file_matchers.items():
-            if any(not m.needles for m in matchers):
-                self.needles[kind] = None  # some matcher wants every file of this kind
+        for kind in set(self.file_matchers) | set(self.collectors):
+            wanted = [m.needles for m in self.file_matchers.get(kind, ())]
+            wanted += [needles for _, _, needles in self.collectors.get(kind, ())]
+            if any(not needles for needles in wanted):
+                self.needles[kind] = None
             else:
-                self.needles[kind] = tuple({n for m in matchers for n in m.needles})
+                self.needles[kind] = tuple(sorted({n for needles in wanted for n in needles}))
 
     # -- analysis -------------------------------------------------------------------
     def wants(self, source: SourceFile) -> bool:
-        return source.kind in self.file_matchers or source.kind in self.declaration_kinds
+        kind = source.kind
+        return kind in self.file_matchers or kind in self.collectors or kind in self.declaration_kinds
 
     def analyze(self, source: SourceFile, override: Optional[TextDocument] = None) -> FileResult:
         result = FileResult(source)
@@ -152,13 +165,20 @@ class Engine:
         findings: list[Finding] = []
         for matcher in self.file_matchers.get(source.kind, ()):
             findings.extend(matcher.check_file(parsed))
-            # Facts (a package used here, ...) feed project matchers once every file is read.
-            result.facts.extend(matcher.facts(parsed))
         result.findings = self._filter(document, findings)
         result.declarations = reader.declarations(parsed)
+        # Sources report what only they can see (includes to follow, a project's own name).
         source_facts = getattr(reader, "facts", None)
         if source_facts is not None:
             result.facts.extend(source_facts(parsed))
+        for name, function, needles in self.collectors.get(source.kind, ()):
+            if needles and not any(needle in document.raw for needle in needles):
+                continue
+            collected = function(parsed)
+            if collected is not None:
+                value, lines = collected
+                texts = {line: document.line_text(line) for line in lines}
+                result.facts.append((name, FileFacts(source.display, value, texts)))
         if source.kind in self.declaration_kinds or any(f.fix for f in result.findings):
             result.document = document
         return result
@@ -169,9 +189,9 @@ class Engine:
         for finding in findings:
             if any(finding.code.startswith(prefix) for prefix in ignored):
                 continue
-            if is_suppressed(document, finding):
+            if is_suppressed(document.line_text, finding):
                 continue
-            kept.append(with_source_line(document, finding))
+            kept.append(with_source_line(document.line_text, finding))
         return kept
 
     def _per_file_ignores(self, path: Path) -> list[str]:
@@ -225,17 +245,21 @@ class Engine:
             project.declarations.extend(constraint_marked(result.declarations, constraint_only))
             for kind, fact in result.facts:
                 project.add_fact(kind, fact)
+                if isinstance(fact, FileFacts):
+                    project.line_texts.update(((fact.path, line), text) for line, text in fact.lines.items())
+            project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
                 if result.declarations or source.kind in self.declaration_kinds:
                     project.documents[source.display] = result.document
         for matcher in self.project_matchers:
             for finding in matcher.check_project(project):
-                document = project.documents.get(finding.path)
-                if document is None:
-                    report.findings.append(finding)
-                elif not is_suppressed(document, finding):
-                    report.findings.append(with_source_line(document, finding))
+                path = project.paths.get(finding.path)
+                if path is not None and any(finding.code.startswith(p) for p in self._per_file_ignores(path)):
+                    continue
+                line_text = project.line_text_getter(finding.path)
+                if not is_suppressed(line_text, finding):
+                    report.findings.append(with_source_line(line_text, finding))
         report.sort()
         return report, project, kept
 

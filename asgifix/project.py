@@ -8,7 +8,8 @@ every file has been seen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from pathlib import Path
+from typing import Callable, Optional
 
 from .textio import TextDocument
 
@@ -39,8 +40,18 @@ class ProjectModel:
     # Documents that project-level fixes may edit, by display path (kept only
     # for declaration files, which are small).
     documents: dict[str, TextDocument] = field(default_factory=dict)
-    # Facts collected from Python sources by file matchers (name -> list of facts).
+    # Facts gathered by collectors (collector name -> list of FileFacts).
     facts: dict[str, list] = field(default_factory=dict)
+    # Text of the lines facts refer to, by (display path, line): for # noqa and display.
+    line_texts: dict[tuple[str, int], str] = field(default_factory=dict)
+    # Display path -> path on disk, for every file read.
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    def line_text_getter(self, path: str) -> Callable[[int], str]:
+        document = self.documents.get(path)
+        if document is not None:
+            return document.line_text
+        return lambda line: self.line_texts.get((path, line), "")
 
     def declared(self, name: str) -> list[Declaration]:
         return [d for d in self.declarations if d.name == name]

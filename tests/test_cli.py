@@ -337,9 +337,11 @@ def test_unparsable_python_is_reported_not_fatal(tree):
     from asgifix.catalogue import load_catalogue
     from asgifix.config import Settings
 
-    root = tree({"app.py": "def broken(:\n"})
-    report, _, _ = Engine(Settings(), load_catalogue()).run([str(root / "app.py")])
+    root = tree({"app.py": "from asgiref.sync import (\n", "unrelated.py": "def broken(:\n"})
+    report, _, _ = Engine(Settings(), load_catalogue()).run([str(root)])
+    # unrelated.py never mentions asgiref: the prefilter skips it without parsing.
     (error,) = report.errors
+    assert error.path.endswith("app.py")
     assert error.line == 1 and not error.fatal
     assert error.message.startswith("cannot parse")
 

@@ -31,6 +31,18 @@ REGISTRY: dict[str, str] = {
     "obsolete-package": "obsolete_package:ObsoletePackage",
     "undeclared-package": "undeclared_package:UndeclaredPackage",
     "broken-include": "broken_include:BrokenInclude",
+    "asgiref-name": "asgiref_api:AsgirefNameMatcher",
+    "asgiref-signature": "asgiref_api:AsgirefSignatureMatcher",
+    "async-to-sync-in-coroutine": "async_usage:AsyncToSyncInCoroutine",
+}
+
+# Fact collectors: cheap per-file extractors whose results project matchers
+# judge together with the project's pins. Each runs at most once per file,
+# however many rules need it. name -> ("module:function", bytes needles).
+COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
+    # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
+    "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
 }
 
 
@@ -59,17 +71,32 @@ class FileMatcher(Matcher):
     def check_file(self, parsed: Any) -> Iterable["Finding"]:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def facts(self, parsed: Any) -> Iterable[tuple[str, object]]:
-        """Small facts about this file for project matchers (``(kind, fact)`` pairs), e.g. a package it uses.
-
-        They land in :attr:`ProjectModel.facts` once every file has been read.
-        """
-        return ()
-
 
 class ProjectMatcher(Matcher):
+    # Names of COLLECTORS whose facts this matcher reads from project.facts.
+    facts: ClassVar[tuple[str, ...]] = ()
+
     def check_project(self, project: "ProjectModel") -> Iterable["Finding"]:  # pragma: no cover
         raise NotImplementedError
+
+
+class FileFacts:
+    """What a collector found in one file, with the text of the lines it refers to
+    (so findings made later from it can show the line and honour ``# noqa``)."""
+
+    __slots__ = ("path", "value", "lines")
+
+    def __init__(self, path: str, value: Any, lines: dict[int, str]):
+        self.path = path
+        self.value = value
+        self.lines = lines
+
+
+def collector(name: str):
+    target, needles = COLLECTORS[name]
+    module_name, function_name = target.split(":")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return getattr(module, function_name), needles
 
 
 def matcher_class(name: str) -> type:

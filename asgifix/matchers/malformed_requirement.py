@@ -112,7 +112,6 @@ class MalformedRequirement(FileMatcher):
         if not isinstance(parsed, RequirementsFile):
             yield from self._check_declared(parsed)
             return
-        document = parsed.document
         for entry in parsed.entries:
             if entry.kind == "invalid":
                 yield self._invalid(parsed, entry)

@@ -13,16 +13,23 @@ from __future__ import annotations
 import ast
 import posixpath
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
 from .. import sources
 from ..compat import can_agree, choose, project_constraints
 from ..model import Edit, Finding, Fix, Span
 from ..project import ProjectModel
 from ..sources.declared import canonical_name
-from . import FileMatcher, ProjectMatcher
+from . import ProjectMatcher
 
-USE_FACT = "package-use"
+
+@dataclass(frozen=True)
+class Wiring:
+    """One place code names a package: an import, an INSTALLED_APPS entry, a CHANNEL_LAYERS backend."""
+
+    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"
+    text: str  # what was written: "channels.layers", "daphne", "channels_redis.core.RedisChannelLayer"
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -30,8 +37,8 @@ class PackageUse:
     package: str  # canonical name
     path: str
     span: Span
-    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"
-    text: str  # what was written: "channels.layers", "daphne", ...
+    how: str
+    text: str
 
 
 def _strings(node: ast.AST) -> Iterator[ast.Constant]:
@@ -56,92 +63,81 @@ def _target_names(node: ast.AST) -> list[str]:
     return names
 
 
-class UndeclaredPackage(FileMatcher, ProjectMatcher):
-    needles = (b"channels", b"daphne", b"CHANNEL_LAYERS")
+def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
+    """Collector (see matchers.COLLECTORS): every import, INSTALLED_APPS string and layer BACKEND of a module.
 
-    def check_file(self, parsed) -> Iterable[Finding]:
-        return ()  # findings need every file's declarations: see check_project
+    Which of them name which package is the rule's data, applied in check_project.
+    """
+    from ..sources.setup_py import char_offset
 
-    # -- per file ---------------------------------------------------------------------
-    def facts(self, parsed) -> Iterable[tuple[str, object]]:
-        from ..engine import noqa_codes
+    document = parsed.document
+    found: list[Wiring] = []
 
-        document = parsed.document
-        packages = self.params.get("packages", [])
-        by_module = {m: canonical_name(p["package"]) for p in packages for m in p.get("modules", [])}
-        by_app = {a: canonical_name(p["package"]) for p in packages for a in p.get("installed-apps", [])}
-        by_backend = [(prefix, canonical_name(p["package"])) for p in packages for prefix in p.get("backend-prefixes", [])]
-        found: list[PackageUse] = []
+    def span_of(node: ast.AST) -> Span:
+        start = char_offset(document, node.lineno, node.col_offset)
+        end = char_offset(document, node.end_lineno, node.end_col_offset)
+        return document.span(start, end)
 
-        def span_of(node: ast.AST) -> Span:
-            from ..sources.setup_py import char_offset
+    def apps(value: Optional[ast.AST]) -> None:
+        if value is not None:
+            for constant in _strings(value):
+                found.append(Wiring("in INSTALLED_APPS", constant.value, span_of(constant)))
 
-            start = char_offset(document, node.lineno, node.col_offset)
-            end = char_offset(document, node.end_lineno, node.end_col_offset)
-            return document.span(start, end)
+    for node in ast.walk(parsed.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.append(Wiring("imported", alias.name, span_of(node)))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(Wiring("imported", node.module, span_of(node)))
+        names = _target_names(node)
+        if "INSTALLED_APPS" in names:
+            apps(node.value)
+        if "CHANNEL_LAYERS" in names and node.value is not None:
+            for child in ast.walk(node.value):
+                if isinstance(child, ast.Dict):
+                    for key, item in zip(child.keys, child.values):
+                        if (isinstance(key, ast.Constant) and key.value == "BACKEND"
+                                and isinstance(item, ast.Constant) and isinstance(item.value, str)):
+                            found.append(Wiring("as a CHANNEL_LAYERS BACKEND", item.value, span_of(item)))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("append", "insert", "extend")
+                and (getattr(node.func.value, "id", None) or getattr(node.func.value, "attr", None)) == "INSTALLED_APPS"):
+            for argument in node.args:
+                apps(argument)
+    if not found:
+        return None
+    return found, {w.span.line for w in found}
 
-        for node in ast.walk(parsed.tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    top = alias.name.split(".")[0]
-                    if top in by_module:
-                        found.append(PackageUse(by_module[top], document.display, span_of(node), "imported", alias.name))
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                top = node.module.split(".")[0]
-                if top in by_module:
-                    found.append(PackageUse(by_module[top], document.display, span_of(node), "imported", node.module))
-            names = _target_names(node)
-            if "INSTALLED_APPS" in names:
-                value = node.value
-                found.extend(self._apps(value, by_app, document.display, span_of))
-            if "CHANNEL_LAYERS" in names:
-                found.extend(self._backends(node.value, by_backend, document.display, span_of))
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("append", "insert", "extend")
-                    and isinstance(node.func.value, (ast.Name, ast.Attribute))
-                    and (getattr(node.func.value, "id", None) or getattr(node.func.value, "attr", None)) == "INSTALLED_APPS"):
-                for argument in node.args:
-                    found.extend(self._apps(argument, by_app, document.display, span_of))
-        kept = []
-        for use in found:
-            codes = noqa_codes(document.line_text(use.span.line))
-            if codes is not None and (not codes or self.rule.code in codes):
-                continue
-            kept.append((USE_FACT, use))
-        return kept
 
-    @staticmethod
-    def _apps(value: Optional[ast.AST], by_app: dict, path: str, span_of) -> list[PackageUse]:
-        uses = []
-        if value is None:
-            return uses
-        for constant in _strings(value):
-            # "channels" or an AppConfig path such as "daphne.apps.DaphneConfig"
-            app = constant.value.split(".")[0]
-            if app in by_app and (constant.value == app or constant.value.startswith(app + ".apps.")):
-                uses.append(PackageUse(by_app[app], path, span_of(constant), "in INSTALLED_APPS", constant.value))
-        return uses
+def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[PackageUse]:
+    """The wiring entries that name one of ``packages`` (the rule's data)."""
+    uses = []
+    for entry in wiring:
+        for row in packages:
+            package = canonical_name(row["package"])
+            top = entry.text.split(".")[0]
+            if entry.how == "imported":
+                hit = top in row.get("modules", [])
+            elif entry.how == "in INSTALLED_APPS":
+                # "channels", or an AppConfig path such as "daphne.apps.DaphneConfig"
+                hit = top in row.get("installed-apps", []) and (entry.text == top or entry.text.startswith(top + ".apps."))
+            else:
+                hit = any(entry.text.startswith(prefix) for prefix in row.get("backend-prefixes", []))
+            if hit:
+                uses.append(PackageUse(package, path, entry.span, entry.how, entry.text))
+                break
+    return uses
 
-    @staticmethod
-    def _backends(value: Optional[ast.AST], by_backend: list, path: str, span_of) -> list[PackageUse]:
-        uses = []
-        if value is None:
-            return uses
-        for node in ast.walk(value):
-            if not isinstance(node, ast.Dict):
-                continue
-            for key, item in zip(node.keys, node.values):
-                if (isinstance(key, ast.Constant) and key.value == "BACKEND" and isinstance(item, ast.Constant)
-                        and isinstance(item.value, str)):
-                    for prefix, package in by_backend:
-                        if item.value.startswith(prefix):
-                            uses.append(PackageUse(package, path, span_of(item), "as a CHANNEL_LAYERS BACKEND", item.value))
-                            break
-        return uses
+
+class UndeclaredPackage(ProjectMatcher):
+    facts = ("django-wiring",)
 
     # -- whole project ---------------------------------------------------------------------
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
-        uses: list[PackageUse] = project.facts.get(USE_FACT, [])
+        packages = self.params.get("packages", [])
+        uses: list[PackageUse] = []
+        for file_facts in project.facts.get("django-wiring", []):
+            uses.extend(package_uses(file_facts.path, file_facts.value, packages))
         if not uses or not _has_declaration_files(project):
             return  # no dependency file at all (a code-only subset): nowhere it could have been declared
         own_names = {canonical_name(n) for n in project.facts.get("project-name", []) if isinstance(n, str)}
@@ -149,10 +145,10 @@ class UndeclaredPackage(FileMatcher, ProjectMatcher):
         for use in sorted(uses, key=lambda u: (u.path, u.span.line, u.span.column)):
             first.setdefault(use.package, []).append(use)
         rows = {canonical_name(p["package"]): p for p in self.params.get("packages", [])}
-        for package, package_uses in sorted(first.items()):
+        for package, its_uses in sorted(first.items()):
             if package in own_names or self._declared(project, package, rows.get(package, {})):
                 continue
-            yield self._finding(project, package, package_uses)
+            yield self._finding(project, package, its_uses)
 
     @staticmethod
     def _declared(project: ProjectModel, package: str, row: dict) -> bool:
@@ -184,8 +180,6 @@ class UndeclaredPackage(FileMatcher, ProjectMatcher):
     def _fix(self, project: ProjectModel, package: str) -> tuple[Optional[Fix], str]:
         constraints = project_constraints(project, self.context.target_asgiref)
         release, relaxed = choose(package, constraints)
-        if release is not None and relaxed:
-            release = None  # no release fits the pins as they are: let a human choose (AFX3xx says why)
         version = None if self.context.pin_strategy == "unpin" or release is None else release.version
         for path in _main_files(project):
             document = project.documents[path]
@@ -207,7 +201,10 @@ class UndeclaredPackage(FileMatcher, ProjectMatcher):
             message = f"Declare `{shown}` in {path} ({where})"
             if version is None:
                 message += "; no release with known requirements fits the project's pins, so it is unpinned: choose a version"
-            fix = Fix("safe" if version else "unsafe", message,
+            elif relaxed:
+                message += (f"; the project's {', '.join(relaxed)} pins contradict each other (see AFX3xx), "
+                            f"so the version ignores them: review it")
+            fix = Fix("safe" if version and not relaxed else "unsafe", message,
                       tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
             return fix, message
         return None, f"declare {package} in the project's dependencies (asgifix found no file it can add it to)"

@@ -1,0 +1,99 @@
+"""Which asgiref releases a project can end up with, and why.
+
+The API rules (AFX2xx) judge code against this set: a name is a problem when
+it is missing from the releases the project's pins allow. ``--target-asgiref``
+replaces the set with that one release ("what breaks if we upgrade").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from . import knowledge
+from .project import Declaration, ProjectModel
+
+
+@dataclass(frozen=True)
+class AsgirefScope:
+    versions: tuple[str, ...]  # allowed releases, oldest first
+    reason: str  # human explanation: which pin, where
+    pins: tuple[Declaration, ...] = ()
+    target: bool = False
+
+    @property
+    def low(self) -> str:
+        return self.versions[0]
+
+    @property
+    def high(self) -> str:
+        return self.versions[-1]
+
+    def describe(self) -> str:
+        if not self.versions:
+            return "no asgiref release"
+        if len(self.versions) == 1:
+            return f"asgiref {self.versions[0]}"
+        return f"asgiref {self.low} to {self.high}"
+
+
+def release_for_target(target: str) -> Optional[str]:
+    """The recorded release equal to ``target`` (``3.8`` finds ``3.8.0``), else the newest older one."""
+    from packaging.version import Version
+
+    wanted = Version(target)
+    best = None
+    for release in knowledge.asgiref_releases():
+        if Version(release) == wanted:
+            return release
+        if Version(release) <= wanted:
+            best = release
+    return best
+
+
+def _location(declaration: Declaration) -> str:
+    return f"{declaration.path}:{declaration.line}"
+
+
+def _satisfying(specifier: str, releases: list[str]) -> list[str]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        spec = SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return releases
+    return [release for release in releases if spec.contains(release, prereleases=True)]
+
+
+def pinned_scope(project: ProjectModel) -> AsgirefScope:
+    """The releases the project's own asgiref declarations allow (a lock file wins)."""
+    releases = knowledge.asgiref_releases()
+    declarations = project.declared("asgiref")
+    locked = [d for d in declarations if d.locked and d.specifier.startswith("==")]
+    if locked:
+        version = locked[0].specifier[2:]
+        chosen = [r for r in releases if r == version] or [version]
+        return AsgirefScope(tuple(chosen), f"{locked[0].path} locks asgiref {version}", tuple(locked))
+    pins = [d for d in declarations if not d.locked]
+    if not pins:
+        newest = releases[-1]
+        return AsgirefScope((newest,), f"asgiref is not pinned, so pip installs the newest release, {newest}")
+    allowed = releases
+    for declaration in pins:
+        allowed = _satisfying(declaration.specifier, allowed)
+    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d in pins)
+    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(pins))
+
+
+def project_scope(project: ProjectModel, target: Optional[str]) -> AsgirefScope:
+    if target:
+        release = release_for_target(target) or target
+        return AsgirefScope((release,), f"--target-asgiref {target}", target=True)
+    return pinned_scope(project)
+
+
+def span_text(versions: list[str]) -> str:
+    """``3.3.2`` or ``3.3.2 to 3.13.0`` for a run of releases."""
+    if not versions:
+        return "no release"
+    return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"

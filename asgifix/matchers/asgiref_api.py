@@ -1,0 +1,252 @@
+"""AFX201/AFX202: code that uses asgiref names or arguments the allowed asgiref releases lack.
+
+Per file, :func:`collect_asgiref_usage` records what the code references (cheap:
+only files containing ``asgiref`` get here). Once the whole project is read,
+the matchers judge those references against the asgiref releases the project's
+pins allow (or ``--target-asgiref``), using the API history extracted from
+every released asgiref (``rules/data/asgiref_api.json``).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from .. import knowledge
+from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, span_text
+from ..model import Finding, Span
+from ..project import ProjectModel
+from ..sources.python_asgiref import AsgirefUsage, Call, Reference, asgiref_usage
+from . import FileFacts, ProjectMatcher
+
+
+def collect_asgiref_usage(parsed) -> Optional[tuple[AsgirefUsage, set[int]]]:
+    usage = asgiref_usage(parsed.document, parsed.tree)
+    if not usage.references and not usage.calls:
+        return None
+    lines = {r.line for r in usage.references} | {r.end_line for r in usage.references}
+    lines |= {c.line for c in usage.calls} | {c.end_line for c in usage.calls}
+    return usage, lines
+
+
+def _span(item) -> Span:
+    # Offsets are not needed for findings without fixes; positions are exact.
+    return Span(0, 0, item.line, item.column, item.end_line, item.end_column)
+
+
+def split_dotted(dotted: str) -> tuple[Optional[str], list[str]]:
+    """(module, rest): the longest prefix that is an asgiref module in any release."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        module = ".".join(parts[:cut])
+        if knowledge.module_exists_anywhere(module):
+            return module, parts[cut:]
+    return None, parts[1:]
+
+
+def _runs(versions: list[str], releases: list[str]) -> str:
+    """``3.3.2 to 3.13.0`` or ``0.13.0 to 1.1.2, 3.0.0`` for the releases in ``versions``."""
+    present = set(versions)
+    runs, current = [], []
+    for release in releases:
+        if release in present:
+            current.append(release)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return ", ".join(span_text(run) for run in runs)
+
+
+def _expand(intervals, releases: list[str]) -> list[str]:
+    """Releases inside inclusive ``[[first, last], ...]`` intervals over the release order."""
+    index = {release: position for position, release in enumerate(releases)}
+    expanded = []
+    for first, last in intervals:
+        expanded.extend(releases[index[first]: index[last] + 1])
+    return expanded
+
+
+class _AsgirefMatcher(ProjectMatcher):
+    facts = ("asgiref-usage",)
+
+    def _usages(self, project: ProjectModel) -> Iterator[tuple[str, AsgirefUsage]]:
+        for facts in project.facts.get("asgiref-usage", ()):
+            assert isinstance(facts, FileFacts)
+            yield facts.path, facts.value
+
+    def _severity(self, guarded: bool, everywhere: bool) -> str:
+        if guarded:
+            return "info"
+        return self.rule.severity if everywhere else "warning"
+
+
+class AsgirefNameMatcher(_AsgirefMatcher):
+    """AFX201: a module or name that does not exist in the allowed asgiref releases."""
+
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        usages = list(self._usages(project))
+        if not usages:
+            return
+        scope = project_scope(project, self.context.target_asgiref)
+        successors: dict = self.params.get("successors", {})
+        for path, usage in usages:
+            seen: set[tuple[str, int]] = set()
+            for reference in usage.references:
+                key = (reference.dotted, reference.line)
+                if key in seen:
+                    continue
+                seen.add(key)
+                finding = self._judge(path, reference, scope, successors)
+                if finding is not None:
+                    yield finding
+
+    def _judge(self, path: str, reference: Reference, scope: AsgirefScope, successors: dict) -> Optional[Finding]:
+        module, rest = split_dotted(reference.dotted)
+        releases = knowledge.asgiref_releases()
+        if module is None:
+            return self._finding(path, reference, f"`{reference.dotted}`: no asgiref release has this module",
+                                 "check the spelling; `asgifix explain AFX201` lists where names moved", True)
+        name = rest[0] if rest else None
+        member = rest[1] if len(rest) > 1 else None
+        label = module if name is None else f"{module}.{name}" if member is None else f"{module}.{name}.{member}"
+        present = knowledge.versions_having(module, name, member) if name else knowledge.versions_having(module)
+        if member is not None and not present:
+            # Attributes set at run time are not in the release data: judge the class instead.
+            if knowledge.versions_having(module, name):
+                label, member = f"{module}.{name}", None
+                present = knowledge.versions_having(module, name)
+        if not present:
+            where = f"module {module}" if name else "asgiref"
+            return self._finding(path, reference, f"`{label}`: no asgiref release defines it in {where}",
+                                 "check the spelling; see the asgiref changelog", True)
+        allowed = list(scope.versions)
+        missing = [v for v in allowed if v not in set(present)]
+        if not missing:
+            return None
+        everywhere = len(missing) == len(allowed)
+        first, last = present[0], present[-1]
+        index = {release: position for position, release in enumerate(releases)}
+        successor = successors.get(label) or successors.get(module)
+        if all(index.get(v, -1) > index[last] for v in missing):
+            removed_in = releases[index[last] + 1] if index[last] + 1 < len(releases) else "a later release"
+            message = f"`{label}` was removed in asgiref {removed_in} (last shipped in {last}), and {scope.reason}"
+            if not everywhere:
+                message += f", which allows {span_text(missing)} without it"
+            hint = successor or f"pin asgiref<={last}, or stop using `{label}`"
+        elif all(index.get(v, len(releases)) < index[first] for v in missing):
+            if everywhere:
+                message = f"`{label}` was added in asgiref {first}; {scope.reason}, which is too old"
+            else:
+                message = (f"`{label}` was added in asgiref {first}, but {scope.reason}, "
+                           f"which also allows the older {span_text(missing)}")
+            hint = f"require asgiref>={first}"
+        else:
+            message = (f"`{label}` exists only in asgiref {_runs(present, releases)}; "
+                       f"{scope.reason}, which allows {span_text(missing)} without it")
+            hint = successor or f"pin asgiref to a release that has `{label}`"
+        if reference.guarded:
+            message += " (imported under try/except ImportError, so the code has a fallback)"
+        return self._finding(path, reference, message, hint, everywhere)
+
+    def _finding(self, path: str, reference: Reference, message: str, hint: str, everywhere: bool) -> Finding:
+        return Finding(self.rule.code, self._severity(reference.guarded, everywhere), message, path,
+                       _span(reference), None, hint)
+
+
+class AsgirefSignatureMatcher(_AsgirefMatcher):
+    """AFX202: arguments the allowed asgiref releases do not accept, and defaults that change."""
+
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        usages = list(self._usages(project))
+        if not usages:
+            return
+        scope = project_scope(project, self.context.target_asgiref)
+        pinned = pinned_scope(project) if scope.target else scope
+        releases = knowledge.asgiref_releases()
+        for path, usage in usages:
+            for call in usage.calls:
+                module, rest = split_dotted(call.dotted)
+                if module is None or not rest:
+                    continue
+                qualname = ".".join(rest)
+                if not knowledge.signature_history(module, qualname):
+                    continue
+                yield from self._arguments(path, call, module, qualname, scope, releases)
+                yield from self._defaults(path, call, module, qualname, scope, pinned, releases)
+
+    def _rejects(self, call: Call, params) -> Optional[str]:
+        """Why a release with ``params`` rejects the call, or None."""
+        names = {p.name for p in params if p.kind != "positional-only"}
+        has_var_keyword = any(p.kind == "var-keyword" for p in params)
+        for keyword in call.keywords:
+            if keyword not in names and not has_var_keyword:
+                return f"keyword `{keyword}`"
+        if not call.has_star_args and not any(p.kind == "var-positional" for p in params):
+            positional = [p for p in params if p.kind in ("positional-only", "positional-or-keyword")
+                          and p.name not in ("self", "cls")]
+            if call.positional > len(positional):
+                return f"{call.positional} positional arguments"
+        return None
+
+    def _arguments(self, path, call, module, qualname, scope, releases) -> Iterator[Finding]:
+        rejected: dict[str, list[str]] = {}
+        for version in scope.versions:
+            params = knowledge.signature_in(module, qualname, version)
+            if params is None:
+                continue  # a missing name is AFX201's finding
+            reason = self._rejects(call, params)
+            if reason:
+                rejected.setdefault(reason, []).append(version)
+        for reason, versions in rejected.items():
+            everywhere = len(versions) == len(scope.versions)
+            accepting = [v for v in releases
+                         if (p := knowledge.signature_in(module, qualname, v)) is not None
+                         and self._rejects(call, p) is None]
+            where = f"accepted in asgiref {_runs(accepting, releases)}" if accepting else "accepted by no release"
+            message = (f"`{qualname}(...)` with {reason}: asgiref {_runs(versions, releases)} reject it "
+                       f"(TypeError); {where}; {scope.reason}")
+            newer = accepting and releases.index(accepting[0]) > releases.index(versions[-1])
+            if newer:
+                hint = f"require asgiref>={accepting[0]}"
+            elif "positional" in reason:
+                hint = "pass the later arguments by keyword" + self._keyword_only_since(module, qualname, releases)
+            else:
+                hint = "drop the argument, or pin an asgiref release that accepts it"
+            yield Finding(self.rule.code, self._severity(False, everywhere), message, path, _span(call), None, hint)
+
+    @staticmethod
+    def _keyword_only_since(module: str, qualname: str, releases: list[str]) -> str:
+        for version in releases:
+            params = knowledge.signature_in(module, qualname, version) or []
+            keyword_only = [p.name for p in params if p.kind == "keyword-only"]
+            if keyword_only:
+                return f" ({', '.join(keyword_only)} keyword-only since asgiref {version})"
+        return ""
+
+    def _defaults(self, path, call, module, qualname, scope, pinned, releases) -> Iterator[Finding]:
+        """A parameter the call leaves out whose default differs across the releases in play."""
+        in_play = sorted(set(scope.versions) | set(pinned.versions), key=releases.index)
+        if len(in_play) < 2:
+            return
+        params = knowledge.signature_in(module, qualname, in_play[-1]) or []
+        positional_slots = [p.name for p in params if p.kind in ("positional-only", "positional-or-keyword")]
+        passed = set(call.keywords) | set(positional_slots[: call.positional])
+        in_play_set = set(in_play)
+        for param in params:
+            if param.name in passed or call.has_star_kwargs or param.default is None:
+                continue
+            defaults: dict[str, list[str]] = {}
+            for intervals, default in knowledge.param_default_history(module, qualname, param.name):
+                for release in _expand(intervals, releases):
+                    if release in in_play_set and default is not None:
+                        defaults.setdefault(default, []).append(release)
+            if len(defaults) < 2:
+                continue
+            described = "; ".join(f"{default} in asgiref {_runs(versions, releases)}"
+                                  for default, versions in defaults.items())
+            context = f"moving from {pinned.describe()} to {scope.describe()}" if scope.target else scope.reason
+            message = (f"`{qualname}(...)` relies on the default of `{param.name}`, which changed: "
+                       f"{described} ({context})")
+            hint = f"pass {param.name}= explicitly to keep one behaviour"
+            yield Finding(self.rule.code, "warning", message, path, _span(call), None, hint)

@@ -1,0 +1,1251 @@
+#!/usr/bin/env python3
+"""Build asgifix's knowledge data from the releases the package index serves.
+
+Usage::
+
+    python scripts/build_knowledge.py [--cache DIR] [--only asgiref|ecosystem]
+                                      [--index-url URL] [--workers N]
+
+Writes (deterministically, sorted, diff-friendly):
+
+* ``rules/data/asgiref_api.json`` -- the API of every module of every asgiref
+  release, extracted with the standard library ``ast`` module from the
+  released files (nothing is imported, installed or executed);
+* ``rules/data/ecosystem.json`` -- what every release of Django, channels,
+  daphne, the channel layers and the other packages listed in ``ECOSYSTEM``
+  requires of asgiref / django / channels / daphne, and its Requires-Python.
+
+How the index is used (pip only, no other host is contacted):
+
+* ``pip index versions --pre NAME`` lists the versions (cross-check);
+* pip's own index client (its session, configuration and the PEP 691 JSON
+  "simple" page it fetches) gives each release's files, yanked flags, the
+  index's Requires-Python and upload times. Files are downloaded with the
+  same session and checked against the index's sha256. ``pip download`` is
+  *not* used for sdists because it always runs the sdist's build backend
+  (``setup.py``) to prepare metadata -- which this script must never do;
+* ``pip install --dry-run --no-deps --ignore-installed --only-binary :all:
+  --report`` gives a wheel's core metadata (PEP 658: only the metadata file
+  is downloaded when the index serves it). Releases without a usable wheel
+  are read statically from their sdist: PKG-INFO, then the
+  ``*.egg-info/requires.txt`` the sdist ships, then ``setup.cfg`` /
+  ``setup.py`` parsed with ``ast`` (never run).
+
+pip's configuration files and PIP_* index variables are neutralised so that
+the result depends on the index alone (``--index-url``, default PyPI); a
+``global.cert`` / proxy configured for pip is carried over.
+
+Everything downloaded is kept under the cache directory (default
+``.knowledge-cache/``) so a re-run only fetches what is new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import concurrent.futures
+import configparser
+import email.parser
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from asgifix._paths import data_dir  # noqa: E402
+
+DEFAULT_INDEX = "https://pypi.org/simple"
+SCHEMA_VERSION = 1
+
+#: Requirement names recorded for every ecosystem release.
+RELEVANT = ("asgiref", "django", "channels", "daphne")
+
+#: The packages whose releases are recorded, with why and from which version.
+#: ``min_version``: earlier releases are left out (documented in the data).
+ECOSYSTEM: Dict[str, Dict[str, Any]] = {
+    "django": {
+        "min_version": "2.2a1",
+        "why": "Django >= 3.0 requires asgiref; the 2.2 line is recorded to show it has no "
+        "asgiref requirement. Releases before 2.2 are left out (none depends on asgiref).",
+    },
+    "channels": {"why": "Django Channels; 2.x/3.x require daphne, all require asgiref."},
+    "daphne": {"why": "Channels' ASGI server; requires asgiref."},
+    "channels-redis": {"why": "Channels 2+ Redis channel layer (successor of asgi-redis)."},
+    "asgi-redis": {"why": "Channels 1 era Redis channel layer (asgiref 1.x)."},
+    "asgi-ipc": {"why": "Channels 1 era POSIX IPC channel layer (asgiref 1.x)."},
+    "asgi-amqp": {"why": "Channels 1 era AMQP/RabbitMQ channel layer (asgiref 1.x)."},
+    "channels-rabbitmq": {"why": "Channels 2+ RabbitMQ channel layer."},
+    "channels-postgres": {"why": "Channels 4 PostgreSQL channel layer."},
+    "channels-valkey": {"why": "Channels 4 Valkey channel layer."},
+    "uvicorn": {"why": "ASGI server often used with Django; some releases required asgiref."},
+    "starlette": {"why": "Checked: does any release require asgiref?"},
+    "opentelemetry-instrumentation-asgi": {
+        "why": "Common in Django deployments; requires asgiref ~= 3.0."
+    },
+    "django-cors-headers": {"why": "Common Django app; 4.x requires asgiref>=3.6."},
+    "django-htmx": {"why": "Common Django app; recent releases require asgiref>=3.6."},
+    "django-browser-reload": {"why": "Common Django dev app; requires asgiref>=3.6."},
+    "django-channels-graphql-ws": {"why": "Channels-based GraphQL server pinning asgiref/channels/Django."},
+    "djangochannelsrestframework": {"why": "Channels-based REST framework pinning channels/Django."},
+}
+
+#: Names looked up once on the index and not served by it (recorded in the data).
+NOT_ON_INDEX = ("asgi-rabbitmq",)
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".zip", ".whl")
+
+
+# --------------------------------------------------------------------------
+# pip access
+# --------------------------------------------------------------------------
+
+_PIP_ENV: Optional[Dict[str, str]] = None
+
+
+def pip_env() -> Dict[str, str]:
+    """Environment for pip subprocesses: only the chosen index, pip's TLS/proxy settings kept."""
+    global _PIP_ENV
+    if _PIP_ENV is None:
+        carried: Dict[str, str] = {}
+        try:
+            out = subprocess.run(
+                [sys.executable, "-m", "pip", "config", "list"],
+                capture_output=True, text=True, check=False,
+            ).stdout
+        except OSError:
+            out = ""
+        for line in out.splitlines():
+            m = re.match(r"^(?:global|download|install|index)\.([\w-]+)='(.*)'$", line.strip())
+            if m and m.group(1) in ("cert", "client-cert", "proxy", "trusted-host", "timeout", "retries"):
+                carried["PIP_" + m.group(1).upper().replace("-", "_")] = m.group(2)
+        env = dict(os.environ)
+        for key in list(env):
+            if key in ("PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL", "PIP_NO_INDEX",
+                       "PIP_REQUIRE_VIRTUALENV", "PIP_CONSTRAINT", "PIP_REQUIREMENT"):
+                del env[key]
+        for key, value in carried.items():
+            env.setdefault(key, value)
+        env["PIP_CONFIG_FILE"] = os.devnull
+        env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        _PIP_ENV = env
+    return _PIP_ENV
+
+
+# Runs in a pip subprocess: uses pip's own session (configuration, TLS, retries)
+# to fetch the index's project page and to download files.
+_PIP_HELPER = r'''
+import hashlib, json, sys, concurrent.futures
+from pip._internal.commands import create_command
+from pip._internal.index.collector import LinkCollector, parse_links
+from pip._internal.models.link import Link
+
+req = json.load(sys.stdin)
+cmd = create_command("download")
+opts, _ = cmd.parse_args(["--index-url", req["index_url"], "placeholder"])
+session = cmd._build_session(opts)
+out = {}
+if req["mode"] == "project":
+    collector = LinkCollector.create(session, opts)
+    for name in req["names"]:
+        files = []
+        found = False
+        for url in collector.search_scope.get_index_urls_locations(name):
+            content = collector.fetch_response(Link(url))
+            if content is None:
+                continue
+            found = True
+            if "json" in content.content_type:
+                data = json.loads(content.content)
+                for f in data.get("files", []):
+                    files.append({
+                        "filename": f["filename"], "url": f["url"],
+                        "sha256": f.get("hashes", {}).get("sha256"),
+                        "requires_python": f.get("requires-python"),
+                        "yanked": f.get("yanked") or False,
+                        "upload_time": f.get("upload-time"),
+                        "core_metadata": bool(f.get("core-metadata") or f.get("data-dist-info-metadata")),
+                    })
+            else:
+                for link in parse_links(content):
+                    files.append({
+                        "filename": link.filename, "url": link.url_without_fragment,
+                        "sha256": link.hash if link.hash_name == "sha256" else None,
+                        "requires_python": link.requires_python,
+                        "yanked": (link.yanked_reason or True) if link.is_yanked else False,
+                        "upload_time": None,
+                        "core_metadata": link.metadata_file_data is not None,
+                    })
+        out[name] = files if found else None
+elif req["mode"] == "download":
+    def fetch(item):
+        url, sha, dest = item
+        resp = session.get(url, timeout=120)
+        resp.raise_for_status()
+        body = resp.content
+        if sha and hashlib.sha256(body).hexdigest() != sha:
+            raise SystemExit("hash mismatch for " + url)
+        tmp = dest + ".part"
+        with open(tmp, "wb") as fh:
+            fh.write(body)
+        import os
+        os.replace(tmp, dest)
+        return dest
+    with concurrent.futures.ThreadPoolExecutor(req.get("workers", 3)) as pool:
+        out = {"done": list(pool.map(fetch, req["items"]))}
+json.dump(out, sys.stdout)
+'''
+
+
+def pip_helper(request: Dict[str, Any]) -> Any:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PIP_HELPER],
+        input=json.dumps(request), capture_output=True, text=True, env=pip_env(), check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError("pip helper failed: " + proc.stderr[-2000:])
+    return json.loads(proc.stdout)
+
+
+def pip_index_versions(name: str, index_url: str) -> List[str]:
+    """``pip index versions --pre NAME`` -- pip's own list of the versions it would consider."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "--pre", "--index-url", index_url,
+         "--ignore-requires-python", name],
+        capture_output=True, text=True, env=pip_env(), check=False,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("Available versions:"):
+            return [v.strip() for v in line.split(":", 1)[1].split(",") if v.strip()]
+    return []
+
+
+def version_of_file(project: str, filename: str) -> Optional[str]:
+    """The version a distribution file name carries (wheel or sdist), or None."""
+    base = filename
+    if base.endswith(".whl"):
+        parts = base[:-4].split("-")
+        return parts[1] if len(parts) >= 5 else None
+    for suffix in (".tar.gz", ".tgz", ".tar.bz2", ".zip"):
+        if base.endswith(suffix):
+            stem = base[: -len(suffix)]
+            break
+    else:
+        return None
+    want = canonicalize_name(project)
+    # The project part may itself contain '-' ("channels-redis-2.0.0").
+    pieces = stem.split("-")
+    for cut in range(1, len(pieces)):
+        if canonicalize_name("-".join(pieces[:cut])) == want:
+            return "-".join(pieces[cut:])
+    return None
+
+
+def file_kind(filename: str) -> Optional[str]:
+    if filename.endswith(".whl"):
+        return "wheel"
+    if filename.endswith((".tar.gz", ".tgz", ".tar.bz2", ".zip")):
+        return "sdist"
+    return None
+
+
+def releases_from_files(project: str, files: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """Group the index's files by (normalized) version."""
+    rel: Dict[str, Dict[str, Any]] = {}
+    for f in files:
+        kind = file_kind(f["filename"])
+        if kind is None:
+            continue  # .egg, .exe, .msi, ...
+        raw = version_of_file(project, f["filename"])
+        if raw is None:
+            continue
+        try:
+            ver = str(Version(raw))
+        except InvalidVersion:
+            continue
+        entry = rel.setdefault(ver, {"files": []})
+        entry["files"].append(dict(f, kind=kind))
+    for ver, entry in rel.items():
+        files_ = sorted(entry["files"], key=lambda f: f["filename"])
+        entry["files"] = files_
+        entry["yanked"] = all(f["yanked"] not in (False, None) for f in files_)
+        reasons = sorted({f["yanked"] for f in files_ if isinstance(f["yanked"], str) and f["yanked"]})
+        entry["yanked_reason"] = reasons[0] if (entry["yanked"] and reasons) else None
+        times = sorted(f["upload_time"] for f in files_ if f.get("upload_time"))
+        entry["uploaded"] = times[0][:10] if times else None
+    return rel
+
+
+def ordered(versions: Iterable[str]) -> List[str]:
+    return sorted(versions, key=Version)
+
+
+def download(files: List[Dict[str, Any]], cache: Path, index_url: str, workers: int) -> None:
+    """Download (into ``cache/files``) those of ``files`` not cached yet."""
+    target = cache / "files"
+    target.mkdir(parents=True, exist_ok=True)
+    items = []
+    for f in files:
+        dest = target / f["filename"]
+        if dest.exists():
+            if not f.get("sha256") or hashlib.sha256(dest.read_bytes()).hexdigest() == f["sha256"]:
+                continue
+        items.append([f["url"], f.get("sha256"), str(dest)])
+    if items:
+        log("downloading %d file(s)" % len(items))
+        pip_helper({"mode": "download", "index_url": index_url, "items": items, "workers": workers})
+
+
+def project_files(names: List[str], cache: Path, index_url: str) -> Dict[str, Optional[List[Dict[str, Any]]]]:
+    """The index's file list for each project (fresh every run: releases and yanks change)."""
+    res = pip_helper({"mode": "project", "index_url": index_url, "names": names})
+    (cache / "index").mkdir(parents=True, exist_ok=True)
+    for name, files in res.items():
+        (cache / "index" / (canonicalize_name(name) + ".json")).write_text(json.dumps(files, indent=1))
+    return res
+
+
+def log(msg: str) -> None:
+    print("[build_knowledge %s] %s" % (time.strftime("%H:%M:%S"), msg), file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# archives
+# --------------------------------------------------------------------------
+
+def archive_members(path: Path) -> Dict[str, bytes]:
+    """All regular files of an sdist/wheel archive, by member name (read, never extracted)."""
+    out: Dict[str, bytes] = {}
+    name = path.name
+    if name.endswith((".zip", ".whl")):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.is_dir():
+                    out[info.filename] = zf.read(info)
+    else:
+        with tarfile.open(path) as tf:
+            for member in tf.getmembers():
+                if member.isfile():
+                    fh = tf.extractfile(member)
+                    if fh is not None:
+                        out[member.name] = fh.read()
+    return out
+
+
+def strip_top(members: Dict[str, bytes], is_wheel: bool) -> Tuple[str, Dict[str, bytes]]:
+    """(top directory, members relative to it). Wheels have no top directory."""
+    if is_wheel:
+        return "", dict(members)
+    tops = {m.split("/", 1)[0] for m in members if "/" in m}
+    top = sorted(tops)[0] if len(tops) == 1 else ""
+    if not top:
+        return "", dict(members)
+    return top, {m.split("/", 1)[1]: b for m, b in members.items() if m.startswith(top + "/")}
+
+
+# --------------------------------------------------------------------------
+# asgiref API extraction (ast only)
+# --------------------------------------------------------------------------
+
+PARAM_KINDS = {
+    "posonly": "positional-only",
+    "arg": "positional-or-keyword",
+    "vararg": "var-positional",
+    "kwonly": "keyword-only",
+    "kwarg": "var-keyword",
+}
+
+
+def _unparse(node: Optional[ast.AST]) -> Optional[str]:
+    if node is None:
+        return None
+    return ast.unparse(node)
+
+
+def params_of(args: ast.arguments) -> List[Dict[str, Any]]:
+    """Parameters in order: name, kind, default source text (normalised by ``ast.unparse``)."""
+    out: List[Dict[str, Any]] = []
+    positional = [("posonly", a) for a in args.posonlyargs] + [("arg", a) for a in args.args]
+    defaults: List[Optional[ast.AST]] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    for (kind, a), d in zip(positional, defaults):
+        out.append(_param(a.arg, kind, d))
+    if args.vararg is not None:
+        out.append(_param(args.vararg.arg, "vararg", None))
+    for a, d in zip(args.kwonlyargs, args.kw_defaults):
+        out.append(_param(a.arg, "kwonly", d))
+    if args.kwarg is not None:
+        out.append(_param(args.kwarg.arg, "kwarg", None))
+    return out
+
+
+def _param(name: str, kind: str, default: Optional[ast.AST]) -> Dict[str, Any]:
+    p: Dict[str, Any] = {"name": name, "kind": PARAM_KINDS[kind]}
+    if default is not None:
+        p["default"] = _unparse(default)
+    return p
+
+
+def _decorator_names(node: ast.AST) -> List[str]:
+    names = []
+    for d in getattr(node, "decorator_list", []):
+        target = d.func if isinstance(d, ast.Call) else d
+        names.append(_unparse(target) or "")
+    return names
+
+
+def _walk_block(body: List[ast.stmt], conditional: bool = False):
+    """Yield (stmt, conditional) for a block, descending into if/try/with (not def/class)."""
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            yield from _walk_block(stmt.body, True)
+            yield from _walk_block(stmt.orelse, True)
+        elif isinstance(stmt, ast.Try) or (hasattr(ast, "TryStar") and isinstance(stmt, getattr(ast, "TryStar"))):
+            yield from _walk_block(stmt.body, True)
+            for h in stmt.handlers:
+                yield from _walk_block(h.body, True)
+            yield from _walk_block(stmt.orelse, True)
+            yield from _walk_block(stmt.finalbody, conditional)
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            yield from _walk_block(stmt.body, conditional)
+        else:
+            yield stmt, conditional
+
+
+def _target_names(target: ast.AST) -> List[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        out: List[str] = []
+        for elt in target.elts:
+            out.extend(_target_names(elt))
+        return out
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
+
+
+def _resolve_relative(module: str, is_package: bool, level: int, target: Optional[str]) -> str:
+    if level == 0:
+        return target or ""
+    parts = module.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    if level > 1:
+        parts = parts[: len(parts) - (level - 1)]
+    base = ".".join(parts)
+    if target:
+        return base + "." + target if base else target
+    return base
+
+
+def module_bindings(tree: ast.Module, module: str, is_package: bool) -> Dict[str, Dict[str, Any]]:
+    """Top-level names of a module -> binding description (last unconditional binding wins)."""
+    found: Dict[str, List[Tuple[bool, Dict[str, Any], Optional[ast.AST]]]] = {}
+
+    def add(name: str, conditional: bool, binding: Dict[str, Any], node: Optional[ast.AST] = None) -> None:
+        found.setdefault(name, []).append((conditional, binding, node))
+
+    for stmt, cond in _walk_block(tree.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            kind = "async-function" if isinstance(stmt, ast.AsyncFunctionDef) else "function"
+            b: Dict[str, Any] = {"kind": kind}
+            decos = [d for d in _decorator_names(stmt) if d not in ("overload", "typing.overload")]
+            if decos:
+                b["decorators"] = decos
+            if "overload" in _decorator_names(stmt) or "typing.overload" in _decorator_names(stmt):
+                continue  # @overload stubs are not the runtime binding
+            add(stmt.name, cond, b, stmt)
+        elif isinstance(stmt, ast.ClassDef):
+            b = {"kind": "class"}
+            bases = [_unparse(x) for x in stmt.bases]
+            if bases:
+                b["bases"] = bases
+            add(stmt.name, cond, b, stmt)
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                target = alias.name if alias.asname else alias.name.split(".")[0]
+                add(bound, cond, {"kind": "import", "from": target})
+        elif isinstance(stmt, ast.ImportFrom):
+            src = _resolve_relative(module, is_package, stmt.level or 0, stmt.module)
+            for alias in stmt.names:
+                if alias.name == "*":
+                    add("*", cond, {"kind": "import", "from": src, "name": "*"})
+                    continue
+                add(alias.asname or alias.name, cond, {"kind": "import", "from": src, "name": alias.name})
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            value = stmt.value
+            for t in targets:
+                for name in _target_names(t):
+                    b = {"kind": "variable"}
+                    if isinstance(value, (ast.Name, ast.Attribute)) and isinstance(stmt, ast.Assign):
+                        b["alias_of"] = _unparse(value)
+                    add(name, cond, b, stmt)
+    result: Dict[str, Dict[str, Any]] = {}
+    for name, items in found.items():
+        uncond = [it for it in items if not it[0]]
+        chosen = uncond[-1] if uncond else items[0]
+        b = dict(chosen[1])
+        if not uncond:
+            b["conditional"] = True
+        b["_node"] = chosen[2]
+        result[name] = b
+    return result
+
+
+def class_members(cls: ast.ClassDef) -> Dict[str, Dict[str, Any]]:
+    members: Dict[str, Dict[str, Any]] = {}
+    for stmt, cond in _walk_block(cls.body):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decos = _decorator_names(stmt)
+            if "overload" in decos or "typing.overload" in decos:
+                continue
+            kind = "async-method" if isinstance(stmt, ast.AsyncFunctionDef) else "method"
+            for special in ("staticmethod", "classmethod", "property", "cached_property",
+                            "functools.cached_property"):
+                if special in decos:
+                    kind = special.split(".")[-1] if not isinstance(stmt, ast.AsyncFunctionDef) else "async-" + special.split(".")[-1]
+                    break
+            if any(d.endswith(".setter") or d.endswith(".deleter") for d in decos):
+                continue  # property accessors re-bind the same member
+            members[stmt.name] = {"kind": kind, "_node": stmt}
+        elif isinstance(stmt, ast.ClassDef):
+            members[stmt.name] = {"kind": "class", "_node": stmt}
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for t in targets:
+                for name in _target_names(t):
+                    members[name] = {"kind": "attribute", "_node": None}
+    # instance attributes assigned as self.<name> = ... in methods
+    for stmt in cls.body:
+        for fn, _ in _walk_block([stmt]):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            positional = list(fn.args.posonlyargs) + list(fn.args.args)
+            if not positional or "staticmethod" in _decorator_names(fn):
+                continue
+            self_name = positional[0].arg
+            for node in ast.walk(fn):
+                targets: List[ast.AST] = []
+                if isinstance(node, ast.Assign):
+                    targets = list(node.targets)
+                elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+                    targets = [node.target]
+                for t in targets:
+                    if (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                            and t.value.id == self_name and t.attr not in members):
+                        members[t.attr] = {"kind": "instance-attribute", "_node": None}
+    return members
+
+
+_DEF_RE = re.compile(r"^(?P<indent>[ \t]*)(?:async[ \t]+)?def[ \t]+(?P<name>\w+)", re.M)
+_CLASS_RE = re.compile(r"^(?P<indent>[ \t]*)class[ \t]+(?P<name>\w+)", re.M)
+
+
+def regex_api(text: str) -> Tuple[Dict[str, str], Dict[str, Dict[str, str]]]:
+    """Fallback for sources py3 ``ast`` cannot parse: top-level def/class and class methods."""
+    top: Dict[str, str] = {}
+    members: Dict[str, Dict[str, str]] = {}
+    current: Optional[str] = None
+    for line in text.splitlines():
+        m = _CLASS_RE.match(line) or _DEF_RE.match(line)
+        if not m:
+            if line.strip() and not line[:1].isspace() and not line.lstrip().startswith(("#", "@")):
+                current = None
+            continue
+        is_class = line.lstrip().startswith("class")
+        indent = m.group("indent")
+        if not indent:
+            top[m.group("name")] = "class" if is_class else "function"
+            current = m.group("name") if is_class else None
+        elif current is not None and not is_class:
+            members.setdefault(current, {})[m.group("name")] = "method"
+    return top, members
+
+
+def decode_source(raw: bytes) -> str:
+    try:
+        import tokenize
+        enc, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        return raw.decode(enc)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return raw.decode("latin-1")
+
+
+def extract_release_api(members: Dict[str, bytes]) -> Dict[str, Any]:
+    """API snapshot of one release: {module: {...}} from the ``asgiref/`` sources."""
+    modules: Dict[str, Any] = {}
+    for path in sorted(members):
+        if not (path.startswith("asgiref/") and path.endswith(".py")):
+            continue
+        parts = path[:-3].split("/")
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        module = ".".join(parts)
+        raw = members[path]
+        entry: Dict[str, Any] = {"file": path, "names": {}, "members": {}, "signatures": {}}
+        try:
+            tree = ast.parse(raw, filename=path)
+        except (SyntaxError, ValueError):
+            top, regex_members = regex_api(decode_source(raw))
+            entry["unparsable"] = True
+            for name, kind in top.items():
+                entry["names"][name] = {"kind": kind, "source": "regex"}
+            for cls, ms in regex_members.items():
+                for mname, kind in ms.items():
+                    entry["members"][cls + "." + mname] = {"kind": kind, "source": "regex"}
+            modules[module] = entry
+            continue
+        bindings = module_bindings(tree, module, is_package)
+        for name, b in bindings.items():
+            node = b.pop("_node")
+            entry["names"][name] = b
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                entry["signatures"][name] = params_of(node.args)
+            elif isinstance(node, ast.ClassDef):
+                ms = class_members(node)
+                for mname, mb in ms.items():
+                    mnode = mb.pop("_node")
+                    entry["members"][name + "." + mname] = mb
+                    if isinstance(mnode, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        entry["signatures"][name + "." + mname] = params_of(mnode.args)
+                init = ms.get("__init__")
+                if init is not None and (name + ".__init__") in entry["signatures"]:
+                    entry["signatures"][name] = entry["signatures"][name + ".__init__"][1:]
+        # aliases: sync_to_async = SyncToAsync -> the constructor signature of SyncToAsync
+        for name, b in entry["names"].items():
+            target = b.get("alias_of")
+            if target and target in entry["signatures"] and name not in entry["signatures"]:
+                entry["signatures"][name] = entry["signatures"][target]
+        all_node = None
+        for stmt, _ in _walk_block(tree.body):
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+                all_node = stmt.value
+        if all_node is not None:
+            try:
+                entry["all"] = sorted(ast.literal_eval(all_node))
+            except (ValueError, TypeError, SyntaxError):
+                entry["all"] = None
+        modules[module] = entry
+    return modules
+
+
+def changelog_of(members: Dict[str, bytes]) -> Optional[str]:
+    for cand in ("CHANGELOG.txt", "CHANGELOG.rst", "CHANGELOG.md", "CHANGELOG"):
+        if cand in members:
+            return cand
+    return None
+
+
+# --------------------------------------------------------------------------
+# interval compression
+# --------------------------------------------------------------------------
+
+def to_intervals(present: Iterable[str], releases: List[str]) -> List[List[str]]:
+    """Inclusive [first, last] runs of consecutive releases (in ``releases`` order)."""
+    have = set(present)
+    runs: List[List[str]] = []
+    start: Optional[str] = None
+    prev: Optional[str] = None
+    for r in releases:
+        if r in have:
+            if start is None:
+                start = r
+            prev = r
+        elif start is not None:
+            runs.append([start, prev])  # type: ignore[list-item]
+            start = None
+    if start is not None:
+        runs.append([start, prev])  # type: ignore[list-item]
+    return runs
+
+
+def epochs(values: Dict[str, Any], releases: List[str], key: str) -> List[Dict[str, Any]]:
+    """Group version -> value into epochs [{"versions": intervals, key: value}], by first version."""
+    groups: Dict[str, List[str]] = {}
+    first: Dict[str, int] = {}
+    order = {r: i for i, r in enumerate(releases)}
+    canon: Dict[str, Any] = {}
+    for ver, val in values.items():
+        c = json.dumps(val, sort_keys=True)
+        groups.setdefault(c, []).append(ver)
+        first[c] = min(first.get(c, 10 ** 9), order[ver])
+        canon[c] = val
+    out = []
+    for c in sorted(groups, key=lambda c: first[c]):
+        out.append({"versions": to_intervals(groups[c], releases), key: canon[c]})
+    return out
+
+
+# --------------------------------------------------------------------------
+# JSON writer: stable, compact leaves, one key per line above them
+# --------------------------------------------------------------------------
+
+def _has_dict(obj: Any) -> bool:
+    if isinstance(obj, dict):
+        return True
+    if isinstance(obj, list):
+        return any(_has_dict(x) for x in obj)
+    return False
+
+
+def dumps(obj: Any, indent: int = 0) -> str:
+    """JSON with one entry per line down to the leaves; dict-free values stay on one line."""
+    if not isinstance(obj, (dict, list)) or not obj:
+        return json.dumps(obj, ensure_ascii=False)
+    if isinstance(obj, dict) and not any(_has_dict(v) for v in obj.values()) and indent > 0:
+        return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    if isinstance(obj, list) and not _has_dict(obj):
+        return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    pad = " " * (indent + 1)
+    if isinstance(obj, dict):
+        items = [pad + json.dumps(k, ensure_ascii=False) + ": " + dumps(v, indent + 1) for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + dumps(v, indent + 1) for v in obj]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(obj) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        log("%s unchanged" % path)
+        return
+    path.write_text(text, encoding="utf-8")
+    log("wrote %s (%d bytes)" % (path, len(text.encode())))
+
+
+# --------------------------------------------------------------------------
+# asgiref
+# --------------------------------------------------------------------------
+
+def pick_api_file(entry: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The sdist (it is what the evidence in behaviour.toml cites), else a wheel."""
+    sdists = [f for f in entry["files"] if f["kind"] == "sdist"]
+    wheels = [f for f in entry["files"] if f["kind"] == "wheel"]
+    pref = sorted(sdists, key=lambda f: (not f["filename"].endswith(".tar.gz"), f["filename"]))
+    return (pref or sorted(wheels, key=lambda f: f["filename"]) or [None])[0]
+
+
+def build_asgiref(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
+    files = project_files(["asgiref"], cache, index_url)["asgiref"]
+    if files is None:
+        raise SystemExit("the index does not serve asgiref")
+    rel = releases_from_files("asgiref", files)
+    releases = ordered(rel)
+    cli = pip_index_versions("asgiref", index_url)
+    cli_norm = {str(Version(v)) for v in cli}
+    if cli and cli_norm - set(releases):
+        log("WARNING: pip index versions lists versions with no usable file: %s" % sorted(cli_norm - set(releases)))
+    log("asgiref: %d releases (%s .. %s)" % (len(releases), releases[0], releases[-1]))
+    chosen = {v: pick_api_file(rel[v]) for v in releases}
+    download([f for f in chosen.values() if f], cache, index_url, workers)
+    # also the wheel of releases that have one: requires_python metadata lives in both
+    snapshots: Dict[str, Dict[str, Any]] = {}
+    release_info: Dict[str, Any] = {}
+    for v in releases:
+        f = chosen[v]
+        assert f is not None
+        members = archive_members(cache / "files" / f["filename"])
+        top, rel_members = strip_top(members, f["kind"] == "wheel")
+        snapshots[v] = extract_release_api(rel_members)
+        meta = read_metadata_from_members(rel_members, f["kind"] == "wheel")
+        rp = (meta or {}).get("requires_python")
+        if rp is None:
+            rps = sorted({x["requires_python"] for x in rel[v]["files"] if x.get("requires_python")})
+            rp = rps[0] if rps else None
+        info: Dict[str, Any] = {
+            "artefact": f["filename"],
+            "requires_python": rp,
+            "uploaded": rel[v]["uploaded"],
+            "yanked": rel[v]["yanked"],
+            "changelog": (top + "/" + changelog_of(rel_members)) if changelog_of(rel_members) else None,
+        }
+        if rel[v]["yanked_reason"]:
+            info["yanked_reason"] = rel[v]["yanked_reason"]
+        release_info[v] = info
+    return assemble_api(releases, snapshots, release_info)
+
+
+def assemble_api(releases: List[str], snapshots: Dict[str, Dict[str, Any]],
+                 release_info: Dict[str, Any]) -> Dict[str, Any]:
+    mod_present: Dict[str, List[str]] = {}
+    mod_unparsable: Dict[str, List[str]] = {}
+    mod_all: Dict[str, Dict[str, Any]] = {}
+    name_bind: Dict[str, Dict[str, Any]] = {}
+    member_bind: Dict[str, Dict[str, Any]] = {}
+    sigs: Dict[str, Dict[str, Any]] = {}
+    for v in releases:
+        for module, entry in snapshots[v].items():
+            mod_present.setdefault(module, []).append(v)
+            if entry.get("unparsable"):
+                mod_unparsable.setdefault(module, []).append(v)
+            if "all" in entry:
+                mod_all.setdefault(module, {})[v] = entry["all"]
+            for name, b in entry["names"].items():
+                name_bind.setdefault(module + ":" + name, {})[v] = b
+            for qual, b in entry["members"].items():
+                member_bind.setdefault(module + ":" + qual, {})[v] = b
+            for qual, params in entry["signatures"].items():
+                sigs.setdefault(module + ":" + qual, {})[v] = params
+    modules = {}
+    for module in sorted(mod_present):
+        m: Dict[str, Any] = {"versions": to_intervals(mod_present[module], releases)}
+        if module in mod_unparsable:
+            m["unparsable"] = to_intervals(mod_unparsable[module], releases)
+        if module in mod_all:
+            m["all"] = epochs(mod_all[module], releases, "names")
+        modules[module] = m
+
+    def table(src: Dict[str, Dict[str, Any]], key: str) -> Dict[str, Any]:
+        out = {}
+        for k in sorted(src):
+            out[k] = {"versions": to_intervals(src[k], releases), key: epochs(src[k], releases, "binding")}
+        return out
+
+    return {
+        "schema": SCHEMA_VERSION,
+        "generated_by": "scripts/build_knowledge.py",
+        "package": "asgiref",
+        "releases": releases,
+        "release_info": {v: release_info[v] for v in releases},
+        "modules": modules,
+        "names": table(name_bind, "bindings"),
+        "members": table(member_bind, "bindings"),
+        "signatures": {k: epochs(sigs[k], releases, "params") for k in sorted(sigs)},
+    }
+
+
+# --------------------------------------------------------------------------
+# metadata (ecosystem)
+# --------------------------------------------------------------------------
+
+def parse_core_metadata(text: str) -> Dict[str, Any]:
+    msg = email.parser.Parser().parsestr(text, headersonly=True)
+    return {
+        "name": msg.get("Name"),
+        "version": msg.get("Version"),
+        "requires_dist": msg.get_all("Requires-Dist") or [],
+        "requires_python": (msg.get("Requires-Python") or "").strip() or None,
+        "metadata_version": msg.get("Metadata-Version"),
+    }
+
+
+def read_metadata_from_members(members: Dict[str, bytes], is_wheel: bool) -> Optional[Dict[str, Any]]:
+    if is_wheel:
+        for m in sorted(members):
+            if m.count("/") == 1 and m.endswith(".dist-info/METADATA"):
+                return parse_core_metadata(members[m].decode("utf-8", "replace"))
+        return None
+    if "PKG-INFO" in members:
+        return parse_core_metadata(members["PKG-INFO"].decode("utf-8", "replace"))
+    return None
+
+
+def _literal_strings(node: ast.AST, env: Dict[str, ast.AST]) -> Optional[List[str]]:
+    if isinstance(node, ast.Name) and node.id in env:
+        return _literal_strings(env[node.id], env)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        a, b = _literal_strings(node.left, env), _literal_strings(node.right, env)
+        return None if a is None or b is None else a + b
+    try:
+        val = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):
+        return None
+    if isinstance(val, str):
+        return [val]
+    if isinstance(val, (list, tuple)) and all(isinstance(x, str) for x in val):
+        return list(val)
+    return None
+
+
+def requires_from_setup_py(source: bytes) -> Optional[List[str]]:
+    """install_requires of setup(...) read with ast (module-level names resolved); never run."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    env: Dict[str, ast.AST] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            for t in stmt.targets:
+                if isinstance(t, ast.Name):
+                    env[t.id] = stmt.value
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            fname = _unparse(node.func) or ""
+            if fname.split(".")[-1] != "setup":
+                continue
+            for kw in node.keywords:
+                if kw.arg == "install_requires":
+                    return _literal_strings(kw.value, env)
+            return []
+    return None
+
+
+def requires_from_setup_cfg(text: str) -> Optional[List[str]]:
+    cp = configparser.ConfigParser(interpolation=None)
+    try:
+        cp.read_string(text)
+    except configparser.Error:
+        return None
+    if not cp.has_option("options", "install_requires"):
+        return None
+    return [x.strip() for x in cp.get("options", "install_requires").splitlines() if x.strip()]
+
+
+def requires_from_egg_info(text: str) -> List[str]:
+    """``requires.txt``: unconditional lines first; ``[extra:marker]`` sections become markers."""
+    out: List[str] = []
+    section: Optional[str] = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        if section is None:
+            out.append(line)
+        else:
+            extra, _, marker = section.partition(":")
+            conds = []
+            if extra:
+                conds.append('extra == "%s"' % extra)
+            if marker:
+                conds.append("(%s)" % marker if extra else marker)
+            out.append(line + "; " + " and ".join(conds))
+    return out
+
+
+def sdist_requirements(members: Dict[str, bytes]) -> Tuple[Optional[List[str]], Optional[str], Optional[str]]:
+    """(requirements, requires_python, source) read statically from an sdist's files."""
+    rp = None
+    if "PKG-INFO" in members:
+        meta = parse_core_metadata(members["PKG-INFO"].decode("utf-8", "replace"))
+        rp = meta["requires_python"]
+        if meta["requires_dist"]:
+            return meta["requires_dist"], rp, "pkg-info"
+    egg = sorted(m for m in members if m.count("/") <= 2 and m.endswith(".egg-info/requires.txt"))
+    egg_dirs = sorted(m for m in members if m.count("/") <= 2 and m.endswith(".egg-info/PKG-INFO"))
+    if egg:
+        return requires_from_egg_info(members[egg[0]].decode("utf-8", "replace")), rp, "egg-info"
+    if egg_dirs:
+        # setuptools wrote an egg-info without requires.txt: no install_requires
+        return [], rp, "egg-info"
+    if "setup.cfg" in members:
+        reqs = requires_from_setup_cfg(members["setup.cfg"].decode("utf-8", "replace"))
+        if reqs is not None:
+            return reqs, rp, "setup.cfg"
+    if "setup.py" in members:
+        src = members["setup.py"]
+        reqs = requires_from_setup_py(src)
+        if reqs is not None:
+            if rp is None:
+                m = re.search(rb"python_requires\s*=\s*['\"]([^'\"]+)['\"]", src)
+                rp = m.group(1).decode() if m else None
+            return reqs, rp, "setup.py"
+    if "PKG-INFO" in members:
+        return [], rp, "pkg-info"
+    return None, rp, None
+
+
+def summarize_requirements(reqs: List[str]) -> Dict[str, Any]:
+    """requires / markers / extras for the RELEVANT names."""
+    requires: Dict[str, Optional[str]] = {k: None for k in RELEVANT}
+    markers: Dict[str, Any] = {}
+    extras: Dict[str, Dict[str, str]] = {}
+    raw: Dict[str, List[str]] = {}
+    for line in reqs:
+        try:
+            r = Requirement(line)
+        except InvalidRequirement:
+            # legacy forms such as "asgiref (>=1.0)" parse fine; anything else is kept raw
+            if any(k in line.lower() for k in RELEVANT):
+                raw.setdefault("unparsed", []).append(line)
+            continue
+        name = canonicalize_name(r.name)
+        if name not in RELEVANT:
+            continue
+        spec = str(r.specifier) if str(r.specifier) else ""
+        marker = str(r.marker) if r.marker else None
+        if marker and "extra" in marker:
+            m = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+            extra = m.group(1) if m else marker
+            extras.setdefault(extra, {})[name] = spec
+            continue
+        if marker:
+            markers.setdefault(name, []).append({"specifier": spec, "marker": marker})
+            if requires[name] is None:
+                requires[name] = spec
+        else:
+            if requires[name] is not None and name not in markers:
+                requires[name] = str(SpecifierSet(requires[name] + "," + spec if requires[name] else spec))
+            else:
+                requires[name] = spec
+    out: Dict[str, Any] = {"requires": requires}
+    if markers:
+        out["markers"] = markers
+    if extras:
+        out["extras"] = {k: extras[k] for k in sorted(extras)}
+    if raw:
+        out["unparsed"] = raw["unparsed"]
+    return out
+
+
+def cli_metadata(name: str, version: str, cache: Path, index_url: str) -> Optional[Dict[str, Any]]:
+    """Wheel core metadata via ``pip install --dry-run --report`` (PEP 658 when served)."""
+    rdir = cache / "reports"
+    rdir.mkdir(parents=True, exist_ok=True)
+    path = rdir / ("%s-%s.json" % (canonicalize_name(name), version))
+    miss = rdir / ("%s-%s.nowheel" % (canonicalize_name(name), version))
+    if miss.exists():
+        return None
+    if not path.exists():
+        with tempfile.TemporaryDirectory() as td:
+            report = Path(td) / "report.json"
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed",
+                 "--only-binary", ":all:", "--ignore-requires-python", "--quiet", "--no-cache-dir",
+                 "--index-url", index_url, "--report", str(report), "%s==%s" % (name, version)],
+                capture_output=True, text=True, env=pip_env(), check=False,
+            )
+            if proc.returncode != 0 or not report.exists():
+                if "No matching distribution" in proc.stderr or "Could not find a version" in proc.stderr:
+                    miss.write_text(proc.stderr[-1000:])
+                    return None
+                raise RuntimeError("pip failed for %s==%s: %s" % (name, version, proc.stderr[-1500:]))
+            data = json.loads(report.read_text())
+            inst = data["install"][0]
+            slim = {"metadata": {k: inst["metadata"].get(k) for k in ("name", "version", "requires_dist", "requires_python", "metadata_version")},
+                    "url": inst["download_info"]["url"]}
+            path.write_text(json.dumps(slim, indent=1, sort_keys=True))
+    return json.loads(path.read_text())
+
+
+def release_record(name: str, version: str, entry: Dict[str, Any], cache: Path,
+                   index_url: str) -> Dict[str, Any]:
+    has_wheel = any(f["kind"] == "wheel" for f in entry["files"])
+    meta = None
+    source = None
+    artefact = None
+    reqs: Optional[List[str]] = None
+    rp = None
+    if has_wheel:
+        rep = cli_metadata(name, version, cache, index_url)
+        if rep is not None:
+            if str(Version(rep["metadata"]["version"])) != version:
+                raise RuntimeError("pip answered %s for %s==%s" % (rep["metadata"]["version"], name, version))
+            reqs = rep["metadata"].get("requires_dist") or []
+            rp = rep["metadata"].get("requires_python")
+            source = "wheel-metadata"
+            artefact = rep["url"].rsplit("/", 1)[-1]
+        else:
+            # e.g. a py2-only wheel pip will not pick on py3: read METADATA from the file itself
+            wheel = sorted((f for f in entry["files"] if f["kind"] == "wheel"), key=lambda f: f["filename"])[0]
+            download([wheel], cache, index_url, 1)
+            meta = read_metadata_from_members(archive_members(cache / "files" / wheel["filename"]), True)
+            if meta is not None:
+                reqs, rp, source, artefact = meta["requires_dist"], meta["requires_python"], "wheel-metadata", wheel["filename"]
+    if reqs is None:
+        sdists = sorted((f for f in entry["files"] if f["kind"] == "sdist"),
+                        key=lambda f: (not f["filename"].endswith(".tar.gz"), f["filename"]))
+        if sdists:
+            sd = sdists[0]
+            download([sd], cache, index_url, 1)
+            _, members = strip_top(archive_members(cache / "files" / sd["filename"]), False)
+            reqs, rp, source = sdist_requirements(members)
+            artefact = sd["filename"]
+    rec: Dict[str, Any] = {}
+    if reqs is None:
+        rec["requires"] = {k: None for k in RELEVANT}
+        rec["source"] = "unreadable"
+    else:
+        rec.update(summarize_requirements(reqs))
+        rec["source"] = source
+    if rp is None:
+        idx = sorted({f["requires_python"] for f in entry["files"] if f.get("requires_python")})
+        rp = idx[0] if idx else None
+    rec["requires_python"] = rp
+    rec["yanked"] = entry["yanked"]
+    if entry.get("yanked_reason"):
+        rec["yanked_reason"] = entry["yanked_reason"]
+    rec["uploaded"] = entry["uploaded"]
+    rec["artefact"] = artefact
+    return rec
+
+
+def build_ecosystem(cache: Path, index_url: str, workers: int, packages: Optional[List[str]] = None) -> Dict[str, Any]:
+    names = packages or list(ECOSYSTEM)
+    listing = project_files(names + [n for n in NOT_ON_INDEX if not packages], cache, index_url)
+    out_packages: Dict[str, Any] = {}
+    notes: Dict[str, Any] = {}
+    jobs = []
+    rels: Dict[str, Dict[str, Any]] = {}
+    for name in names:
+        files = listing[name]
+        if files is None:
+            notes[canonicalize_name(name)] = {"served": False}
+            continue
+        rel = releases_from_files(name, files)
+        minv = ECOSYSTEM.get(name, {}).get("min_version")
+        versions = [v for v in ordered(rel) if minv is None or Version(v) >= Version(minv)]
+        rels[name] = {v: rel[v] for v in versions}
+        cli = {str(Version(v)) for v in pip_index_versions(name, index_url)}
+        missing = sorted(cli - set(rel), key=Version)
+        note: Dict[str, Any] = {"why": ECOSYSTEM.get(name, {}).get("why", ""), "releases": len(versions)}
+        if minv:
+            note["min_version"] = minv
+        if missing:
+            note["listed_without_usable_file"] = missing
+        notes[canonicalize_name(name)] = note
+        for v in versions:
+            jobs.append((name, v))
+    log("ecosystem: %d releases of %d packages" % (len(jobs), len(rels)))
+    results: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    done = 0
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futs = {pool.submit(release_record, n, v, rels[n][v], cache, index_url): (n, v) for n, v in jobs}
+        for fut in concurrent.futures.as_completed(futs):
+            results[futs[fut]] = fut.result()
+            done += 1
+            if done % 50 == 0:
+                log("  %d/%d" % (done, len(jobs)))
+    for name in names:
+        if name not in rels:
+            continue
+        cname = canonicalize_name(name)
+        out_packages[cname] = {v: results[(name, v)] for v in ordered(rels[name])}
+        depends = [v for v, r in out_packages[cname].items() if r["requires"]["asgiref"] is not None
+                   or (r.get("markers") or {}).get("asgiref")]
+        notes[cname]["releases_requiring_asgiref"] = len(depends)
+    for n in NOT_ON_INDEX:
+        if n in listing and listing[n] is None:
+            notes[canonicalize_name(n)] = {"served": False, "why": "Named in folklore; the index serves no such project."}
+    return {
+        "schema": SCHEMA_VERSION,
+        "generated_by": "scripts/build_knowledge.py",
+        "relevant_requirements": list(RELEVANT),
+        "package_notes": {k: notes[k] for k in sorted(notes)},
+        "packages": {k: out_packages[k] for k in sorted(out_packages)},
+    }
+
+
+# --------------------------------------------------------------------------
+# behaviour.toml evidence check
+# --------------------------------------------------------------------------
+
+EVIDENCE_RE = re.compile(r"^(?P<file>[^:\s]+):L(?P<start>\d+)(?:-L(?P<end>\d+))?(?:\s+(?P<text>.*))?$")
+
+
+def load_toml(path: Path) -> Dict[str, Any]:
+    try:
+        import tomllib  # type: ignore[import-not-found]
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def check_behaviour(cache: Path, index_url: str, workers: int, path: Optional[Path] = None) -> List[str]:
+    """Check every ``evidence`` line of behaviour.toml against the released sdists.
+
+    ``"<top>/<path>:L<n>  <text>"``: the sdist whose top directory is ``<top>``
+    must contain ``<path>`` and its line ``n`` must contain ``<text>`` (text
+    after three spaces and "(" is commentary; line ranges are only bounds-checked).
+    Returns a list of problems (empty = all verified).
+    """
+    data = load_toml(path or (data_dir() / "behaviour.toml"))
+    wanted: Dict[str, Dict[str, List[Tuple[str, str]]]] = {}
+    problems: List[str] = []
+    for table in ("change", "successor"):
+        for entry in data.get(table, []):
+            for ev in entry.get("evidence", []):
+                m = EVIDENCE_RE.match(ev)
+                if not m:
+                    problems.append("%s: unparsable evidence %r" % (entry.get("id", entry.get("old")), ev))
+                    continue
+                top = m.group("file").split("/", 1)[0]
+                project, _, version = top.rpartition("-")
+                wanted.setdefault(project, {}).setdefault(str(Version(version)), []).append((top, ev))
+    listing = pip_helper({"mode": "project", "index_url": index_url, "names": sorted(wanted)})
+    chosen: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    for project, versions in wanted.items():
+        rel = releases_from_files(project, listing.get(project) or [])
+        for v in versions:
+            f = pick_api_file(rel[v]) if v in rel else None
+            if f is None or f["kind"] != "sdist":
+                problems.append("no sdist for %s %s" % (project, v))
+                continue
+            chosen[(project, v)] = f
+    download(list(chosen.values()), cache, index_url, workers)
+    for (project, v), f in sorted(chosen.items()):
+        members = archive_members(cache / "files" / f["filename"])
+        for top, ev in wanted[project][v]:
+            m = EVIDENCE_RE.match(ev)
+            assert m is not None
+            name = m.group("file")
+            if name not in members:
+                problems.append("%s: %s not in %s" % (ev, name, f["filename"]))
+                continue
+            lines = decode_source(members[name]).splitlines()
+            start = int(m.group("start"))
+            end = int(m.group("end") or start)
+            if not (1 <= start <= end <= len(lines)):
+                problems.append("%s: line out of range (%d lines)" % (ev, len(lines)))
+                continue
+            text = (m.group("text") or "").split("   (")[0].strip()
+            if m.group("end") is None and text and text not in lines[start - 1]:
+                problems.append("%s: line %d is %r" % (ev, start, lines[start - 1].strip()))
+    return problems
+
+
+# --------------------------------------------------------------------------
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", default=str(REPO / ".knowledge-cache"), help="download cache directory")
+    ap.add_argument("--only", choices=("asgiref", "ecosystem"), help="build only one data file")
+    ap.add_argument("--index-url", default=os.environ.get("ASGIFIX_INDEX_URL", DEFAULT_INDEX))
+    ap.add_argument("--workers", type=int, default=3, help="parallel pip processes / downloads (2-4)")
+    ap.add_argument("--out", default=str(data_dir()), help="output directory (default rules/data)")
+    ap.add_argument("--check-behaviour", action="store_true",
+                    help="only verify behaviour.toml evidence against the released sdists")
+    args = ap.parse_args(argv)
+    cache = Path(args.cache).resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    t0 = time.time()
+    if args.check_behaviour:
+        problems = check_behaviour(cache, args.index_url, args.workers)
+        for p in problems:
+            print("EVIDENCE: " + p)
+        log("behaviour.toml evidence: %s" % ("OK" if not problems else "%d problem(s)" % len(problems)))
+        return 1 if problems else 0
+    if args.only in (None, "asgiref"):
+        write_json(out / "asgiref_api.json", build_asgiref(cache, args.index_url, args.workers))
+    if args.only in (None, "ecosystem"):
+        write_json(out / "ecosystem.json", build_ecosystem(cache, args.index_url, args.workers))
+    log("done in %.0f s" % (time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
