@@ -20,11 +20,11 @@ from . import ProjectMatcher
 
 
 def describe(declaration: Declaration) -> str:
-    """A declaration as a reader would write it: ``asgi_redis==1.4.3``, ``asgiref>=3.2,<4.0``."""
-    if declaration.source_kind in ("requirements", "setup-cfg", "setup-py") or (
-            declaration.source_kind == "pyproject" and not (declaration.group or "").startswith("tool.poetry")):
-        return declaration.text.strip() or declaration.name
-    return f"{declaration.name}{declaration.specifier}"
+    """A declaration as its file spells it: ``asgi_redis==1.4.3``, ``asgi-redis = "^1.4"``."""
+    keyed = declaration.source_kind == "pipfile" or (declaration.group or "").startswith("tool.poetry")
+    if keyed:
+        return f'{declaration.name} = "{declaration.text}"' if declaration.text else declaration.name
+    return declaration.text.strip() or declaration.name
 
 
 def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list[dict]) -> Optional[str]:

@@ -148,7 +148,7 @@ class UndeclaredPackage(ProjectMatcher):
         for package, its_uses in sorted(first.items()):
             if package in own_names or self._declared(project, package, rows.get(package, {})):
                 continue
-            yield self._finding(project, package, its_uses)
+            yield self._finding(project, package, its_uses, rows.get(package, {}))
 
     @staticmethod
     def _declared(project: ProjectModel, package: str, row: dict) -> bool:
@@ -169,11 +169,19 @@ class UndeclaredPackage(ProjectMatcher):
                 return True
         return False
 
-    def _finding(self, project: ProjectModel, package: str, uses: list[PackageUse]) -> Finding:
+    def _finding(self, project: ProjectModel, package: str, uses: list[PackageUse], row: dict) -> Finding:
         use = uses[0]
         more = f" (and {len(uses) - 1} more place{'s' if len(uses) > 2 else ''})" if len(uses) > 1 else ""
         message = (f"`{package}` is used ({use.how}: `{use.text}`){more} but no dependency file of the "
                    f"project declares it: a fresh install fails with \"No module named '{package.replace('-', '_')}'\"")
+        predecessor = next((d for d in project.declarations if not d.locked and d.name in
+                            {canonical_name(p) for p in row.get("predecessors", [])}), None)
+        if predecessor is not None:
+            # The old package is declared: replacing it (AFX102's fix) declares this one; adding it
+            # here as well would declare it twice.
+            hint = (f"{predecessor.path} declares its Channels 1 predecessor {predecessor.name}: replace that "
+                    f"with {package} (AFX102 does)")
+            return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, None, hint)
         fix, hint = self._fix(project, package)
         return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, fix, hint)
 
@@ -237,8 +245,13 @@ _KIND_ORDER = {"pyproject": 0, "requirements": 1, "pipfile": 2, "setup-cfg": 3, 
 
 
 def _main_files(project: ProjectModel) -> list[str]:
-    generated = {d.path for d in project.declarations if d.generated}
-    constraint = {d.path for d in project.declarations if d.constraint}
+    # A file is no place for a new requirement when everything it declares is
+    # generated (pip-compile output) or a constraint (a -c file).
+    by_path: dict[str, list] = {}
+    for declaration in project.declarations:
+        by_path.setdefault(declaration.path, []).append(declaration)
+    generated = {p for p, ds in by_path.items() if all(d.generated for d in ds)}
+    constraint = {p for p, ds in by_path.items() if all(d.constraint for d in ds)}
     candidates = []
     for path in project.documents:
         kind = _kind_of(project, path)

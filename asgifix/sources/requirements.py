@@ -382,6 +382,18 @@ def declarations(model: RequirementsFile) -> list:
     locked = fully_pinned(model)
     found = []
     for entry in model.entries:
+        if entry.kind == "invalid" and entry.requirement_text and not entry.name:
+            # A malformed line still says which package is meant ("asgiref 3.5.2"): it is declared,
+            # with no usable version (AFX101 reports the line itself).
+            head = re.match(_NAME, entry.requirement_text)
+            if head and not entry.requirement_text.startswith(("-", ".", "/")) and "://" not in entry.requirement_text:
+                start, end = entry.requirement_span
+                found.append(Declaration(
+                    name=_canonical(head.group()), specifier="", marker=None, path=model.document.display,
+                    line=entry.line, source_kind="requirements", start=start, end=end,
+                    text=entry.requirement_text, generated=model.compiled or bool(entry.hashes),
+                    constraint=constraint, group="requirements"))
+            continue
         if entry.name and entry.kind in ("requirement", "url"):
             start, end = entry.requirement_span
             found.append(
