@@ -197,9 +197,40 @@ def project_constraints(project, target_asgiref: Optional[str] = None, skip: set
     """
     constraints: dict[str, list[str]] = {}
     for declaration in project.declarations:
-        if declaration.locked or id(declaration) in skip or not declaration.name or not declaration.specifier:
+        if declaration.locked or id(declaration) in skip or not declaration.name:
             continue
-        constraints.setdefault(declaration.name, []).append(declaration.specifier)
+        specifier = declaration.specifier or intended_specifier(declaration)
+        if specifier:
+            constraints.setdefault(declaration.name, []).append(specifier)
     if target_asgiref:
         constraints["asgiref"] = [f"=={target_asgiref}"]
     return constraints
+
+
+def intended_specifier(declaration) -> str:
+    """The version a malformed declaration evidently means (``asgiref 3.7.2`` -> ``==3.7.2``), or "".
+
+    AFX101 rewrites such lines in the same run; choosing versions as if it already
+    had keeps a fix from picking a release the repaired pin then excludes.
+    """
+    text = (declaration.text or "").strip()
+    if not text:
+        return ""
+    from .matchers.malformed_requirement import propose_repair
+    from .sources.constraints import pipfile_to_pep440, poetry_to_pep440, repair_pipfile, repair_poetry
+
+    if declaration.source_kind == "pipfile":
+        repaired = repair_pipfile(text)
+        return (pipfile_to_pep440(repaired)[0] or "") if repaired else ""
+    if (declaration.group or "").startswith("tool.poetry"):
+        repaired = repair_poetry(text)
+        return (poetry_to_pep440(repaired)[0] or "") if repaired else ""
+    repaired, _ = propose_repair(text)
+    if not repaired:
+        return ""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return str(Requirement(repaired).specifier)
+    except InvalidRequirement:
+        return ""

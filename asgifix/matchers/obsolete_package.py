@@ -117,8 +117,9 @@ class ObsoletePackage(ProjectMatcher):
         if not successor:
             hint = f"no automatic fix: {row['successor-note']}"
         elif declaration.source_kind == "lock":
-            hint = (f"a package you declare depends on {declaration.name}: upgrade that one, then regenerate "
-                    f"{posixpath.basename(declaration.path)}; asgifix never edits lock files")
+            hint = (f"{posixpath.basename(declaration.path)} still resolves {declaration.name}, which nothing in "
+                    f"the project declares any more: regenerate the lock file (if a package you declare depends "
+                    f"on {declaration.name}, upgrade that one first); asgifix never edits lock files")
         elif declaration.generated:
             hint = self._generated_hint(project, declaration, successor)
         else:

@@ -149,9 +149,9 @@ def add_requirement(model: PyprojectFile, name: str, specifier: str) -> Optional
         if edits:
             return "[project] dependencies", edits
     if spans.tables.get(("tool", "poetry", "dependencies")) is not None:
+        # Poetry projects write carets: "^4.2.2" (>=4.2.2,<5).
         version = specifier.lstrip("=<>~!") if specifier else ""
-        constraint = poetry_like(">=" if specifier.startswith(">=") else ("==" if specifier else ""), version) \
-            if version else "*"
+        constraint = poetry_like("^", version) if version else "*"
         from .toml_spans import encode_string
 
         edit = toml_source.append_to_table(model.document, spans, ("tool", "poetry", "dependencies"),

@@ -94,6 +94,13 @@ class RequirementEntry:
         """Document offsets of the requirement part of the line."""
         return self.logical.span_of(0, len(self.requirement_text))
 
+    @property
+    def requirement_core(self) -> tuple[str, int, int]:
+        """The requirement without the spaces before its options (``--hash`` ...), and its offsets."""
+        text = self.requirement_text.rstrip()
+        start, end = self.logical.span_of(0, len(text))
+        return text, start, end
+
 
 @dataclass
 class RequirementsFile:
@@ -349,11 +356,11 @@ def requirement_entries(model: RequirementsFile) -> list:
     for entry in model.entries:
         if entry.kind not in ("requirement", "url", "editable", "invalid") or not entry.requirement_text:
             continue
-        start, end = entry.requirement_span
+        text, start, end = entry.requirement_core
         # Continued lines map to several pieces of the document: not rewritable in place.
-        writer = Writer("raw", start, end) if entry.logical.contiguous else None
+        writer = Writer("raw", start, end) if end - start == len(text) else None
         found.append(DeclaredRequirement(
-            "pep508", entry.requirement_text, start, end, entry.line, "requirements", writer,
+            "pep508", text, start, end, entry.line, "requirements", writer,
             name=entry.name, display_name=entry.display_name, specifier=entry.specifier,
             marker=entry.marker, extras=entry.extras,
             kind={"editable": "path", "invalid": "invalid"}.get(entry.kind, entry.kind),
@@ -387,15 +394,15 @@ def declarations(model: RequirementsFile) -> list:
             # with no usable version (AFX101 reports the line itself).
             head = re.match(_NAME, entry.requirement_text)
             if head and not entry.requirement_text.startswith(("-", ".", "/")) and "://" not in entry.requirement_text:
-                start, end = entry.requirement_span
+                text, start, end = entry.requirement_core
                 found.append(Declaration(
                     name=_canonical(head.group()), specifier="", marker=None, path=model.document.display,
                     line=entry.line, source_kind="requirements", start=start, end=end,
-                    text=entry.requirement_text, generated=model.compiled or bool(entry.hashes),
+                    text=text, generated=model.compiled or bool(entry.hashes),
                     constraint=constraint, group="requirements"))
             continue
         if entry.name and entry.kind in ("requirement", "url"):
-            start, end = entry.requirement_span
+            text, start, end = entry.requirement_core
             found.append(
                 Declaration(
                     name=entry.name,
@@ -406,7 +413,7 @@ def declarations(model: RequirementsFile) -> list:
                     source_kind="requirements",
                     start=start,
                     end=end,
-                    text=entry.requirement_text,
+                    text=text,
                     locked=locked,
                     generated=model.compiled or bool(entry.hashes),
                     constraint=constraint,
