@@ -26,7 +26,10 @@ def load(document: TextDocument) -> tuple[dict, TomlSpans]:
         data = tomllib.loads(document.text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc).split(" (at line")[0]
-        raise SourceProblem(f"invalid TOML: {message}", tomllib_error_line(exc)) from None
+        line = tomllib_error_line(exc)
+        if line is None and "end of document" in str(exc):
+            line = max(1, document.text.count("\n") + (0 if document.text.endswith("\n") else 1))
+        raise SourceProblem(f"invalid TOML: {message}", line) from None
     try:
         spans = locate(document.text)
     except (TomlSpanError, IndexError, ValueError) as exc:  # pragma: no cover - tomllib accepted it
