@@ -146,10 +146,14 @@ def repair_pipfile(value: str) -> Optional[str]:
     """The evident PEP 440 spelling of a malformed Pipfile specifier (``=1.2``, ``1.2``, ``=>1.2``)."""
     from ..matchers.malformed_requirement import propose_repair
 
-    repaired, _ = propose_repair("x" + value.strip())
+    if pipfile_to_pep440(value)[1] is None:
+        return None  # already valid
+    # A placeholder name (and a space, so "3.7.2" is not read as part of it) turns the value
+    # into a requirement the PEP 508 repair understands.
+    repaired, _ = propose_repair("x " + value.strip())
     if repaired is None or not repaired.startswith("x"):
         return None
-    candidate = repaired[1:]
+    candidate = repaired[1:].strip()
     spec, error = pipfile_to_pep440(candidate)
     return candidate if error is None and spec else None
 
