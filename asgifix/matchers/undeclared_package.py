@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -136,8 +137,14 @@ class UndeclaredPackage(ProjectMatcher):
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         packages = self.params.get("packages", [])
         uses: list[PackageUse] = []
+        from ..engine import noqa_codes
+
         for file_facts in project.facts.get("django-wiring", []):
-            uses.extend(package_uses(file_facts.path, file_facts.value, packages))
+            for use in package_uses(file_facts.path, file_facts.value, packages):
+                # A "# noqa: AFX103" silences that use only; another use still reports the package.
+                codes = noqa_codes(file_facts.lines.get(use.span.line, ""))
+                if codes is None or (codes and self.rule.code not in codes):
+                    uses.append(use)
         if not uses or not _has_declaration_files(project):
             return  # no dependency file at all (a code-only subset): nowhere it could have been declared
         own_names = {canonical_name(n) for n in project.facts.get("project-name", []) if isinstance(n, str)}
@@ -267,5 +274,11 @@ def _main_files(project: ProjectModel) -> list[str]:
 def _has_declaration_files(project: ProjectModel) -> bool:
     if any(not d.locked for d in project.declarations):
         return True
-    return any(_kind_of(project, path) in ("requirements", "setup-cfg", "setup-py", "pipfile")
-               for path in project.documents)
+    for path, document in project.documents.items():
+        kind = _kind_of(project, path)
+        if kind in ("requirements", "setup-cfg", "setup-py", "pipfile"):
+            return True
+        # a pyproject.toml that declares a project, not one holding only tool settings
+        if kind == "pyproject" and re.search(r"^\[(project|tool\.poetry)\b", document.text, re.MULTILINE):
+            return True
+    return False
