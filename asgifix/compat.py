@@ -61,11 +61,23 @@ def fallback_table() -> list[dict]:
     return _FALLBACK
 
 
+_RELEASES: dict = {}
+
+
 def releases(package: str, table: Optional[Iterable[dict]] = None) -> list[Release]:
     """Known final releases of ``package``, newest first, with what each requires."""
+    package = canonical_name(package)
+    if table is not None:
+        return _releases(package, table)
+    key = (package, _knowledge() is not None)
+    if key not in _RELEASES:  # data files do not change during a run
+        _RELEASES[key] = _releases(package, None)
+    return _RELEASES[key]
+
+
+def _releases(package: str, table: Optional[Iterable[dict]]) -> list[Release]:
     from packaging.version import InvalidVersion, Version
 
-    package = canonical_name(package)
     found: list[Release] = []
     knowledge = _knowledge()
     if knowledge is not None:

@@ -26,7 +26,11 @@ from packaging.requirements import Requirement
 
 from asgifix import compat
 
-from .conftest import FIXTURES, run_cli
+from asgifix.catalogue import load_catalogue, select_rules
+from asgifix.config import Settings
+from asgifix.engine import Engine
+
+from .conftest import FIXTURES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -122,6 +126,22 @@ def _expected_files(fixture: str) -> dict[str, bytes]:
     return {str(p.relative_to(base))[: -len(".expected")]: p.read_bytes() for p in base.rglob("*.expected")}
 
 
+def _engine() -> Engine:
+    return Engine(Settings(), select_rules(load_catalogue(), ["AFX1"], []), unsafe_fixes=True)
+
+
+def _check(root: Path) -> dict:
+    report, _, _ = _engine().run([str(root)])
+    return {"findings": [f.to_json() for f in report.findings], "errors": [e.to_json() for e in report.errors]}
+
+
+def _fix(root: Path) -> dict:
+    outcome = _engine().fix([str(root)])
+    report = outcome.report
+    return {"findings": [f.to_json() for f in report.findings], "errors": [e.to_json() for e in report.errors],
+            "changed_files": report.changed_paths}
+
+
 def _rows(report: dict, fixture: str) -> list[tuple]:
     return [
         (f["code"], f["path"].split(f"{fixture}/", 1)[1], f["line"], f["column"], f["end_line"], f["end_column"],
@@ -133,11 +153,9 @@ def _rows(report: dict, fixture: str) -> list[tuple]:
 @pytest.mark.parametrize("fixture", sorted(EXPECTED_FINDINGS))
 def test_findings_at_exact_positions(tmp_path, fixture):
     root = _copy(fixture, tmp_path, "lf")
-    result = run_cli("check", str(root), "--format", "json", "--select", "AFX1")
-    report = result.json()
+    report = _check(root)
     assert report["errors"] == []
     assert _rows(report, fixture) == EXPECTED_FINDINGS[fixture]
-    assert result.exit_code == 1
 
 
 @pytest.mark.parametrize("variant", ["lf", "crlf", "crlf-bom"])
@@ -148,8 +166,7 @@ def test_fix_is_byte_exact(tmp_path, fixture, variant):
     expected = {name: _variant(Path(name).name, data, variant) for name, data in _expected_files(fixture).items()}
     assert expected, "every fixture documents at least one fixed file"
 
-    result = run_cli("fix", "--unsafe-fixes", "--select", "AFX1", "--format", "json", str(root))
-    report = result.json()
+    report = _fix(root)
     assert report["errors"] == []
     after = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     for name, data in after.items():
@@ -157,8 +174,7 @@ def test_fix_is_byte_exact(tmp_path, fixture, variant):
     remaining = sorted((f["code"], f["path"].split(f"{fixture}/", 1)[1]) for f in report["findings"])
     assert remaining == sorted(REMAINING.get(fixture, []))
 
-    again = run_cli("fix", "--unsafe-fixes", "--select", "AFX1", "--format", "json", str(root))
-    assert again.json()["changed_files"] == []
+    assert _fix(root)["changed_files"] == []
     assert {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()} == after
 
 
@@ -186,3 +202,15 @@ def test_fixed_files_parse_with_the_consuming_tools(tmp_path, fixture):
             if entry.syntax == "pep508" and entry.kind == "requirement":
                 Requirement(entry.value)
             assert entry.kind != "invalid", (name, entry.value, entry.error)
+
+
+def test_the_command_line_reports_and_fixes_a_fixture(tmp_path):
+    """The same through the CLI: JSON positions, exit codes, --unsafe-fixes."""
+    from .conftest import run_cli
+
+    root = _copy("setup-cfg", tmp_path, "lf")
+    result = run_cli("check", str(root), "--format", "json", "--select", "AFX1")
+    assert result.exit_code == 1
+    assert _rows(result.json(), "setup-cfg") == EXPECTED_FINDINGS["setup-cfg"]
+    assert run_cli("fix", "--unsafe-fixes", "--select", "AFX1", str(root)).exit_code == 0
+    assert (root / "setup.cfg").read_bytes() == (SOURCES / "setup-cfg" / "setup.cfg.expected").read_bytes()
