@@ -32,6 +32,9 @@ def classify(path: Path, *, explicit: bool = False) -> Optional[str]:
     """The file kind of ``path`` by its name, or None when asgifix has nothing to say about it."""
     name = path.name
     lower = name.lower()
+    if name == "setup.py":
+        # Read statically for setup(install_requires=...), never run.
+        return "setup-py"
     if lower.endswith(".py"):
         return "python"
     if name == "pyproject.toml":

@@ -20,6 +20,7 @@ from .catalogue import Rule
 from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
+from .includes import PROBLEM_FACT, constraint_marked, follow_includes, roots_for
 from .matchers import FileFacts, FileMatcher, ProjectMatcher, RuleContext, collector, matcher_class
 from .model import Edit, FileError, Finding, Fix, Report
 from .project import Declaration, ProjectModel
@@ -27,7 +28,9 @@ from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
 
 MAX_FIX_ITERATIONS = 10
 # File kinds that declare dependencies: read whenever a project rule is selected.
-DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "pipfile", "lock")
+DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock")
+# Kinds decoded as Python source (PEP 263 coding cookies).
+PYTHON_KINDS = ("python", "setup-py")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -136,11 +139,12 @@ class Engine:
                 result.error = FileError(source.display, f"cannot read file: {exc.strerror or exc}")
                 return result
             needles = self.needles.get(source.kind)
-            if needles is not None and source.kind not in self.declaration_kinds:
+            # A file named on the command line is always parsed (a syntax error there is news).
+            if needles is not None and source.kind not in self.declaration_kinds and not source.explicit:
                 if not any(needle in raw for needle in needles):
                     return result
             try:
-                document = TextDocument.decode(source.path, source.display, raw, python=source.kind == "python")
+                document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS)
             except DecodeProblem as exc:
                 text = str(exc)
                 line = None
@@ -163,6 +167,10 @@ class Engine:
             findings.extend(matcher.check_file(parsed))
         result.findings = self._filter(document, findings)
         result.declarations = reader.declarations(parsed)
+        # Sources report what only they can see (includes to follow, a project's own name).
+        source_facts = getattr(reader, "facts", None)
+        if source_facts is not None:
+            result.facts.extend(source_facts(parsed))
         for name, function, needles in self.collectors.get(source.kind, ()):
             if needles and not any(needle in document.raw for needle in needles):
                 continue
@@ -206,30 +214,43 @@ class Engine:
         report = Report()
         project = ProjectModel()
         kept: list[FileResult] = []
-        for source in discover(paths, self.settings.all_excludes):
-            if not self.wants(source) and not source.explicit:
-                continue
+
+        def analyze_once(source: SourceFile) -> FileResult:
             if progress is not None:
                 progress(source)
             override = overrides.get(source.display) if overrides else None
             if cache is not None and source.display in cache and override is None:
-                result = cache[source.display]
-            else:
-                result = self.analyze(source, override)
-                if cache is not None:
-                    cache[source.display] = result
+                return cache[source.display]
+            result = self.analyze(source, override)
+            if cache is not None:
+                cache[source.display] = result
+            return result
+
+        results = [analyze_once(source) for source in discover(paths, self.settings.all_excludes)
+                   if self.wants(source) or source.explicit]
+        constraint_only: set[str] = set()
+        if any(r.source.kind == "requirements" for r in results):
+            # pip reads what -r/-c lines name, wherever discovery did (not) look.
+            outcome = follow_includes(results, roots_for(paths, self.base_dir), analyze_once)
+            results.extend(outcome.extra)
+            constraint_only = outcome.constraint_only
+            for problem in outcome.problems:
+                project.add_fact(PROBLEM_FACT, problem)
+        for result in results:
+            source = result.source
             report.files_checked += 1
             if result.error:
                 report.errors.append(result.error)
             report.findings.extend(result.findings)
-            project.declarations.extend(result.declarations)
+            project.declarations.extend(constraint_marked(result.declarations, constraint_only))
             for kind, fact in result.facts:
                 project.add_fact(kind, fact)
-                project.line_texts.update(((fact.path, line), text) for line, text in fact.lines.items())
+                if isinstance(fact, FileFacts):
+                    project.line_texts.update(((fact.path, line), text) for line, text in fact.lines.items())
             project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
-                if result.declarations:
+                if result.declarations or source.kind in self.declaration_kinds:
                     project.documents[source.display] = result.document
         for matcher in self.project_matchers:
             for finding in matcher.check_project(project):
