@@ -26,7 +26,7 @@ else:  # pragma: no cover
 CODE_PATTERN = re.compile(r"^AFX[1-5][0-9]{2}$")
 FIX_SAFETY = ("safe", "unsafe", "none")
 FIX_AVAILABILITY = ("always", "sometimes", "never")
-FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "pipfile", "lock")
+FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock")
 
 
 class CatalogueError(Exception):
@@ -44,6 +44,9 @@ class Example:
     context: dict = field(default_factory=dict)
     # Options the example runs with (e.g. {"target-asgiref": "3.13.0", "unsafe-fixes": true}).
     options: dict = field(default_factory=dict)
+    # Where the finding is reported when that is not ``file``: a rule about a
+    # package used in code (reported at the use) whose fix edits a dependency file.
+    reported_in: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def _load_rule(path: Path) -> Rule:
                 description=raw.get("description", ""),
                 context=dict(raw.get("context", {})),
                 options=dict(raw.get("options", {})),
+                reported_in=raw.get("reported-in"),
             )
         )
     if not any(e.kind == "invalid" for e in examples) or not any(e.kind == "valid" for e in examples):

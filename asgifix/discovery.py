@@ -78,6 +78,9 @@ def classify(path: Path, *, explicit: bool = False) -> Optional[str]:
 def classify_name(name: str, parent_name: str, *, explicit: bool = False) -> Optional[str]:
     """:func:`classify` from the file's name and its directory's name (no Path needed)."""
     lower = name.lower()
+    if name == "setup.py":
+        # Read statically for setup(install_requires=...), never run.
+        return "setup-py"
     if lower.endswith(".py"):
         return "python"
     if name == "pyproject.toml":

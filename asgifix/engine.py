@@ -19,6 +19,7 @@ from .catalogue import Rule
 from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
+from .includes import PROBLEM_FACT, constraint_marked, follow_includes, roots_for
 from .matchers import FileFacts, FileMatcher, ProjectMatcher, RuleContext, collector, matcher_class
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
@@ -27,7 +28,9 @@ from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
 
 MAX_FIX_ITERATIONS = 10
 # File kinds that declare dependencies: read whenever a project rule is selected.
-DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "pipfile", "lock")
+DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock")
+# Kinds decoded as Python source (PEP 263 coding cookies).
+PYTHON_KINDS = ("python", "setup-py")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -151,7 +154,8 @@ class Engine:
         except OSError as exc:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
         needles = self.needles.get(source.kind)
-        if needles is not None and source.kind not in self.declaration_kinds:
+        # A file named on the command line is always parsed (a syntax error there is news).
+        if needles is not None and source.kind not in self.declaration_kinds and not source.explicit:
             for needle in needles:  # (a loop, not any(): this runs for every file)
                 if needle in raw:
                     break
@@ -162,7 +166,7 @@ class Engine:
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
         """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""
         try:
-            document = TextDocument.decode(source.path, source.display, raw, python=source.kind == "python")
+            document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS)
         except DecodeProblem as exc:
             text = str(exc)
             line = None
@@ -192,6 +196,10 @@ class Engine:
             findings.extend(matcher.check_file(parsed))
         result.findings = self._filter(document, findings)
         result.declarations = reader.declarations(parsed)
+        # Sources report what only they can see (includes to follow, a project's own name).
+        source_facts = getattr(reader, "facts", None)
+        if source_facts is not None:
+            result.facts.extend(source_facts(parsed))
         for name, function, needles in self.collectors.get(source.kind, ()):
             if needles and not any(needle in document.raw for needle in needles):
                 continue
@@ -290,23 +298,57 @@ class Engine:
         report = Report()
         project = ProjectModel()
         kept: list[FileResult] = []
-        for source, result in self.results(paths, progress=progress, cache=cache, overrides=overrides):
+        requirement_results: list[FileResult] = []  # for -r/-c includes
+        declared: list[FileResult] = []  # declarations are added once includes say which are constraints
+
+        def analyze_once(source: SourceFile) -> FileResult:
+            if progress is not None:
+                progress(source)
+            override = overrides.get(source.display) if overrides else None
+            if cache is not None and source.display in cache and override is None:
+                return cache[source.display]
+            result = self.analyze(source, override)
+            if cache is not None:
+                cache[source.display] = result
+            return result
+
+        def add(result: FileResult) -> None:
+            source = result.source
             report.files_checked += 1
             if result.error:
                 report.errors.append(result.error)
             report.findings.extend(result.findings)
-            project.declarations.extend(result.declarations)
+            if result.declarations:
+                declared.append(result)
             for kind, fact in result.facts:
                 project.add_fact(kind, fact)
-                project.line_texts.update(((fact.path, line), text) for line, text in fact.lines.items())
+                if isinstance(fact, FileFacts):
+                    project.line_texts.update(((fact.path, line), text) for line, text in fact.lines.items())
             if result.facts or result.declarations or result.document is not None:
                 # Only files with facts or declarations can be named by a project finding;
                 # not keeping the others keeps memory flat on big trees.
                 project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
-                if result.declarations:
+                if result.declarations or source.kind in self.declaration_kinds:
                     project.documents[source.display] = result.document
+
+        # Results stream through (a big tree is never held in memory); requirements
+        # files are kept, as pip reads what their -r/-c lines name.
+        for source, result in self.results(paths, progress=progress, cache=cache, overrides=overrides):
+            add(result)
+            if source.kind == "requirements":
+                requirement_results.append(result)
+        constraint_only: set[str] = set()
+        if requirement_results:
+            outcome = follow_includes(requirement_results, roots_for(paths, self.base_dir), analyze_once)
+            for problem in outcome.problems:
+                project.add_fact(PROBLEM_FACT, problem)
+            for result in outcome.extra:
+                add(result)
+            constraint_only = outcome.constraint_only
+        for result in declared:
+            project.declarations.extend(constraint_marked(result.declarations, constraint_only))
         for matcher in self.project_matchers:
             for finding in matcher.check_project(project):
                 path = project.paths.get(finding.path)

@@ -33,7 +33,13 @@ def render_rule(rule: Rule) -> str:
         title = "Reported" if example.kind == "invalid" else "Not reported"
         if example.description:
             title += f" ({example.description})"
-        lines += ["", f"{title}, in {example.file}:", "", _indent(example.before.lstrip("\n")).rstrip("\n")]
+        if example.reported_in:
+            # The finding is where the code uses something; the fix changes another file.
+            used = example.context.get(example.reported_in, "")
+            lines += ["", f"{title}, in {example.reported_in}:", "", _indent(used.lstrip("\n")).rstrip("\n"),
+                      "", f"with {example.file}:", "", _indent(example.before.lstrip("\n")).rstrip("\n")]
+        else:
+            lines += ["", f"{title}, in {example.file}:", "", _indent(example.before.lstrip("\n")).rstrip("\n")]
         if example.kind == "invalid":
             if example.after is not None:
                 lines += ["", "After `asgifix fix`:", "", _indent(example.after.lstrip("\n")).rstrip("\n")]

@@ -186,6 +186,8 @@ def asgiref_release_info(version: str) -> Optional[Dict[str, Any]]:
 
 def _entry(module: str, name: Optional[str], member: Optional[str]) -> Optional[Dict[str, Any]]:
     api = _api()
+    if name is not None and member is None and "." in name:
+        name, member = name.split(".", 1)  # "SyncToAsync.__init__"
     if name is None:
         if member is not None:
             raise ValueError("member given without name")
@@ -205,7 +207,8 @@ def versions_having(module: str, name: Optional[str] = None, member: Optional[st
 
     ``versions_having("asgiref.base_layer")``,
     ``versions_having("asgiref.sync", "ThreadSensitiveContext")``,
-    ``versions_having("asgiref.sync", "SyncToAsync", "executor")``. Empty if never.
+    ``versions_having("asgiref.sync", "SyncToAsync", "__init__")`` (or ``name="SyncToAsync.__init__"``).
+    Empty if never.
     A module-level name counts whether defined, assigned or imported there.
     """
     entry = _entry(module, name, member)

@@ -26,9 +26,12 @@ class Declaration:
     source_kind: str  # file kind: requirements, pyproject, lock, ...
     start: int = 0  # character offsets of the requirement text, for fixes
     end: int = 0
-    text: str = ""  # the requirement text as written
+    text: str = ""  # the requirement as written (Poetry, Pipfile: the version constraint of the key)
     locked: bool = False  # evidence of a resolved version, not a constraint to edit
     generated: bool = False  # pip-compile output or hashed: never rewritten silently
+    constraint: bool = False  # -c files, uv constraint/override lists: limit versions, install nothing
+    group: Optional[str] = None  # where in the file: "project.optional-dependencies.dev", "packages", ...
+    extras: tuple[str, ...] = ()
 
 
 @dataclass

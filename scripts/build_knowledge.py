@@ -80,11 +80,11 @@ RELEVANT = ("asgiref", "django", "channels", "daphne")
 ECOSYSTEM: Dict[str, Dict[str, Any]] = {
     "django": {
         "min_version": "2.2a1",
-        "why": "Django >= 3.0 requires asgiref; the 2.2 line is recorded to show it has no "
-        "asgiref requirement. Releases before 2.2 are left out (none depends on asgiref).",
+        "why": "Django 3.0+ requires asgiref; the 2.2 line is recorded to show it has no "
+        "asgiref requirement. Releases before 2.2a1 are not recorded.",
     },
-    "channels": {"why": "Django Channels; 2.x/3.x require daphne, all require asgiref."},
-    "daphne": {"why": "Channels' ASGI server; requires asgiref."},
+    "channels": {"why": "Django Channels; 0.9+ require asgiref, 0.9-3.x require daphne, 4.x only via the [daphne] extra."},
+    "daphne": {"why": "Channels' ASGI server; requires asgiref except 2.1.0-2.2.5."},
     "channels-redis": {"why": "Channels 2+ Redis channel layer (successor of asgi-redis)."},
     "asgi-redis": {"why": "Channels 1 era Redis channel layer (asgiref 1.x)."},
     "asgi-ipc": {"why": "Channels 1 era POSIX IPC channel layer (asgiref 1.x)."},
@@ -92,16 +92,16 @@ ECOSYSTEM: Dict[str, Dict[str, Any]] = {
     "channels-rabbitmq": {"why": "Channels 2+ RabbitMQ channel layer."},
     "channels-postgres": {"why": "Channels 4 PostgreSQL channel layer."},
     "channels-valkey": {"why": "Channels 4 Valkey channel layer."},
-    "uvicorn": {"why": "ASGI server often used with Django; some releases required asgiref."},
-    "starlette": {"why": "Checked: does any release require asgiref?"},
+    "uvicorn": {"why": "ASGI server often used with Django; 0.14.0-0.17.6 required asgiref."},
+    "starlette": {"why": "Checked because folklore links it to asgiref: no release requires asgiref."},
     "opentelemetry-instrumentation-asgi": {
-        "why": "Common in Django deployments; requires asgiref ~= 3.0."
+        "why": "Common in Django deployments; most releases require asgiref ~= 3.0."
     },
-    "django-cors-headers": {"why": "Common Django app; 4.x requires asgiref>=3.6."},
-    "django-htmx": {"why": "Common Django app; recent releases require asgiref>=3.6."},
-    "django-browser-reload": {"why": "Common Django dev app; requires asgiref>=3.6."},
+    "django-cors-headers": {"why": "Common Django app; requires asgiref>=3.6 from 4.3.1."},
+    "django-htmx": {"why": "Common Django app; requires asgiref>=3.6 from 1.17.2."},
+    "django-browser-reload": {"why": "Common Django dev app; requires asgiref>=3.6 from 1.12.1."},
     "django-channels-graphql-ws": {"why": "Channels-based GraphQL server pinning asgiref/channels/Django."},
-    "djangochannelsrestframework": {"why": "Channels-based REST framework pinning channels/Django."},
+    "djangochannelsrestframework": {"why": "Channels-based REST framework pinning channels/Django (no direct asgiref requirement)."},
 }
 
 #: Names looked up once on the index and not served by it (recorded in the data).
@@ -776,11 +776,16 @@ def build_asgiref(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
             "requires_python": rp,
             "uploaded": rel[v]["uploaded"],
             "yanked": rel[v]["yanked"],
-            "changelog": (top + "/" + changelog_of(rel_members)) if changelog_of(rel_members) else None,
         }
+        if changelog_of(rel_members):  # no asgiref sdist up to 3.13.0 ships one
+            info["changelog"] = top + "/" + changelog_of(rel_members)
         if rel[v]["yanked_reason"]:
             info["yanked_reason"] = rel[v]["yanked_reason"]
         release_info[v] = info
+    unparsable = sorted("%s@%s" % (m, v) for v in releases for m, e in snapshots[v].items() if e.get("unparsable"))
+    if unparsable:
+        log("NOTE: %d module(s) did not parse with this Python's ast (regex fallback used): %s"
+            % (len(unparsable), ", ".join(unparsable[:20])))
     return assemble_api(releases, snapshots, release_info)
 
 
@@ -1229,6 +1234,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--check-behaviour", action="store_true",
                     help="only verify behaviour.toml evidence against the released sdists")
     args = ap.parse_args(argv)
+    if sys.version_info < (3, 11):
+        log("WARNING: generate with Python >= 3.11: newer asgiref sources use newer syntax, and "
+            "ast.unparse output (default values) may differ between Python versions")
     cache = Path(args.cache).resolve()
     cache.mkdir(parents=True, exist_ok=True)
     out = Path(args.out)

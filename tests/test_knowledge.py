@@ -119,6 +119,7 @@ def test_other_notable_names():
     # asgiref-3.13.0.tar.gz: asgiref/local.py L108 "def __new__(cls, thread_critical: bool = False)"
     assert k.first_release_with("asgiref.local", "Local", "__new__") == "3.13.0"
     assert k.binding_in("asgiref.local", "Local", "3.13.0", member="__new__") == {"kind": "method"}
+    assert k.versions_having("asgiref.local", "Local.__new__") == k.versions_having("asgiref.local", "Local", "__new__")
 
 
 def test_sync_to_async_binding_history():
@@ -205,30 +206,66 @@ def test_name_normalisation_and_listing():
 
 
 def test_django_asgiref_specifiers():
-    # Django-3.0 wheel METADATA: "Requires-Dist: asgiref (~=3.2)"
+    # Django-3.0-py3-none-any.whl METADATA: "Requires-Dist: asgiref (~=3.2)"
     assert k.requirements_of("Django", "3.0")["asgiref"] == "~=3.2"
+    # Django-3.0a1-py3-none-any.whl METADATA: "Requires-Dist: asgiref" (no version at all)
+    assert k.requirements_of("django", "3.0a1")["asgiref"] == ""
     # Django-3.2.tar.gz: setup.cfg L43 "asgiref >= 3.3.2, < 4" (wheel METADATA "asgiref (<4,>=3.3.2)")
     assert k.requirements_of("django", "3.2")["asgiref"] == "<4,>=3.3.2"
     # Django-4.0.tar.gz: setup.cfg L41 "asgiref >= 3.4.1, < 4"
     assert k.requirements_of("django", "4.0")["asgiref"] == "<4,>=3.4.1"
     # Django-4.2.tar.gz: setup.cfg L42 "asgiref >= 3.6.0, < 4"
     assert k.requirements_of("django", "4.2")["asgiref"] == "<4,>=3.6.0"
-    # Django-5.0 wheel METADATA: "Requires-Dist: asgiref<4,>=3.7.0"
-    assert k.requirements_of("django", "5.0")["asgiref"] == "<4,>=3.7.0"
-    # Django-2.2.x: no asgiref requirement at all (setup.py install_requires = pytz, sqlparse)
+    # Django-5.0-py3-none-any.whl METADATA: "Requires-Dist: asgiref >=3.7.0" (no upper bound!)
+    assert k.requirements_of("django", "5.0")["asgiref"] == ">=3.7.0"
+    # Django-5.0.1-py3-none-any.whl METADATA: "Requires-Dist: asgiref (<4,>=3.7.0)"
+    assert k.requirements_of("django", "5.0.1")["asgiref"] == "<4,>=3.7.0"
+    # Django-5.1-py3-none-any.whl METADATA: "Requires-Dist: asgiref<4,>=3.8.1"
+    assert k.requirements_of("django", "5.1")["asgiref"] == "<4,>=3.8.1"
+    # Django-2.2.28-py3-none-any.whl METADATA: no asgiref Requires-Dist (pytz, sqlparse only)
     assert k.requirements_of("django", "2.2.28")["asgiref"] is None
     assert k.requirements_of("django", "3.2.0") == k.requirements_of("django", "3.2")
+    # Django-4.2.12 is yanked on the index
+    assert k.release_record("django", "4.2.12")["yanked"] is True
+    assert k.release_record("django", "4.2")["requires_python"] == ">=3.8"
 
 
 def test_channels_daphne_layers_specifiers():
     # channels-1.1.8.tar.gz: setup.py L16 "'asgiref~=1.1',"
     assert k.requirements_of("channels", "1.1.8")["asgiref"] == "~=1.1"
-    # channels-2.0.0.tar.gz: setup.py L16 "'asgiref~=2.1',"
-    assert k.requirements_of("channels", "2.0.0")["asgiref"] == "~=2.1"
+    # channels-2.0.0.tar.gz (sdist only): channels.egg-info/requires.txt "asgiref~=2.1", "daphne~=2.0";
+    # setup.py L16 "'asgiref~=2.1',"
+    assert k.requirements_of("channels", "2.0.0") == {
+        "asgiref": "~=2.1", "django": ">=1.11", "channels": None, "daphne": "~=2.0"}
+    assert k.release_record("channels", "2.0.0")["source"] == "egg-info"
+    # channels-3.0.0-py3-none-any.whl METADATA: "asgiref (<4,>=3.2.10)", "daphne (<4,>=3.0)", "Django (>=2.2)"
+    assert k.requirements_of("channels", "3.0.0") == {
+        "asgiref": "<4,>=3.2.10", "django": ">=2.2", "channels": None, "daphne": "<4,>=3.0"}
+    # channels-4.0.0-py3-none-any.whl METADATA: "asgiref (<4,>=3.5.0)", "daphne (>=4.0.0) ; extra == 'daphne'"
+    rec = k.release_record("channels", "4.0.0")
+    assert rec["requires"]["asgiref"] == "<4,>=3.5.0" and rec["requires"]["daphne"] is None
+    assert rec["extras"] == {"daphne": {"daphne": ">=4.0.0"}}
+    # daphne-2.0.0-py2.py3-none-any.whl METADATA: "asgiref (~=2.0)"
+    assert k.requirements_of("daphne", "2.0.0")["asgiref"] == "~=2.0"
+    # daphne-2.2.0-py2.py3-none-any.whl METADATA: no asgiref requirement at all (twisted, autobahn)
+    assert k.requirements_of("daphne", "2.2.0")["asgiref"] is None
+    # daphne-3.0.0-py3-none-any.whl: "asgiref (<4,>=3.2.10)"; daphne-4.0.0-py3-none-any.whl: "asgiref (<4,>=3.5.2)"
+    assert k.requirements_of("daphne", "3.0.0")["asgiref"] == "<4,>=3.2.10"
+    assert k.requirements_of("daphne", "4.0.0")["asgiref"] == "<4,>=3.5.2"
+    # channels_redis-2.0.0-py2.py3-none-any.whl METADATA: "asgiref (~=2.0.1)", "channels (~=2.0.0)"
+    assert k.requirements_of("channels_redis", "2.0.0")["asgiref"] == "~=2.0.1"
+    assert k.requirements_of("channels_redis", "2.0.0")["channels"] == "~=2.0.0"
+    # channels_redis-3.0.0-py2.py3-none-any.whl METADATA: "asgiref (~=3.0)", "channels (~=2.2)"
+    assert k.requirements_of("channels-redis", "3.0.0")["asgiref"] == "~=3.0"
+    # channels_redis-4.0.0-py3-none-any.whl METADATA: "asgiref (<4,>=3.2.10)", "channels" (unversioned)
+    assert k.requirements_of("channels-redis", "4.0.0")["channels"] == ""
     # asgi_redis-1.4.3.tar.gz: setup.py L45 "'asgiref~=1.1.2',"
     assert k.requirements_of("asgi_redis", "1.4.3")["asgiref"] == "~=1.1.2"
     # asgi_ipc-1.4.2.tar.gz: setup.py L26 "'asgiref~=1.1.2',"
     assert k.requirements_of("asgi-ipc", "1.4.2")["asgiref"] == "~=1.1.2"
+    # uvicorn-0.14.0-py3-none-any.whl METADATA: "asgiref (>=3.3.4)"; uvicorn-0.18.0 wheel: none
+    assert k.requirements_of("uvicorn", "0.14.0")["asgiref"] == ">=3.3.4"
+    assert k.requirements_of("uvicorn", "0.18.0")["asgiref"] is None
 
 
 def test_asgiref_versions_allowed_by():

@@ -39,7 +39,8 @@ def test_rule_example(tmp_path, rule, example):
     root = _project(tmp_path, example)
     target = root / example.file
     report, _, _ = _engine(rule, example).run([str(root)])
-    own = [f for f in report.findings if f.code == rule.code and f.path.endswith(example.file)]
+    reported_in = example.reported_in or example.file
+    own = [f for f in report.findings if f.code == rule.code and f.path.endswith(reported_in)]
     assert not report.errors, report.errors
     if example.kind == "valid":
         assert own == [], f"{rule.code} reported a valid example: {[f.message for f in own]}"

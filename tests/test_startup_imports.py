@@ -42,4 +42,5 @@ def test_one_clean_requirements_file_check_imports_nothing_heavy(tmp_path):
     (tmp_path / "requirements.txt").write_text("Django==4.2.16\nchannels>=4.0,<5\nasgiref~=3.8\n")
     loaded = _modules_after(["check", "--no-color", "requirements.txt"], tmp_path)
     assert "asgifix.sources.requirements" in loaded
-    assert not {name for name in HEAVY if name in loaded}
+    # packaging is needed to judge pins against each other; pip's parser is not.
+    assert not {name for name in HEAVY if name in loaded and name != "packaging"}

@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # matcher name -> "module:Class" (relative to this package)
 REGISTRY: dict[str, str] = {
     "malformed-requirement": "malformed_requirement:MalformedRequirement",
+    "obsolete-package": "obsolete_package:ObsoletePackage",
+    "undeclared-package": "undeclared_package:UndeclaredPackage",
+    "broken-include": "broken_include:BrokenInclude",
     "asgiref-name": "asgiref_api:AsgirefNameMatcher",
     "asgiref-signature": "asgiref_api:AsgirefSignatureMatcher",
     "async-to-sync-in-coroutine": "async_usage:AsyncToSyncInCoroutine",
@@ -38,6 +41,8 @@ REGISTRY: dict[str, str] = {
 # however many rules need it. name -> ("module:function", bytes needles).
 COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
+    # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
+    "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
 }
 
 

@@ -99,9 +99,19 @@ def _parses(requirement: str) -> bool:
     return True
 
 
+# Who reads each host format, for messages.
+_READER_OF = {
+    "pyproject": "build backends and installers reject it",
+    "setup-cfg": "setuptools rejects it",
+    "setup-py": "setuptools rejects it",
+}
+
+
 class MalformedRequirement(FileMatcher):
-    def check_file(self, parsed: RequirementsFile) -> Iterator[Finding]:
-        document = parsed.document
+    def check_file(self, parsed) -> Iterator[Finding]:
+        if not isinstance(parsed, RequirementsFile):
+            yield from self._check_declared(parsed)
+            return
         for entry in parsed.entries:
             if entry.kind == "invalid":
                 yield self._invalid(parsed, entry)
@@ -116,9 +126,10 @@ class MalformedRequirement(FileMatcher):
         fix = None
         hint: Optional[str]
         if repaired is not None and (parsed.compiled or entry.hashes):
+            source = f"`{parsed.compiled_from}`" if parsed.compiled_from else "its .in source"
             hint = (
                 f"this file is generated (pip-compile or --hash pins): change the requirement to "
-                f"`{repaired}` in its .in source and re-compile; asgifix does not edit generated pins"
+                f"`{repaired}` in {source} and re-compile; asgifix does not edit generated pins"
             )
         elif repaired is not None and not entry.logical.contiguous:
             hint = f"the line is continued with '\\'; rewrite it by hand as `{repaired}`"
@@ -149,9 +160,73 @@ class MalformedRequirement(FileMatcher):
         return self._finding(parsed, entry, message, repaired, reason)
 
 
+    # -- pyproject.toml, setup.cfg, setup.py, Pipfile --------------------------------------
+    def _check_declared(self, parsed) -> Iterator[Finding]:
+        """The same check on every other format, through the shared DeclaredRequirement shape."""
+        from ..sources.declared import has_trailing_comma
+
+        for entry in getattr(parsed, "entries", ()):
+            if entry.kind == "invalid":
+                yield self._declared_invalid(parsed, entry)
+            elif entry.syntax == "pep508" and entry.kind == "requirement" and has_trailing_comma(entry.value):
+                repaired, reason = propose_repair(entry.value)
+                message = (
+                    f"Trailing comma in `{entry.value.strip()}` ({_where(entry)}): tools built on packaging "
+                    f"older than 22 (pip 24.0 and older, older setuptools) reject it"
+                )
+                yield self._declared_finding(parsed, entry, message, repaired, reason)
+
+    def _declared_invalid(self, parsed, entry) -> Finding:
+        from ..sources.constraints import repair_pipfile, repair_poetry
+
+        error = (entry.error or "invalid").rstrip(".")
+        if entry.syntax == "poetry":
+            message = f"Invalid Poetry constraint `{entry.value}` for {entry.display_name} ({_where(entry)}): {error}"
+            repaired = repair_poetry(entry.value)
+            reason = "the constraint's intent is not evident; write it by hand (e.g. \"^1.2\")"
+        elif entry.syntax == "pipfile":
+            message = f"Invalid version `{entry.value}` for {entry.display_name} ({_where(entry)}): {error}; pipenv rejects it"
+            repaired = repair_pipfile(entry.value)
+            reason = "the version's intent is not evident; write a PEP 440 specifier (e.g. \"==1.2.3\") or \"*\""
+        else:
+            reader = _READER_OF.get(_kind_of(parsed), "installers reject it")
+            message = f"Invalid requirement `{entry.value}` ({_where(entry)}): {reader} ({error})"
+            repaired, reason = propose_repair(entry.value)
+        return self._declared_finding(parsed, entry, message, repaired, reason)
+
+    def _declared_finding(self, parsed, entry, message: str, repaired: Optional[str], reason: str) -> Finding:
+        from ..sources.declared import value_edit
+
+        document = parsed.document
+        span = document.span(entry.start, entry.end)
+        fix = None
+        if repaired is not None:
+            edit = value_edit(document, entry, repaired)
+            if edit is not None:
+                start, end, content = edit
+                fix = Fix("safe", f"Rewrite as `{repaired}`", (Edit(document.display, document.span(start, end), content),))
+                hint = fix.message
+            else:
+                hint = f"rewrite it by hand as `{repaired}` (asgifix cannot rewrite this literal in place)"
+        else:
+            hint = f"no automatic fix: {reason}"
+        return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint)
+
+
 def _accepted_by_pip(entry: RequirementEntry, repaired: str) -> bool:
     """Re-parse the whole logical line with the repair in place, with pip's own grammar."""
     logical = entry.logical
     text = repaired + logical.text[len(entry.requirement_text):]
     trial = _pip_entry(LogicalLine(logical.line, text, list(range(len(text)))))
     return trial.kind != "invalid" and not re.search(r",\s*(;|$)", repaired)
+
+
+def _where(entry) -> str:
+    from ..sources.declared import describe_group
+
+    return describe_group(entry.group)
+
+
+def _kind_of(parsed) -> str:
+    name = type(parsed).__name__
+    return {"PyprojectFile": "pyproject", "SetupCfg": "setup-cfg", "SetupPy": "setup-py"}.get(name, "")

@@ -22,6 +22,11 @@ from typing import Optional
 READERS: dict[str, str] = {
     "requirements": "requirements",
     "python": "python",
+    "pyproject": "pyproject",
+    "setup-cfg": "setup_cfg",
+    "setup-py": "setup_py",
+    "pipfile": "pipfile",
+    "lock": "lock",
 }
 
 
@@ -38,3 +43,30 @@ def reader(kind: str) -> Optional[ModuleType]:
     if name is None:
         return None
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def declared_entries(kind: str, document) -> list:
+    """The declared requirements of ``document`` in the shared shape (sources.declared), or [] for other kinds.
+
+    Project rules use this to turn a Declaration back into something they can
+    rewrite; declaration files are small, so parsing again is cheap.
+    """
+    module = reader(kind)
+    if module is None:
+        return []
+    try:
+        model = module.parse(document)
+    except SourceProblem:
+        return []
+    entries_of = getattr(module, "requirement_entries", None)
+    if entries_of is not None:
+        return entries_of(model)
+    return list(getattr(model, "entries", []))
+
+
+def entry_for(kind: str, document, start: int, end: int):
+    """The declared entry whose value spans ``start:end`` (a Declaration's offsets), or None."""
+    for entry in declared_entries(kind, document):
+        if entry.start == start and entry.end == end:
+            return entry
+    return None

@@ -83,6 +83,7 @@ class RequirementEntry:
     target: Optional[str] = None  # include target for kind include/constraint
     error: Optional[str] = None  # pip's message for kind invalid
     options: dict[str, Any] = field(default_factory=dict)
+    via: tuple[str, ...] = ()  # pip-compile's "# via" annotation: what pulled this pin in
 
     @property
     def line(self) -> int:
@@ -93,6 +94,13 @@ class RequirementEntry:
         """Document offsets of the requirement part of the line."""
         return self.logical.span_of(0, len(self.requirement_text))
 
+    @property
+    def requirement_core(self) -> tuple[str, int, int]:
+        """The requirement without the spaces before its options (``--hash`` ...), and its offsets."""
+        text = self.requirement_text.rstrip()
+        start, end = self.logical.span_of(0, len(text))
+        return text, start, end
+
 
 @dataclass
 class RequirementsFile:
@@ -101,6 +109,8 @@ class RequirementsFile:
     # pip-compile output: generated, with '# via' annotations or a header.
     compiled: bool = False
     hashed: bool = False
+    # The .in file pip-compile read, as written in its header (relative to this file).
+    compiled_from: Optional[str] = None
 
     @property
     def requirements(self) -> list[RequirementEntry]:
@@ -183,14 +193,37 @@ def parse(document: TextDocument) -> RequirementsFile:
     """Classify every logical line of a requirements file. Never raises on file content."""
     entries: list[RequirementEntry] = []
     lines = logical_lines(document.text)
+    last_requirement: Optional[RequirementEntry] = None
+    via: list[str] = []
+    in_via = False
     for logical in lines:
         if not logical.text:
+            # pip-compile writes "    # via x" (or "# via" then "#   x" lines) under each pin.
+            comment = logical.comment or ""
+            via_match = re.match(r"#\s+via(?:\s+(?P<first>.*))?$", comment)
+            if via_match and last_requirement is not None:
+                in_via = True
+                if via_match.group("first"):
+                    via.append(via_match.group("first").strip())
+            elif in_via and re.match(r"#\s{2,}\S", comment):
+                via.append(comment[1:].strip())
+            else:
+                in_via = False
+            if last_requirement is not None and via:
+                last_requirement.via = tuple(via)
             continue
-        entries.append(_classify(logical))
+        entry = _classify(logical)
+        entries.append(entry)
+        last_requirement, via, in_via = entry, [], False
     head = document.text[:2000]
     compiled = "pip-compile" in head or bool(re.search(r"^\s*#\s+via\s", document.text, re.MULTILINE))
     hashed = any(entry.hashes for entry in entries)
-    return RequirementsFile(document, entries, compiled=compiled, hashed=hashed)
+    compiled_from = None
+    header = re.search(r"^#\s+pip-compile\b(?P<args>[^\r\n]*)", head, re.MULTILINE)
+    if header:
+        inputs = [a for a in header.group("args").split() if not a.startswith("-") and "=" not in a]
+        compiled_from = inputs[0] if inputs else None
+    return RequirementsFile(document, entries, compiled=compiled, hashed=hashed, compiled_from=compiled_from)
 
 
 def _classify(logical: LogicalLine) -> RequirementEntry:
@@ -337,13 +370,62 @@ def first_line_of(message: str) -> str:
     return message.strip().splitlines()[0] if message.strip() else message
 
 
+def requirement_entries(model: RequirementsFile) -> list:
+    """The file's requirements in the shape every declaration source shares (see sources.declared)."""
+    from .declared import DeclaredRequirement, Writer
+
+    constraint = is_constraints_file(model.document)
+    found = []
+    for entry in model.entries:
+        if entry.kind not in ("requirement", "url", "editable", "invalid") or not entry.requirement_text:
+            continue
+        text, start, end = entry.requirement_core
+        # Continued lines map to several pieces of the document: not rewritable in place.
+        writer = Writer("raw", start, end) if end - start == len(text) else None
+        found.append(DeclaredRequirement(
+            "pep508", text, start, end, entry.line, "requirements", writer,
+            name=entry.name, display_name=entry.display_name, specifier=entry.specifier,
+            marker=entry.marker, extras=entry.extras,
+            kind={"editable": "path", "invalid": "invalid"}.get(entry.kind, entry.kind),
+            error=entry.error, constraint=constraint,
+            generated=model.compiled or bool(entry.hashes),
+        ))
+    return found
+
+
+def is_constraints_file(document: TextDocument) -> bool:
+    """pip-tools and pip name constraint files so; they limit versions and install nothing."""
+    return "constraint" in document.path.name.lower()
+
+
+def fully_pinned(model: RequirementsFile) -> bool:
+    """A pip-compile output where every requirement is pinned with ==: a lock file in all but name."""
+    requirements = [e for e in model.entries if e.kind == "requirement"]
+    return model.compiled and bool(requirements) and all(
+        re.fullmatch(r"===?[^,*]+", e.specifier or "") for e in requirements)
+
+
 def declarations(model: RequirementsFile) -> list:
     from ..project import Declaration
 
+    constraint = is_constraints_file(model.document)
+    locked = fully_pinned(model)
     found = []
     for entry in model.entries:
+        if entry.kind == "invalid" and entry.requirement_text and not entry.name:
+            # A malformed line still says which package is meant ("asgiref 3.5.2"): it is declared,
+            # with no usable version (AFX101 reports the line itself).
+            head = re.match(_NAME, entry.requirement_text)
+            if head and not entry.requirement_text.startswith(("-", ".", "/")) and "://" not in entry.requirement_text:
+                text, start, end = entry.requirement_core
+                found.append(Declaration(
+                    name=_canonical(head.group()), specifier="", marker=None, path=model.document.display,
+                    line=entry.line, source_kind="requirements", start=start, end=end,
+                    text=text, generated=model.compiled or bool(entry.hashes),
+                    constraint=constraint, group="requirements"))
+            continue
         if entry.name and entry.kind in ("requirement", "url"):
-            start, end = entry.requirement_span
+            text, start, end = entry.requirement_core
             found.append(
                 Declaration(
                     name=entry.name,
@@ -354,11 +436,52 @@ def declarations(model: RequirementsFile) -> list:
                     source_kind="requirements",
                     start=start,
                     end=end,
-                    text=entry.requirement_text,
+                    text=text,
+                    locked=locked,
                     generated=model.compiled or bool(entry.hashes),
+                    constraint=constraint,
+                    group="requirements",
+                    extras=entry.extras,
                 )
             )
     return found
+
+
+def facts(model: RequirementsFile) -> list:
+    """Includes to follow (the engine resolves them) and where a compiled file came from."""
+    from ..includes import INCLUDE_FACT, include_request
+
+    found: list = []
+    for entry in model.entries:
+        if entry.kind in ("include", "constraint") and entry.target:
+            text = entry.logical.text
+            target_at = text.rfind(entry.target)
+            start, end = entry.logical.span_of(target_at, target_at + len(entry.target))
+            found.append((INCLUDE_FACT, include_request(model.document, start, end, entry.target,
+                                                        entry.kind == "constraint")))
+    if model.compiled:
+        found.append(("compiled-requirements", (model.document.display, model.compiled_from)))
+    return found
+
+
+def add_requirement(model: RequirementsFile, name: str, specifier: str) -> Optional[tuple[str, list[tuple[int, int, str]]]]:
+    """An edit adding the line ``name+specifier``: in alphabetical place when the file is sorted, else at the end."""
+    document = model.document
+    text = document.text
+    newline = document.newline()
+    line = name + specifier
+    requirements = [e for e in model.entries if e.kind == "requirement" and e.name and e.logical.contiguous]
+    names = [e.name for e in requirements]
+    if len(names) >= 2 and names == sorted(names):
+        from .declared import canonical_name
+
+        after = [e for e in requirements if e.name > canonical_name(name)]
+        if after:
+            start = document.line_starts[after[0].line - 1]
+            return "requirements", [(start, start, line + newline)]
+    if text and not text.endswith(("\n", "\r")):
+        return "requirements", [(len(text), len(text), newline + line + newline)]
+    return "requirements", [(len(text), len(text), line + newline)]
 
 
 def validate(document: TextDocument, new_text: str) -> Optional[str]:

@@ -1,0 +1,206 @@
+"""Following ``-r``/``-c`` includes between requirements files, the way pip resolves them.
+
+Discovery finds files by name; pip finds them by following includes. The two
+differ: ``-r base.pip`` names a file no name-based discovery would pick, and an
+include can point into an excluded directory. Such files are read too (their
+declarations count, and file rules check them). Includes that cannot be
+followed are recorded as :class:`IncludeProblem` facts for AFX104, never as
+crashes:
+
+* a missing file (pip: ``Could not open requirements file``);
+* a URL (pip would download it at install time; asgifix never fetches);
+* a path outside the project (asgifix reads and writes only inside the paths
+  it was given);
+* a cycle (pip 23 recurses until Python's recursion limit; newer pips stop
+  with "recursively references itself"): reported once, at the include that
+  closes it.
+
+Paths resolve relative to the including file's directory, as pip does
+(``os.path.join(os.path.dirname(filename), req_path)``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import FileResult
+    from .model import Span
+
+INCLUDE_FACT = "requirements-include"
+PROBLEM_FACT = "include-problem"
+# pip's req_file.SCHEME_RE, widened to any URL scheme (pip passes those to its downloader).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|[^\\/])")
+# pip expands ${VAR} (upper case, digits, underscore) in requirements files.
+_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
+
+
+@dataclass(frozen=True)
+class IncludeRequest:
+    """A ``-r``/``-c`` line as written: the including file, where the target is, what it names."""
+
+    path: str  # display path of the including file
+    span: "Span"  # the target text
+    target: str
+    constraint: bool  # -c (versions only) rather than -r
+
+
+@dataclass(frozen=True)
+class IncludeProblem:
+    path: str  # display path of the file holding the include
+    span: "Span"
+    kind: str  # missing, not-a-file, url, outside, cycle, missing-group
+    target: str
+    detail: str  # one sentence saying what is wrong
+
+
+@dataclass
+class IncludeOutcome:
+    extra: list  # FileResults of files read only because something includes them
+    problems: list[IncludeProblem]
+    constraint_only: set[str]  # display paths reached only through -c
+
+
+def roots_for(paths: Iterable[str], base_dir: Path) -> list[str]:
+    """The directories includes may reach: each directory given, and the directory of each file given
+    (plus the base directory when it holds that file, so ``-r ../base.txt`` from a named file works)."""
+    roots: list[str] = []
+    base = os.path.realpath(base_dir)
+    for given in paths:
+        real = os.path.realpath(given)
+        if os.path.isdir(real):
+            roots.append(real)
+            continue
+        roots.append(os.path.dirname(real))
+        if _inside(real, base):
+            roots.append(base)
+    return roots
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def follow_includes(results: list["FileResult"], roots: list[str],
+                    analyze: Callable[[object], "FileResult"]) -> IncludeOutcome:
+    """Resolve every include of every requirements result, reading files discovery did not see."""
+    from .discovery import SourceFile
+
+    outcome = IncludeOutcome([], [], set())
+    by_real: dict[str, "FileResult"] = {}
+    for result in results:
+        if result.source.kind == "requirements":
+            by_real.setdefault(os.path.realpath(result.source.path), result)
+    queue = [r for r in results if r.source.kind == "requirements"]
+    edges: dict[str, list[tuple[str, IncludeRequest]]] = {}
+    reached_by_r: set[str] = set()
+    reached_by_c: set[str] = set()
+    position = 0
+    while position < len(queue):
+        result = queue[position]
+        position += 1
+        here = os.path.realpath(result.source.path)
+        for kind, request in result.facts:
+            if kind != INCLUDE_FACT:
+                continue
+            target = request.target
+            if _ENV_VAR.search(target):
+                continue  # expanded by pip from the environment at install time: nothing to check here
+            if _URL.match(target) and not re.match(r"^[A-Za-z]:[\\/]", target):
+                outcome.problems.append(IncludeProblem(
+                    request.path, request.span, "url", target,
+                    f"includes the URL {target}: pip downloads it at install time, so installs depend on "
+                    f"that server and asgifix cannot check what it declares"))
+                continue
+            resolved = os.path.normpath(os.path.join(os.path.dirname(str(result.source.path)), target))
+            real = os.path.realpath(resolved)
+            if not any(_inside(real, root) for root in roots):
+                outcome.problems.append(IncludeProblem(
+                    request.path, request.span, "outside", target,
+                    f"includes {target}, which is outside the checked project; asgifix reads only the "
+                    f"paths it is given, so that file is not checked"))
+                continue
+            if not os.path.exists(resolved):
+                outcome.problems.append(IncludeProblem(
+                    request.path, request.span, "missing", target,
+                    f"includes {target}, which does not exist (pip: Could not open requirements file)"))
+                continue
+            if not os.path.isfile(resolved):
+                outcome.problems.append(IncludeProblem(
+                    request.path, request.span, "not-a-file", target,
+                    f"includes {target}, which is not a file"))
+                continue
+            (reached_by_c if request.constraint else reached_by_r).add(real)
+            edges.setdefault(here, []).append((real, request))
+            if real not in by_real:
+                display = posixpath.normpath(posixpath.join(posixpath.dirname(result.source.display),
+                                                            target.replace(os.sep, "/")))
+                included = analyze(SourceFile(Path(resolved), display, "requirements", False))
+                by_real[real] = included
+                outcome.extra.append(included)
+                queue.append(included)
+    outcome.problems.extend(_cycles(edges, [os.path.realpath(r.source.path) for r in queue]))
+    discovered = {os.path.realpath(r.source.path) for r in results}
+    for real in reached_by_c - reached_by_r - discovered:
+        outcome.constraint_only.add(by_real[real].source.display)
+    return outcome
+
+
+def _cycles(edges: dict[str, list[tuple[str, "IncludeRequest"]]], order: list[str]) -> list[IncludeProblem]:
+    """One problem per distinct cycle, at the include that closes it (depth-first, in reading order)."""
+    problems: list[IncludeProblem] = []
+    reported: set[frozenset] = set()
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        # Iterative depth-first search: include chains can be long, recursion limits are not.
+        work: list[tuple[str, int]] = [(node, 0)]
+        state[node] = 1
+        stack.append(node)
+        while work:
+            current, index = work.pop()
+            targets = edges.get(current, [])
+            if index < len(targets):
+                work.append((current, index + 1))
+                target, request = targets[index]
+                if state.get(target) == 1:
+                    members = frozenset(stack[stack.index(target):])
+                    if members not in reported:
+                        reported.add(members)
+                        chain = [os.path.basename(m) for m in stack[stack.index(target):]] + [os.path.basename(target)]
+                        problems.append(IncludeProblem(
+                            request.path, request.span, "cycle", request.target,
+                            f"includes {request.target}, which leads back here ({' -> '.join(chain)}): "
+                            f"pip 23 and older recurse until they crash, newer pips refuse the file"))
+                elif state.get(target) is None:
+                    state[target] = 1
+                    stack.append(target)
+                    work.append((target, 0))
+            else:
+                state[current] = 2
+                stack.pop()
+
+    for node in order:
+        if state.get(node) is None:
+            visit(node)
+    return problems
+
+
+def include_request(document, start: int, end: int, target: str, constraint: bool) -> IncludeRequest:
+    return IncludeRequest(document.display, document.span(start, end), target, constraint)
+
+
+def constraint_marked(declarations: list, constraint_only: set[str]) -> list:
+    """Declarations of files reached only through ``-c`` are constraints, not requirements."""
+    if not constraint_only:
+        return declarations
+    from dataclasses import replace
+
+    return [replace(d, constraint=True) if d.path in constraint_only else d for d in declarations]
+

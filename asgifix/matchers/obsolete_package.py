@@ -1,0 +1,179 @@
+"""AFX102: a Channels 1 era package declared in a project that has moved past asgiref 1.x.
+
+The packages, what replaced them and since when are data (``params.obsolete``
+in the rule file, each fact with the released file it was read from); the
+successor's version is chosen by :mod:`asgifix.compat` against the project's
+other pins.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterator, Optional
+
+from .. import sources
+from ..compat import can_agree, choose, project_constraints
+from ..model import Edit, Finding, Fix
+from ..project import Declaration, ProjectModel
+from ..sources.declared import canonical_name, styled_name
+from . import ProjectMatcher
+
+
+def describe(declaration: Declaration) -> str:
+    """A declaration as its file spells it: ``asgi_redis==1.4.3``, ``asgi-redis = "^1.4"``."""
+    keyed = declaration.source_kind == "pipfile" or (declaration.group or "").startswith("tool.poetry")
+    if keyed:
+        return f'{declaration.name} = "{declaration.text}"' if declaration.text else declaration.name
+    return declaration.text.strip() or declaration.name
+
+
+def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list[dict]) -> Optional[str]:
+    """What shows the project needs asgiref 2 or newer, in words; None when nothing does."""
+    from packaging.version import InvalidVersion, Version
+
+    if target:
+        try:
+            if Version(target).major >= 2:
+                return f"--target-asgiref {target}"
+        except InvalidVersion:
+            pass
+    ordered = sorted(project.declarations, key=lambda d: d.locked)
+    for declaration in ordered:
+        if not declaration.specifier or not declaration.name:
+            continue
+        if declaration.name == "asgiref" and not can_agree(declaration.specifier, "<2"):
+            return f"`{describe(declaration)}` in {declaration.path}"
+        for row in needs:
+            if declaration.name == canonical_name(row["package"]) and not can_agree(
+                    declaration.specifier, f"<{row['from']}"):
+                return f"`{describe(declaration)}` in {declaration.path}, which requires {row['requires']}"
+    return None
+
+
+class ObsoletePackage(ProjectMatcher):
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        table = {canonical_name(row["package"]): row for row in self.params.get("obsolete", [])}
+        evidence = None
+        evidence_known = False
+        flagged: list[tuple[Declaration, dict]] = []
+        declared_outside_locks = {d.name for d in project.declarations if not (d.locked and d.source_kind == "lock")}
+        for declaration in project.declarations:
+            row = table.get(declaration.name)
+            if row is None or declaration.constraint:
+                continue
+            if declaration.source_kind == "lock" and declaration.name in declared_outside_locks:
+                continue  # reported where it is declared
+            below = row.get("obsolete-below", "")
+            if below:
+                if not declaration.specifier or can_agree(declaration.specifier, f">={below}"):
+                    continue  # newer releases are allowed: not obsolete
+                if not evidence_known:
+                    evidence = asgiref_2_evidence(project, self.context.target_asgiref,
+                                                  self.params.get("needs-asgiref-2", []))
+                    evidence_known = True
+                if evidence is None:
+                    continue  # a project still on asgiref 1.x: old, but consistent
+            flagged.append((declaration, row))
+        if not flagged:
+            return
+        flagged_ids = {id(d) for d, _ in flagged}
+        constraints = project_constraints(project, self.context.target_asgiref, skip=flagged_ids)
+        for declaration, row in flagged:
+            yield self._finding(project, declaration, row, constraints, evidence)
+
+    # -- one finding ------------------------------------------------------------------
+    def _message(self, declaration: Declaration, row: dict, evidence: Optional[str], spelled: str) -> str:
+        text = describe(declaration)
+        successor = row.get("successor", "")
+        if row.get("obsolete-below"):
+            head = (f"`{text}` allows only {row['what']}: {row['package']} {row['last-release']} "
+                    f"(the last before {row['obsolete-below']}) requires {row['requires']} and {row['breaks']}, "
+                    f"but this project needs asgiref 2+ ({evidence})")
+        elif row.get("last-release"):
+            head = (f"`{text}` is {row['what']}: its last release ({row['last-release']}, "
+                    f"{row['last-release-date']}) requires {row['requires']}, and {row['breaks']}")
+        else:
+            head = f"`{text}` is {row['what']}: {row['breaks']}"
+        if successor and canonical_name(successor) != declaration.name:
+            tail = f"; replaced by {styled_name(spelled, successor)} ({row['successor-note']}, {row['successor-since']})"
+        elif successor:
+            tail = f"; {row['successor-note']} ({row['successor-since']}) works with asgiref 2+"
+        else:
+            tail = f"; {row['successor-note']}"
+        return head + tail
+
+    def _finding(self, project: ProjectModel, declaration: Declaration, row: dict,
+                 constraints: dict, evidence: Optional[str]) -> Finding:
+        document = project.documents.get(declaration.path)
+        successor = row.get("successor", "")
+        entry = sources.entry_for(declaration.source_kind, document, declaration.start, declaration.end) \
+            if document is not None else None
+        spelled = entry.display_name if entry is not None and entry.display_name else declaration.name
+        message = self._message(declaration, row, evidence, spelled)
+        start = entry.key_start if entry is not None and entry.key_start is not None else declaration.start
+        span = document.span(start, declaration.end) if document is not None else _line_span(declaration)
+        hint: Optional[str]
+        fix = None
+        if not successor:
+            hint = f"no automatic fix: {row['successor-note']}"
+        elif declaration.source_kind == "lock":
+            hint = (f"{posixpath.basename(declaration.path)} still resolves {declaration.name}, which nothing in "
+                    f"the project declares any more: regenerate the lock file (if a package you declare depends "
+                    f"on {declaration.name}, upgrade that one first); asgifix never edits lock files")
+        elif declaration.generated:
+            hint = self._generated_hint(project, declaration, successor)
+        else:
+            release, relaxed = choose(successor, constraints)
+            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed)
+        return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint)
+
+    def _fix(self, document, entry, declaration: Declaration, row: dict, successor: str,
+             release, relaxed: list[str]) -> tuple[Optional[Fix], str]:
+        from ..sources.declared import package_replacement
+
+        if release is None:
+            return None, (f"no automatic fix: no release of {successor} fits the project's other pins; "
+                          f"move those first (see AFX3xx findings)")
+        new_name = None if canonical_name(successor) == declaration.name else canonical_name(successor)
+        replacement = package_replacement(document, entry, new_name, release.version,
+                                          unpin=self.context.pin_strategy == "unpin") if entry else None
+        if replacement is None:
+            return None, f"replace it by hand with {successor} {release.version} (this entry cannot be rewritten in place)"
+        edits, shown = replacement
+        note = f"; the asgiref pin must move too ({', '.join(relaxed)} conflicts: see AFX3xx)" if relaxed else ""
+        code_changes = row.get("code-changes", "")
+        message = f"Replace with `{shown}`{note}"
+        if code_changes:
+            message += f"; then {code_changes}"
+        fix = Fix("unsafe" if code_changes else "safe", message,
+                  tuple(Edit(document.display, document.span(a, b), content) for a, b, content in edits))
+        return fix, message
+
+    def _generated_hint(self, project: ProjectModel, declaration: Declaration, successor: str) -> str:
+        source = _compiled_source(project, declaration.path)
+        if source and any(d.path == source and d.name == declaration.name for d in project.declarations):
+            return (f"this file is generated: asgifix replaces {declaration.name} with {successor} in {source}; "
+                    f"then re-run pip-compile")
+        if source:
+            return (f"this file is generated from {source}, which does not declare {declaration.name}: upgrade "
+                    f"the package that pulls it in (see its '# via' comment), then re-run pip-compile")
+        return (f"this file pins --hash or is generated: change {declaration.name} to {successor} where it "
+                f"comes from, then regenerate it")
+
+
+def _compiled_source(project: ProjectModel, path: str) -> Optional[str]:
+    """The display path of the .in file pip-compile made ``path`` from, when it is known."""
+    for compiled, written in project.facts.get("compiled-requirements", []):
+        if compiled == path:
+            directory = posixpath.dirname(path)
+            candidate = posixpath.normpath(posixpath.join(directory, written)) if written else None
+            if candidate is None and path.endswith(".txt"):
+                candidate = path[:-4] + ".in"
+            return candidate
+    return None
+
+
+def _line_span(declaration: Declaration):
+    from ..model import Span
+
+    return Span(declaration.start, declaration.end, declaration.line, 1, declaration.line, 1)

@@ -1,0 +1,284 @@
+"""AFX103: a package the code clearly uses (import, INSTALLED_APPS, CHANNEL_LAYERS) that nothing declares.
+
+Two halves. Per Python file (cheap: a bytes prefilter, then stdlib ``ast``),
+:meth:`UndeclaredPackage.facts` records each use as a ``package-use`` fact.
+Once every file is read, :meth:`check_project` compares the uses with the
+project's declarations and reports each undeclared package once, at its
+first use, with a fix that declares it in the project's main declaration
+file, in that file's format.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from .. import sources
+from ..compat import can_agree, choose, project_constraints
+from ..model import Edit, Finding, Fix, Span
+from ..project import ProjectModel
+from ..sources.declared import canonical_name
+from . import ProjectMatcher
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """One place code names a package: an import, an INSTALLED_APPS entry, a CHANNEL_LAYERS backend."""
+
+    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"
+    text: str  # what was written: "channels.layers", "daphne", "channels_redis.core.RedisChannelLayer"
+    span: Span
+
+
+@dataclass(frozen=True)
+class PackageUse:
+    package: str  # canonical name
+    path: str
+    span: Span
+    how: str
+    text: str
+
+
+def _strings(node: ast.AST) -> Iterator[ast.Constant]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Constant) and isinstance(child.value, str):
+            yield child
+
+
+def _target_names(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    else:
+        return []
+    names = []
+    for target in targets:
+        if isinstance(target, ast.Name):
+            names.append(target.id)
+        elif isinstance(target, ast.Attribute):
+            names.append(target.attr)  # settings.INSTALLED_APPS = ...
+    return names
+
+
+def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
+    """Collector (see matchers.COLLECTORS): every import, INSTALLED_APPS string and layer BACKEND of a module.
+
+    Which of them name which package is the rule's data, applied in check_project.
+    """
+    from ..sources.setup_py import char_offset
+
+    document = parsed.document
+    found: list[Wiring] = []
+
+    def span_of(node: ast.AST) -> Span:
+        start = char_offset(document, node.lineno, node.col_offset)
+        end = char_offset(document, node.end_lineno, node.end_col_offset)
+        return document.span(start, end)
+
+    def apps(value: Optional[ast.AST]) -> None:
+        if value is not None:
+            for constant in _strings(value):
+                found.append(Wiring("in INSTALLED_APPS", constant.value, span_of(constant)))
+
+    for node in ast.walk(parsed.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.append(Wiring("imported", alias.name, span_of(node)))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(Wiring("imported", node.module, span_of(node)))
+        names = _target_names(node)
+        if "INSTALLED_APPS" in names:
+            apps(node.value)
+        if "CHANNEL_LAYERS" in names and node.value is not None:
+            for child in ast.walk(node.value):
+                if isinstance(child, ast.Dict):
+                    for key, item in zip(child.keys, child.values):
+                        if (isinstance(key, ast.Constant) and key.value == "BACKEND"
+                                and isinstance(item, ast.Constant) and isinstance(item.value, str)):
+                            found.append(Wiring("as a CHANNEL_LAYERS BACKEND", item.value, span_of(item)))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("append", "insert", "extend")
+                and (getattr(node.func.value, "id", None) or getattr(node.func.value, "attr", None)) == "INSTALLED_APPS"):
+            for argument in node.args:
+                apps(argument)
+    if not found:
+        return None
+    return found, {w.span.line for w in found}
+
+
+def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[PackageUse]:
+    """The wiring entries that name one of ``packages`` (the rule's data)."""
+    uses = []
+    for entry in wiring:
+        for row in packages:
+            package = canonical_name(row["package"])
+            top = entry.text.split(".")[0]
+            if entry.how == "imported":
+                hit = top in row.get("modules", [])
+            elif entry.how == "in INSTALLED_APPS":
+                # "channels", or an AppConfig path such as "daphne.apps.DaphneConfig"
+                hit = top in row.get("installed-apps", []) and (entry.text == top or entry.text.startswith(top + ".apps."))
+            else:
+                hit = any(entry.text.startswith(prefix) for prefix in row.get("backend-prefixes", []))
+            if hit:
+                uses.append(PackageUse(package, path, entry.span, entry.how, entry.text))
+                break
+    return uses
+
+
+class UndeclaredPackage(ProjectMatcher):
+    facts = ("django-wiring",)
+
+    # -- whole project ---------------------------------------------------------------------
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        packages = self.params.get("packages", [])
+        uses: list[PackageUse] = []
+        from ..engine import noqa_codes
+
+        for file_facts in project.facts.get("django-wiring", []):
+            for use in package_uses(file_facts.path, file_facts.value, packages):
+                # A "# noqa: AFX103" silences that use only; another use still reports the package.
+                codes = noqa_codes(file_facts.lines.get(use.span.line, ""))
+                if codes is None or (codes and self.rule.code not in codes):
+                    uses.append(use)
+        if not uses or not _has_declaration_files(project):
+            return  # no dependency file at all (a code-only subset): nowhere it could have been declared
+        own_names = {canonical_name(n) for n in project.facts.get("project-name", []) if isinstance(n, str)}
+        first: dict[str, list[PackageUse]] = {}
+        for use in sorted(uses, key=lambda u: (u.path, u.span.line, u.span.column)):
+            first.setdefault(use.package, []).append(use)
+        rows = {canonical_name(p["package"]): p for p in self.params.get("packages", [])}
+        for package, its_uses in sorted(first.items()):
+            if package in own_names or self._declared(project, package, rows.get(package, {})):
+                continue
+            yield self._finding(project, package, its_uses, rows.get(package, {}))
+
+    @staticmethod
+    def _declared(project: ProjectModel, package: str, row: dict) -> bool:
+        providers = row.get("provided-by", [])
+        for declaration in project.declarations:
+            if declaration.locked or declaration.constraint:
+                continue
+            if declaration.name == package:
+                return True
+            for provider in providers:
+                if declaration.name != canonical_name(provider["package"]):
+                    continue
+                if provider.get("extra") and provider["extra"] not in declaration.extras:
+                    continue
+                below = provider.get("below")
+                if below and (not declaration.specifier or can_agree(declaration.specifier, f">={below}")):
+                    continue  # newer releases of the provider no longer bring the package along
+                return True
+        return False
+
+    def _finding(self, project: ProjectModel, package: str, uses: list[PackageUse], row: dict) -> Finding:
+        use = uses[0]
+        more = f" (and {len(uses) - 1} more place{'s' if len(uses) > 2 else ''})" if len(uses) > 1 else ""
+        message = (f"`{package}` is used ({use.how}: `{use.text}`){more} but no dependency file of the "
+                   f"project declares it: a fresh install fails with \"No module named '{package.replace('-', '_')}'\"")
+        predecessor = next((d for d in project.declarations if not d.locked and d.name in
+                            {canonical_name(p) for p in row.get("predecessors", [])}), None)
+        if predecessor is not None:
+            # The old package is declared: replacing it (AFX102's fix) declares this one; adding it
+            # here as well would declare it twice.
+            hint = (f"{predecessor.path} declares its Channels 1 predecessor {predecessor.name}: replace that "
+                    f"with {package} (AFX102 does)")
+            return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, None, hint)
+        fix, hint = self._fix(project, package)
+        return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, fix, hint)
+
+    def _fix(self, project: ProjectModel, package: str) -> tuple[Optional[Fix], str]:
+        constraints = project_constraints(project, self.context.target_asgiref)
+        release, relaxed = choose(package, constraints)
+        version = None if self.context.pin_strategy == "unpin" or release is None else release.version
+        for path in _main_files(project):
+            document = project.documents[path]
+            kind = _kind_of(project, path)
+            module = sources.reader(kind)
+            adder = getattr(module, "add_requirement", None) if module else None
+            if adder is None:
+                continue
+            try:
+                model = module.parse(document)
+            except sources.SourceProblem:
+                continue
+            specifier = _specifier_for(kind, model, version)
+            added = adder(model, package, specifier)
+            if not added:
+                continue
+            where, edits = added
+            shown = f"{package}{specifier}"
+            message = f"Declare `{shown}` in {path} ({where})"
+            if version is None:
+                message += "; no release with known requirements fits the project's pins, so it is unpinned: choose a version"
+            elif relaxed:
+                message += (f"; the project's {', '.join(relaxed)} pins contradict each other (see AFX3xx), "
+                            f"so the version ignores them: review it")
+            fix = Fix("safe" if version and not relaxed else "unsafe", message,
+                      tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
+            return fix, message
+        return None, f"declare {package} in the project's dependencies (asgifix found no file it can add it to)"
+
+
+def _kind_of(project: ProjectModel, path: str) -> str:
+    for declaration in project.declarations:
+        if declaration.path == path:
+            return declaration.source_kind
+    from ..discovery import classify
+    from pathlib import Path
+
+    return classify(Path(path), explicit=True) or ""
+
+
+def _specifier_for(kind: str, model, version: Optional[str]) -> str:
+    """``==V`` where the file pins exactly (most requirements ``==``), else ``>=V``; "" without a version."""
+    if not version:
+        return ""
+    if kind == "requirements":
+        requirements = [e for e in model.entries if e.kind == "requirement"]
+        exact = [e for e in requirements if e.specifier.startswith("==")]
+        if requirements and len(exact) * 2 > len(requirements):
+            return f"=={version}"
+    return f">={version}"
+
+
+# Files a new dependency goes to, best first (same depth): where the project declares what it needs.
+_KIND_ORDER = {"pyproject": 0, "requirements": 1, "pipfile": 2, "setup-cfg": 3, "setup-py": 4}
+
+
+def _main_files(project: ProjectModel) -> list[str]:
+    # A file is no place for a new requirement when everything it declares is
+    # generated (pip-compile output) or a constraint (a -c file).
+    by_path: dict[str, list] = {}
+    for declaration in project.declarations:
+        by_path.setdefault(declaration.path, []).append(declaration)
+    generated = {p for p, ds in by_path.items() if all(d.generated for d in ds)}
+    constraint = {p for p, ds in by_path.items() if all(d.constraint for d in ds)}
+    candidates = []
+    for path in project.documents:
+        kind = _kind_of(project, path)
+        if kind not in _KIND_ORDER or path in generated or path in constraint:
+            continue
+        name = posixpath.basename(path).lower()
+        # requirements.in / requirements.txt / base before dev, test, docs variants.
+        preference = 0 if name in ("requirements.in", "requirements.txt", "base.txt", "base.in") else 1
+        candidates.append((path.count("/"), _KIND_ORDER[kind], preference, path))
+    return [path for *_, path in sorted(candidates)]
+
+
+def _has_declaration_files(project: ProjectModel) -> bool:
+    if any(not d.locked for d in project.declarations):
+        return True
+    for path, document in project.documents.items():
+        kind = _kind_of(project, path)
+        if kind in ("requirements", "setup-cfg", "setup-py", "pipfile"):
+            return True
+        # a pyproject.toml that declares a project, not one holding only tool settings
+        if kind == "pyproject" and re.search(r"^\[(project|tool\.poetry)\b", document.text, re.MULTILINE):
+            return True
+    return False

@@ -1,0 +1,278 @@
+"""A small, exact resolver over the ASGI stack, driven by the released metadata.
+
+It answers the questions AFX301 needs: can the project's declared constraints
+be installed together, which asgiref releases fit them, and which package has
+to move when none does. Only packages recorded in ``rules/data/ecosystem.json``
+(Django, channels, daphne, channels-redis, asgi-redis, ...) and asgiref take
+part, with their requirements on each other; everything else a project
+declares is outside what can conflict over asgiref.
+
+It behaves like pip's resolver on what it models: pre-releases only when a
+specifier names one, yanked releases only when pinned with ``==``, extras
+bring in their requirements, and (when a Python version is given)
+Requires-Python filters releases. Environment markers on the project's own
+declarations are ignored: every declaration counts.
+
+The search is constraint propagation (arc consistency) followed by
+backtracking, newest releases first; the domains are a few hundred releases
+at most, so it is exact and fast. A node budget guards against pathological
+inputs: beyond it the answer is "unknown" and no finding is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Optional
+
+from . import knowledge
+
+NODE_BUDGET = 200_000
+ABSENT = None  # value of a package that is not installed
+
+
+class Undecided(Exception):
+    """The search budget ran out."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    package: str  # canonical name
+    specifier: str  # "" for unconstrained
+    extras: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=None)
+def _specifier(text: str):
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(text)
+
+
+@lru_cache(maxsize=None)
+def _version(text: str):
+    from packaging.version import Version
+
+    return Version(text)
+
+
+def modelled(package: str) -> bool:
+    package = knowledge.normalize_name(package)
+    return package == "asgiref" or bool(knowledge.releases_of(package))
+
+
+def releases(package: str) -> list[str]:
+    if package == "asgiref":
+        return knowledge.asgiref_releases()
+    return knowledge.releases_of(package)
+
+
+@lru_cache(maxsize=None)
+def _record(package: str, version: str) -> dict:
+    if package == "asgiref":
+        info = knowledge.asgiref_release_info(version) or {}
+        return {"requires": {}, "requires_python": info.get("requires_python"), "yanked": info.get("yanked", False)}
+    return knowledge.release_record(package, version)
+
+
+def requirements(package: str, version: str, extras: tuple[str, ...] = ()) -> dict[str, str]:
+    """``{name: specifier}`` that a release requires among the modelled packages ("" = any version)."""
+    record = _record(package, version)
+    required = {name: spec for name, spec in record.get("requires", {}).items() if spec is not None}
+    for extra in extras:
+        for name, spec in record.get("extras", {}).get(extra, {}).items():
+            if spec is not None:
+                required[name] = _combine(required.get(name), spec)
+    return {knowledge.normalize_name(name): spec for name, spec in required.items()}
+
+
+def _combine(first: Optional[str], second: str) -> str:
+    return ",".join(part for part in (first, second) if part)
+
+
+def _allows(specifier: str, version: str) -> bool:
+    return not specifier or _specifier(specifier).contains(version, prereleases=True)
+
+
+class Problem:
+    """Declared constraints over the modelled packages (several per package are intersected)."""
+
+    def __init__(self, constraints: Iterable[Constraint], python_version: Optional[str] = None):
+        self.declared: dict[str, list[Constraint]] = {}
+        for constraint in constraints:
+            name = knowledge.normalize_name(constraint.package)
+            if modelled(name):
+                self.declared.setdefault(name, []).append(constraint)
+        self.python_version = python_version
+
+    # -- domains -------------------------------------------------------------------
+    def candidates(self, package: str, specifiers: Optional[list[str]] = None) -> list[str]:
+        """Releases pip would consider for ``package`` under ``specifiers``, newest first."""
+        if specifiers is None:
+            specifiers = [c.specifier for c in self.declared.get(package, ())]
+        specs = [_specifier(s) for s in specifiers if s]
+        wants_pre = any(spec.prereleases for spec in specs)
+        exact = {s.split("==", 1)[1].strip() for s in specifiers if s.startswith("==") and "," not in s}
+        chosen = []
+        for version in reversed(releases(package)):
+            parsed = _version(version)
+            if parsed.is_prerelease and not wants_pre and version not in exact:
+                continue
+            if not all(spec.contains(version, prereleases=True) for spec in specs):
+                continue
+            record = _record(package, version)
+            if record.get("yanked") and version not in exact:
+                continue
+            if self.python_version and record.get("requires_python"):
+                try:
+                    if not _specifier(record["requires_python"]).contains(self.python_version, prereleases=True):
+                        continue
+                except Exception:  # a malformed Requires-Python is ignored, as pip does
+                    pass
+            chosen.append(version)
+        return chosen
+
+    def _extras(self, package: str) -> tuple[str, ...]:
+        return tuple(sorted({e for c in self.declared.get(package, ()) for e in c.extras}))
+
+    # -- solving -------------------------------------------------------------------
+    def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None) -> Optional[dict[str, Optional[str]]]:
+        """An installable assignment ``{package: version or None (absent)}``, or None when there is none.
+
+        ``overrides`` replaces the declared specifiers of a package (an empty list: unconstrained).
+        Raises :class:`Undecided` when the search budget runs out.
+        """
+        overrides = overrides or {}
+        declared = set(self.declared) | set(overrides)
+        domains: dict[str, list[Optional[str]]] = {}
+        for package in declared:
+            domains[package] = list(self.candidates(package, overrides.get(package)))
+        # Packages the candidates may pull in (requirements among modelled packages).
+        frontier = list(domains)
+        while frontier:
+            package = frontier.pop()
+            for version in list(domains[package]):
+                if version is None:
+                    continue
+                for name in requirements(package, version, self._extras(package)):
+                    if name not in domains and modelled(name):
+                        domains[name] = [*self.candidates(name, []), ABSENT]
+                        frontier.append(name)
+        if not self._propagate(domains):
+            return None
+        budget = [NODE_BUDGET]
+        return self._search(domains, {}, budget)
+
+    def _needs(self, package: str, version: Optional[str]) -> dict[str, str]:
+        if version is None:
+            return {}
+        return requirements(package, version, self._extras(package))
+
+    def _propagate(self, domains: dict[str, list[Optional[str]]]) -> bool:
+        """Remove releases whose requirements no remaining candidate can meet (arc consistency)."""
+        changed = True
+        while changed:
+            changed = False
+            for package, values in domains.items():
+                kept = []
+                for version in values:
+                    ok = True
+                    for name, spec in self._needs(package, version).items():
+                        options = domains.get(name)
+                        if options is None:
+                            continue  # not modelled
+                        if not any(v is not None and _allows(spec, v) for v in options):
+                            ok = False
+                            break
+                    if ok:
+                        kept.append(version)
+                if len(kept) != len(values):
+                    domains[package] = kept
+                    changed = True
+                    if not kept:
+                        return False
+        return True
+
+    def _consistent(self, package: str, version: Optional[str], assigned: dict[str, Optional[str]]) -> bool:
+        for name, spec in self._needs(package, version).items():
+            if name in assigned:
+                other = assigned[name]
+                if other is None or not _allows(spec, other):
+                    return False
+        for name, other in assigned.items():
+            needs = self._needs(name, other)
+            if package in needs:
+                if version is None or not _allows(needs[package], version):
+                    return False
+        return True
+
+    def _search(self, domains, assigned, budget) -> Optional[dict[str, Optional[str]]]:
+        if len(assigned) == len(domains):
+            return dict(assigned)
+        package = min((p for p in domains if p not in assigned), key=lambda p: (len(domains[p]), p))
+        for version in domains[package]:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise Undecided()
+            if not self._consistent(package, version, assigned):
+                continue
+            assigned[package] = version
+            narrowed = self._forward(domains, package, version, assigned)
+            if narrowed is not None:
+                result = self._search(narrowed, assigned, budget)
+                if result is not None:
+                    return result
+            del assigned[package]
+        return None
+
+    def _forward(self, domains, package, version, assigned):
+        """Domains with the new assignment's requirements applied; None if one empties."""
+        needs = self._needs(package, version)
+        narrowed = dict(domains)
+        narrowed[package] = [version]
+        for name, spec in needs.items():
+            if name in narrowed and name not in assigned:
+                narrowed[name] = [v for v in narrowed[name] if v is not None and _allows(spec, v)]
+                if not narrowed[name]:
+                    return None
+        for name, values in list(narrowed.items()):
+            if name in assigned or name == package:
+                continue
+            kept = []
+            for value in values:
+                needs_of_value = self._needs(name, value)
+                if package not in needs_of_value:
+                    kept.append(value)
+                elif version is not None and _allows(needs_of_value[package], version):
+                    kept.append(value)
+            if len(kept) != len(values):
+                if not kept:
+                    return None
+                narrowed[name] = kept
+        return narrowed
+
+    # -- questions AFX301 asks -----------------------------------------------------
+    def asgiref_fits(self, without_asgiref_pins: bool = True) -> list[str]:
+        """asgiref releases (newest first) that some installable assignment uses.
+
+        With ``without_asgiref_pins``, the project's own asgiref declarations are
+        left out: the answer is what everything else accepts.
+        """
+        fits = []
+        base = [] if without_asgiref_pins else None
+        for version in self.candidates("asgiref", base if base is not None else None):
+            override = {"asgiref": [f"=={version}"]}
+            if self.solve(override) is not None:
+                fits.append(version)
+        return fits
+
+    def asgiref_range_of(self, package: str) -> list[str]:
+        """asgiref releases that at least one candidate release of ``package`` accepts (oldest first)."""
+        accepted: set[str] = set()
+        every = knowledge.asgiref_releases()
+        for version in self.candidates(package):
+            spec = requirements(package, version, self._extras(package)).get("asgiref")
+            if spec is None:
+                return list(every)
+            accepted.update(v for v in every if _allows(spec, v))
+        return [v for v in every if v in accepted]

@@ -1,0 +1,152 @@
+"""AFX102 obsolete-asgi-package: what is reported, what the fix writes, and what it leaves alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from asgifix import compat
+from asgifix.catalogue import load_catalogue, rule_by_code, select_rules
+from asgifix.config import Settings
+from asgifix.engine import Engine
+
+
+@pytest.fixture(autouse=True)
+def committed_release_data(monkeypatch):
+    # Versions come from rules/data/release_requirements.toml, so expectations do not
+    # move when the generated knowledge data is refreshed.
+    monkeypatch.setattr(compat, "_knowledge", lambda: None)
+
+
+def _engine(unsafe=True, target=None, pin_strategy="newest"):
+    settings = Settings(target_asgiref=target, pin_strategy=pin_strategy)
+    return Engine(settings, select_rules(load_catalogue(), ["AFX102"], []), unsafe_fixes=unsafe)
+
+
+def _findings(root, **options):
+    report, _, _ = _engine(**options).run([str(root)])
+    return [f for f in report.findings if f.code == "AFX102"]
+
+
+def _fixed(root, name, **options):
+    _engine(**options).fix([str(root)])
+    return (root / name).read_bytes().decode("utf-8")
+
+
+def test_message_states_the_verified_facts(tree):
+    root = tree({"requirements.txt": "asgi_redis==1.4.3\n"})
+    (finding,) = _findings(root)
+    for fact in ("1.4.3", "2017-09-14", "asgiref~=1.1.2", "asgiref.base_layer", "channels_redis", "2018-02-02"):
+        assert fact in finding.message
+    assert finding.fix.applicability == "unsafe"
+    assert "CHANNEL_LAYERS BACKEND" in finding.fix.message
+
+
+def test_the_fix_is_unsafe_and_needs_the_flag(tree):
+    root = tree({"requirements.txt": "asgi_redis==1.4.3\n"})
+    assert _fixed(root, "requirements.txt", unsafe=False) == "asgi_redis==1.4.3\n"
+    assert _fixed(root, "requirements.txt") == "channels_redis==4.3.0\n"
+
+
+@pytest.mark.parametrize("pins, chosen", [
+    ("", "4.3.0"),
+    ("channels==4.0.0\n", "4.2.1"),  # 4.3.0 requires channels>=4.2.2
+    ("asgiref==3.2.3\nchannels==2.4.0\n", "3.1.0"),  # 3.2+ require asgiref>=3.2.10
+    ("channels==2.1.0\nasgiref==2.3.2\n", "2.3.3"),
+])
+def test_successor_version_fits_the_other_pins(tree, pins, chosen):
+    root = tree({"requirements.txt": pins + "asgi-redis==1.4.3\n"})
+    assert _fixed(root, "requirements.txt").endswith(f"channels-redis=={chosen}\n")
+
+
+def test_style_spelling_marker_and_comment_are_kept(tree):
+    root = tree({"requirements.txt": "ASGI_Redis >=1.4 ; python_version >= '3'  # layer\r\n"})
+    assert _fixed(root, "requirements.txt") == "channels_redis >=4.3.0 ; python_version >= '3'  # layer\r\n"
+
+
+def test_unpin_strategy_and_unpinned_declarations(tree):
+    root = tree({"requirements.txt": "asgi_redis==1.4.3\nasgi-ipc\n"})
+    assert _fixed(root, "requirements.txt", pin_strategy="unpin").startswith("channels_redis\n")
+
+
+def test_no_successor_no_fix(tree):
+    root = tree({"setup.cfg": "[options]\ninstall_requires =\n    asgi_ipc\n"})
+    (finding,) = _findings(root)
+    assert finding.fix is None and "no IPC layer" in finding.hint
+
+
+def test_a_package_the_index_does_not_serve(tree):
+    root = tree({"requirements.txt": "asgi_rabbitmq\n"})
+    (finding,) = _findings(root)
+    assert "pip cannot install it at all" in finding.message
+    assert _fixed(root, "requirements.txt") == "channels_rabbitmq\n"
+
+
+def test_channels_1_needs_evidence_of_asgiref_2(tree):
+    root = tree({"requirements.txt": "channels==1.1.8\n"})
+    assert _findings(root) == []
+    (finding,) = _findings(root, target="3.8.1")
+    assert "--target-asgiref 3.8.1" in finding.message
+    root = tree({"requirements.txt": "channels<2\nasgiref>=3.2\n"})
+    (finding,) = _findings(root)
+    assert "`asgiref>=3.2`" in finding.message
+    root = tree({"requirements.txt": "channels>=1.1\nasgiref>=3.2\n"})
+    assert _findings(root) == []  # channels 2+ is allowed: nothing is obsolete
+
+
+def test_generated_and_hashed_lines_are_not_rewritten(tree):
+    compiled = ("#    pip-compile requirements/main.in\n"
+                "asgi-redis==1.4.3 \\\n    --hash=sha256:abc\n    # via -r requirements/main.in\n")
+    root = tree({"requirements/main.txt": compiled, "requirements/main.in": "asgi-redis\n"})
+    findings = {f.path.rsplit("/", 1)[-1]: f for f in _findings(root)}
+    assert findings["main.txt"].fix is None
+    assert "requirements/main.in" in findings["main.txt"].hint and "pip-compile" in findings["main.txt"].hint
+    assert findings["main.in"].fix is not None
+    assert _fixed(root, "requirements/main.txt") == compiled
+    assert (root / "requirements/main.in").read_text() == "channels-redis\n"
+
+
+def test_lock_files_are_evidence_only(tree):
+    lock = '[[package]]\nname = "asgi-redis"\nversion = "1.4.3"\n'
+    root = tree({"poetry.lock": lock, "pyproject.toml": '[tool.poetry.dependencies]\nasgi-redis = "^1.4"\n'})
+    assert [f.path.rsplit("/", 1)[-1] for f in _findings(root)] == ["pyproject.toml"]
+    root = tree({"poetry.lock": lock, "pyproject.toml": '[tool.poetry.dependencies]\ndjango = "^4.2"\n'})
+    (finding,) = _findings(root)
+    assert finding.path.endswith("poetry.lock") and finding.fix is None and "regenerate" in finding.hint
+
+
+def test_constraints_are_not_declarations(tree):
+    root = tree({"constraints.txt": "asgi_redis<2\n", "requirements.txt": "-c constraints.txt\nDjango==4.2.7\n"})
+    assert _findings(root) == []
+
+
+def test_lines_that_cannot_be_rewritten_in_place(tree):
+    root = tree({"requirements.txt": "asgi_redis\\\n==1.4.3\nasgi_redis @ https://example.com/asgi_redis.zip\n"})
+    findings = _findings(root)
+    assert len(findings) == 2 and all(f.fix is None for f in findings)
+
+
+@pytest.mark.parametrize("name, before, after", [
+    ("Pipfile", '[packages]\nasgi_redis = "==1.4.3"\n', '[packages]\nchannels_redis = "==4.3.0"\n'),
+    ("Pipfile", '[packages]\n"asgi-redis" = "*"\n', '[packages]\n"channels-redis" = "*"\n'),
+    ("setup.py", 'from setuptools import setup\nsetup(install_requires=["asgi_redis~=1.4"])\n',
+     'from setuptools import setup\nsetup(install_requires=["channels_redis~=4.3.0"])\n'),
+    ("pyproject.toml", '[tool.poetry.group.prod.dependencies]\nasgi-redis = "1.4.3"\n',
+     '[tool.poetry.group.prod.dependencies]\nchannels-redis = "4.3.0"\n'),
+    ("pyproject.toml", "[dependency-groups]\nlayers = ['asgi_redis==1.4.3']\n",
+     "[dependency-groups]\nlayers = ['channels_redis==4.3.0']\n"),
+])
+def test_every_format_is_rewritten_in_its_own_syntax(tree, name, before, after):
+    root = tree({name: before})
+    assert _fixed(root, name) == after
+
+
+def test_rule_data_is_complete_and_cites_its_sources():
+    rule = rule_by_code("AFX102")
+    packages = {row["package"] for row in compat.fallback_table()}
+    for row in rule.params["obsolete"]:
+        assert row["evidence"], row["package"]
+        assert row["breaks"] and row["what"] and row["successor-note"]
+        if row["successor"]:
+            assert row["successor"] in packages, f"no release data for {row['successor']}"
+    for row in compat.fallback_table():
+        assert row["evidence"].endswith("METADATA")
