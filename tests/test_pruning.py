@@ -9,6 +9,7 @@ import pytest
 from asgifix.catalogue import load_catalogue
 from asgifix.matchers.async_usage import AsyncToSyncInCoroutine
 from asgifix.matchers import RuleContext
+from asgifix.matchers.undeclared_package import collect_wiring
 from asgifix.sources import pruning
 from asgifix.sources.python import parse
 from asgifix.sources.python_asgiref import asgiref_usage
@@ -54,6 +55,16 @@ TRICKY = {
         "    def n(self):\n        lam = lambda: sync.AsyncToSync(self.m)\n        return lam\n"
     ),
     "strings only": "x = 'asgiref.sync.async_to_sync'\n# asgiref\n",
+    "django settings": (
+        "import os\nfrom pathlib import Path\n\nBASE_DIR = Path(__file__).parent\n"
+        "INSTALLED_APPS = [\n    'django.contrib.admin',\n    'channels',\n    'daphne.apps.DaphneConfig',\n]\n"
+        "INSTALLED_APPS += ['chat']\nINSTALLED_APPS.append('asgi_redis')\n"
+        "if os.environ.get('X'):\n    INSTALLED_APPS.insert(0, 'debug_toolbar')\n"
+        "CHANNEL_LAYERS = {\n    'default': {\n        'BACKEND': 'asgi_redis.RedisChannelLayer',\n"
+        "        'CONFIG': {'hosts': [('localhost', 6379)]},\n    },\n}\n"
+        "def later():\n    import channels_redis.core\n    from . import local\n    return __import__('x')\n"
+        "class Settings:\n    INSTALLED_APPS: list = ['channels']\n"
+    ),
     "nested scopes": (
         "from asgiref.sync import async_to_sync as a2s\n"
         "async def outer():\n    def inner():\n        return a2s(outer)()\n"
@@ -94,6 +105,8 @@ def test_pruned_walks_find_what_full_walks_find(name, text, monkeypatch):
     matcher = AsyncToSyncInCoroutine(rule, RuleContext())
     findings, full_findings = _both(lambda: list(matcher.check_file(module)), monkeypatch)
     assert findings == full_findings
+    wiring, full_wiring = _both(lambda: collect_wiring(module), monkeypatch)
+    assert wiring == full_wiring
 
 
 def test_tricky_cases_do_find_something(monkeypatch):
@@ -103,4 +116,7 @@ def test_tricky_cases_do_find_something(monkeypatch):
         module = _module(text)
         usage = asgiref_usage(module.document, module.tree)
         found += bool(usage.references or usage.calls)
-    assert found >= len(TRICKY) - 1
+    assert found >= len(TRICKY) - 2
+    settings = _module(TRICKY["django settings"])
+    wiring, _ = collect_wiring(settings)
+    assert {w.how for w in wiring} == {"imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"}

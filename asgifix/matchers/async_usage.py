@@ -10,33 +10,21 @@ engine re-parses the result before writing.
 from __future__ import annotations
 
 import ast
-from collections import deque
 from typing import Iterator, Optional
 
 from ..model import Edit, Finding, Fix
 from ..sources.python import PythonModule
-from ..sources.pruning import StatementText
+from ..sources.pruning import StatementText, walk
 from ..sources.python_asgiref import CharPositions
 from . import FileMatcher
 
 WRAPPERS = {"asgiref.sync.async_to_sync", "asgiref.sync.AsyncToSync"}
 
 
-def _walk(tree: ast.Module, statements: Optional[StatementText], words: tuple[str, ...]) -> Iterator[ast.AST]:
-    """``ast.walk``, without the statements that spell none of ``words`` (see sources/pruning.py)."""
-    todo = deque([tree])  # breadth first, as ast.walk
-    while todo:
-        node = todo.popleft()
-        if statements is not None and statements.lacks(node, words):
-            continue
-        yield node
-        todo.extend(ast.iter_child_nodes(node))
-
-
 def _aliases(tree: ast.Module, statements: Optional[StatementText] = None) -> dict[str, str]:
     """Local names bound to asgiref.sync's wrappers, or to the asgiref.sync module itself."""
     aliases: dict[str, str] = {}
-    for node in _walk(tree, statements, ("asgiref",)):
+    for node in walk(tree, statements, ("asgiref",)):
         if isinstance(node, ast.ImportFrom) and not node.level and node.module in ("asgiref.sync", "asgiref"):
             for alias in node.names:
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"

@@ -21,6 +21,7 @@ from ..compat import can_agree, choose, project_constraints
 from ..model import Edit, Finding, Fix, Span
 from ..project import ProjectModel
 from ..sources.declared import canonical_name
+from ..sources.pruning import StatementText, walk
 from . import ProjectMatcher
 
 
@@ -84,7 +85,8 @@ def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
             for constant in _strings(value):
                 found.append(Wiring("in INSTALLED_APPS", constant.value, span_of(constant)))
 
-    for node in ast.walk(parsed.tree):
+    # Only statements spelling one of these can hold an import or an assignment looked at here.
+    for node in walk(parsed.tree, StatementText(document), ("import", "INSTALLED_APPS", "CHANNEL_LAYERS")):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.append(Wiring("imported", alias.name, span_of(node)))

@@ -16,7 +16,8 @@ all ASCII is never skipped.
 from __future__ import annotations
 
 import ast
-from typing import Iterable
+from collections import deque
+from typing import Iterable, Iterator, Optional
 
 from ..textio import TextDocument
 
@@ -48,3 +49,14 @@ class StatementText:
         if not segment.isascii():
             return False
         return not any(word in segment for word in words)
+
+
+def walk(tree: ast.AST, statements: Optional[StatementText], words: tuple[str, ...]) -> Iterator[ast.AST]:
+    """``ast.walk`` (breadth first, same order) without the statements that spell none of ``words``."""
+    todo = deque([tree])
+    while todo:
+        node = todo.popleft()
+        if statements is not None and statements.lacks(node, words):
+            continue
+        yield node
+        todo.extend(ast.iter_child_nodes(node))
