@@ -18,10 +18,15 @@ from typing import Any, Iterable, Optional
 from ._paths import rules_dir
 from .model import APPLICABILITIES, SEVERITIES
 
-if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+
+def _toml():
+    """tomllib, imported only when a rule file must be parsed (the catalogue cache usually has it)."""
+    if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
 
 CODE_PATTERN = re.compile(r"^AFX[1-5][0-9]{2}$")
 FIX_SAFETY = ("safe", "unsafe", "none")
@@ -97,11 +102,17 @@ def _require(data: dict, key: str, path: Path, kind: type = str) -> Any:
     return value
 
 
-def _load_rule(path: Path) -> Rule:
+def _parse_rule_file(path: Path) -> dict:
+    tomllib = _toml()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CatalogueError(f"{path}: {exc}") from None
+
+
+def _load_rule(path: Path, data: Optional[dict] = None) -> Rule:
+    if data is None:
+        data = _parse_rule_file(path)
     code = _require(data, "code", path)
     if not CODE_PATTERN.match(code) or path.stem != code:
         raise CatalogueError(f"{path}: code {code!r} must look like AFX101 and match the file name")
@@ -159,10 +170,78 @@ def load_catalogue(directory: Optional[Path] = None) -> tuple[Rule, ...]:
     directory = directory or rules_dir()
     if not directory.is_dir():
         raise CatalogueError(f"rule catalogue not found at {directory} (broken installation?)")
-    rules = [_load_rule(path) for path in sorted(directory.glob("AFX*.toml"))]
+    paths = sorted(directory.glob("AFX*.toml"))
+    parsed = _CatalogueCache(directory).load(paths)
+    rules = [_load_rule(path, data) for path, data in zip(paths, parsed)]
     if not rules:
         raise CatalogueError(f"rule catalogue at {directory} holds no rules (broken installation?)")
     return tuple(rules)
+
+
+class _CatalogueCache:
+    """The parsed rule files, kept between runs (as Python keeps bytecode) in ``rules/__pycache__``.
+
+    Parsing every rule's TOML (about 1 ms a rule, plus importing tomllib) is paid
+    on each start, and a one-file check (pre-commit) is mostly start. An entry is
+    used only while its file's size and modification time are unchanged; a
+    directory that cannot be written just means no cache.
+    """
+
+    VERSION = 1
+
+    def __init__(self, directory: Path):
+        import os
+
+        self.os = os
+        self.file = directory / "__pycache__" / f"catalogue.{sys.implementation.cache_tag}.marshal"
+
+    def load(self, paths: list[Path]) -> list[dict]:
+        import marshal
+
+        os = self.os
+        try:
+            with open(self.file, "rb") as handle:
+                cached = marshal.loads(handle.read())
+            if not isinstance(cached, dict) or cached.get("version") != self.VERSION:
+                cached = {}
+        except (OSError, ValueError, EOFError, TypeError):
+            cached = {}
+        entries = cached.get("files", {}) if isinstance(cached.get("files"), dict) else {}
+        out: list[dict] = []
+        fresh: dict[str, list] = {}
+        changed = False
+        for path in paths:
+            try:
+                stat = os.stat(path)
+                stamp = [stat.st_size, stat.st_mtime_ns]
+            except OSError:
+                stamp = None
+            entry = entries.get(path.name)
+            if stamp is not None and isinstance(entry, list) and len(entry) == 2 and entry[0] == stamp:
+                data = entry[1]
+            else:
+                data = _parse_rule_file(path)
+                changed = True
+            out.append(data)
+            if stamp is not None:
+                fresh[path.name] = [stamp, data]
+        if changed or set(fresh) != set(entries):
+            self._store({"version": self.VERSION, "files": fresh})
+        return out
+
+    def _store(self, cached: dict) -> None:
+        import marshal
+
+        os = self.os
+        try:
+            payload = marshal.dumps(cached)
+            self.file.parent.mkdir(exist_ok=True)
+            temporary = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
+            with open(temporary, "wb") as handle:
+                handle.write(payload)
+            os.replace(temporary, self.file)
+        except (OSError, ValueError):
+            pass  # read-only installation, or a value marshal cannot store: no cache
 
 
 def rule_by_code(code: str) -> Optional[Rule]:

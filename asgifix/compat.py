@@ -14,6 +14,7 @@ overlap always contain one of their lower bounds or the version just after.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -126,8 +127,52 @@ def _probes(*specifiers: str) -> list[str]:
     return sorted(probes)
 
 
+_SIMPLE_CLAUSE = re.compile(r"^\s*(==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)\s*$")
+
+
+def _release(text: str) -> tuple[int, ...]:
+    parts = [int(part) for part in text.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()  # PEP 440: 1.0 == 1.0.0
+    return tuple(parts)
+
+
+def _simple_can_agree(specifiers: tuple[str, ...]) -> Optional[bool]:
+    """:func:`can_agree` for plain release pins (``==4.2``, ``>=3.2,<4``), without importing packaging
+    (about 12 ms, most of a one-file check's budget); None when a specifier is anything else.
+
+    For release versions and these operators PEP 440 is plain tuple comparison after
+    dropping trailing zeros; the probes are :func:`_probes`'s, all releases too.
+    """
+    clauses: list[tuple[str, tuple[int, ...]]] = []
+    probes: set[str] = {"0"}
+    for text in specifiers:
+        for clause in (text or "").split(","):
+            if not clause.strip() and not (text or "").strip():
+                continue
+            match = _SIMPLE_CLAUSE.match(clause)
+            if match is None:
+                return None
+            operator, version = match.groups()
+            clauses.append((operator, _release(version)))
+            parts = [int(p) for p in version.split(".")]
+            parts += [0] * (3 - len(parts))
+            probes.update((version, f"{parts[0]}.{parts[1]}.{parts[2] + 1}", f"{parts[0]}.{parts[1] + 1}.0",
+                           f"{parts[0] + 1}.0.0"))
+    tests = {"==": lambda v, w: v == w, "!=": lambda v, w: v != w, "<=": lambda v, w: v <= w,
+             ">=": lambda v, w: v >= w, "<": lambda v, w: v < w, ">": lambda v, w: v > w}
+    for probe in probes:
+        version = _release(probe)
+        if all(tests[operator](version, wanted) for operator, wanted in clauses):
+            return True
+    return False
+
+
 def can_agree(*specifiers: str) -> bool:
     """Whether one version satisfies every specifier set (empty sets allow anything)."""
+    simple = _simple_can_agree(specifiers)
+    if simple is not None:
+        return simple
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     sets = []

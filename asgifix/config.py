@@ -8,10 +8,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_EXCLUDES = (
     ".git",
@@ -134,6 +130,10 @@ def load_settings(config_path: Optional[Path]) -> Settings:
         raise ConfigError(f"{display}: configuration file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{display}: cannot read configuration: {exc}") from None
+    if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
+        import tomllib  # only with a configuration file to read
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -2,7 +2,8 @@
 
 Heavy modules are imported when a run needs them: libcst never for detection,
 rich only on a terminal, pip-requirements-parser only for a requirement line
-beyond the simple form, tempfile only when a fix writes, difflib only for --diff.
+beyond the simple form, tempfile only when a fix writes, difflib only for --diff,
+tomllib only for a configuration file (the parsed catalogue is cached).
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ import sys
 import textwrap
 
 HEAVY = ("libcst", "rich", "pip_requirements_parser", "packaging", "tempfile", "difflib", "tomlkit",
-         "concurrent.futures.process", "multiprocessing")
+         "concurrent.futures.process", "multiprocessing", "tomllib")
 
 
 def _modules_after(args, cwd):
+    """The modules loaded by a run, the second time (the first may write the catalogue cache)."""
+    _run_and_list(args, cwd)
+    return _run_and_list(args, cwd)
+
+
+def _run_and_list(args, cwd):
     code = textwrap.dedent(f"""
         import json, sys
         from asgifix.cli import main
