@@ -74,15 +74,28 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
         version = locked[0].specifier[2:]
         chosen = [r for r in releases if r == version] or [version]
         return AsgirefScope(tuple(chosen), f"{locked[0].path} locks asgiref {version}", tuple(locked))
-    pins = [d for d in declarations if not d.locked]
+    from .compat import intended_specifier
+
+    # A malformed pin counts as what it evidently means (AFX101 repairs it).
+    pins = [(d, d.specifier or intended_specifier(d)) for d in declarations if not d.locked]
+    pins = [(d, spec) for d, spec in pins if spec]
     if not pins:
         newest = releases[-1]
         return AsgirefScope((newest,), f"asgiref is not pinned, so pip installs the newest release, {newest}")
     allowed = releases
-    for declaration in pins:
-        allowed = _satisfying(declaration.specifier, allowed)
-    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d in pins)
-    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(pins))
+    for _, specifier in pins:
+        allowed = _satisfying(specifier, allowed)
+    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d, _ in pins)
+    if not allowed:
+        # The pins contradict each other (AFX301's finding); judge the code against
+        # every release one of them allows, so it is not silently skipped.
+        union = set()
+        for _, specifier in pins:
+            union.update(_satisfying(specifier, releases))
+        allowed = [r for r in releases if r in union]
+        return AsgirefScope(tuple(allowed), f"the project's asgiref pins disagree ({where})",
+                            tuple(d for d, _ in pins))
+    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(d for d, _ in pins))
 
 
 def project_scope(project: ProjectModel, target: Optional[str]) -> AsgirefScope:
