@@ -53,6 +53,7 @@ def _allows(specifier: str, version: str) -> bool:
 
 class VersionConflict(ProjectMatcher):
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        yield from self._inconsistent_locks(project)
         declarations = problem_declarations(project)
         if not declarations or not any(d.name != "asgiref" for d in declarations):
             return
@@ -151,6 +152,7 @@ class VersionConflict(ProjectMatcher):
                 continue
             if solution is not None and solution.get(declaration.name):
                 movers.append((declaration, solution[declaration.name]))
+        movers = self._preferred(problem, movers)
         needs = self._needs(problem, declarations)
         summary = "; ".join(needs) if needs else "their requirements exclude each other"
         if not movers:
@@ -173,7 +175,50 @@ class VersionConflict(ProjectMatcher):
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
                           self._span(project, declaration), None, hint)
 
+    @staticmethod
+    def _preferred(problem: Problem, movers: list[tuple[Declaration, str]]) -> list[tuple[Declaration, str]]:
+        """Of the packages whose move would help, the ones worth proposing.
+
+        A Channels 1 era package (it has a recorded successor) is the one to move;
+        otherwise moving forward beats moving back (Django 3.2 could "fit" by going
+        back to 2.2, which is no advice).
+        """
+        obsolete = [m for m in movers if any(row.get("package") for row in knowledge.successors_of(m[0].name))]
+        if obsolete:
+            return obsolete
+        from packaging.version import Version
+
+        def forward(mover: tuple[Declaration, str]) -> bool:
+            declared = problem.candidates(mover[0].name)
+            return not declared or Version(mover[1]) > Version(declared[0])
+
+        return [m for m in movers if forward(m)] or movers
+
     # -- lock files -----------------------------------------------------------------
+    def _inconsistent_locks(self, project: ProjectModel) -> Iterator[Finding]:
+        """A lock file (or fully pinned pip-compile output) whose own pins cannot all be installed."""
+        by_file: dict[str, list[Declaration]] = {}
+        for declaration in project.declarations:
+            if declaration.locked and declaration.name and modelled(declaration.name):
+                by_file.setdefault(declaration.path, []).append(declaration)
+        for path, pins in by_file.items():
+            if not any(d.name == "asgiref" for d in pins) or len(pins) < 2:
+                continue
+            problem = Problem(Constraint(d.name, d.specifier) for d in pins)
+            try:
+                if problem.solve() is not None:
+                    continue
+            except Undecided:
+                continue
+            declaration = next(d for d in pins if d.name == "asgiref")
+            needs = self._needs(problem, pins)
+            message = (f"{path} pins asgiref{declaration.specifier}, which the other pins in the same file do not "
+                       f"accept ({'; '.join(needs)}); installing it fails: {PIP_SAYS}")
+            hint = ("this file is generated: fix the pins in its source (the .in file or pyproject.toml) and "
+                    "regenerate it; asgifix never edits generated pins or lock files")
+            yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                          self._span(project, declaration), None, hint)
+
     def _locks(self, project: ProjectModel, problem: Problem) -> Iterator[Finding]:
         locked = [d for d in project.declarations if d.locked and d.name == "asgiref" and d.specifier.startswith("==")]
         if not locked:
