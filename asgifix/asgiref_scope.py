@@ -20,6 +20,16 @@ class AsgirefScope:
     reason: str  # human explanation: which pin, where
     pins: tuple[Declaration, ...] = ()
     target: bool = False
+    # (declaration, effective specifier) of each pin; ``disagree`` when they exclude each other.
+    pin_specs: tuple = ()
+    disagree: bool = False
+
+    def pins_without(self, present: set) -> list[str]:
+        """``asgiref==3.2.10 (requirements.txt:5)`` for each pin allowing none of ``present``."""
+        releases = knowledge.asgiref_releases()
+        return [f"{(d.text or '').strip() or d.name} ({_location(d)})"
+                for d, specifier in self.pin_specs
+                if not any(r in present for r in _satisfying(specifier, releases))]
 
     @property
     def low(self) -> str:
@@ -94,8 +104,9 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
             union.update(_satisfying(specifier, releases))
         allowed = [r for r in releases if r in union]
         return AsgirefScope(tuple(allowed), f"the project's asgiref pins disagree ({where})",
-                            tuple(d for d, _ in pins))
-    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(d for d, _ in pins))
+                            tuple(d for d, _ in pins), pin_specs=tuple(pins), disagree=True)
+    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(d for d, _ in pins),
+                        pin_specs=tuple(pins))
 
 
 def project_scope(project: ProjectModel, target: Optional[str]) -> AsgirefScope:

@@ -135,7 +135,13 @@ class AsgirefNameMatcher(_AsgirefMatcher):
                 message += f", which allows {span_text(missing)} without it"
             hint = successor or f"pin asgiref<={last}, or stop using `{label}`"
         elif all(index.get(v, len(releases)) < index[first] for v in missing):
-            if everywhere:
+            too_old = scope.pins_without(set(present)) if scope.disagree else []
+            if too_old:
+                message = (f"`{label}` was added in asgiref {first}; {', '.join(too_old)} "
+                           f"{'is' if len(too_old) == 1 else 'are'} too old (and the project's asgiref pins "
+                           f"disagree with each other)")
+                everywhere = True  # installing from that pin fails
+            elif everywhere:
                 message = f"`{label}` was added in asgiref {first}; {scope.reason}, which is too old"
             else:
                 message = (f"`{label}` was added in asgiref {first}, but {scope.reason}, "
