@@ -121,3 +121,19 @@ def span_text(versions: list[str]) -> str:
     if not versions:
         return "no release"
     return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
+
+
+def release_runs(versions, releases=None) -> str:
+    """``3.3.2 to 3.13.0`` or ``0.13.0 to 1.1.2, 3.0.0``: ``versions`` as runs of consecutive releases."""
+    releases = releases if releases is not None else knowledge.asgiref_releases()
+    present = set(versions)
+    runs, current = [], []
+    for release in releases:
+        if release in present:
+            current.append(release)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return ", ".join(span_text(run) for run in runs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .. import knowledge
-from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, span_text
+from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, release_runs, span_text
 from ..model import Finding, Span
 from ..project import ProjectModel
 from ..sources.python_asgiref import AsgirefUsage, Call, Reference, asgiref_usage
@@ -44,18 +44,7 @@ def split_dotted(dotted: str) -> tuple[Optional[str], list[str]]:
 
 
 def _runs(versions: list[str], releases: list[str]) -> str:
-    """``3.3.2 to 3.13.0`` or ``0.13.0 to 1.1.2, 3.0.0`` for the releases in ``versions``."""
-    present = set(versions)
-    runs, current = [], []
-    for release in releases:
-        if release in present:
-            current.append(release)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return ", ".join(span_text(run) for run in runs)
+    return release_runs(versions, releases)
 
 
 def _expand(intervals, releases: list[str]) -> list[str]:

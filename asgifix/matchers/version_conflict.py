@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .. import knowledge, sources
-from ..asgiref_scope import span_text
+from ..asgiref_scope import release_runs
 from ..compat import intended_specifier
 from ..model import Edit, Finding, Fix, Span
 from ..project import Declaration, ProjectModel
@@ -28,18 +28,7 @@ def _specifier(declaration: Declaration) -> str:
 
 
 def _runs(versions: list[str]) -> str:
-    order = knowledge.asgiref_releases()
-    present = set(versions)
-    runs, current = [], []
-    for release in order:
-        if release in present:
-            current.append(release)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return ", ".join(span_text(run) for run in runs) or "none"
+    return release_runs(versions) or "none"
 
 
 def _allows(specifier: str, version: str) -> bool:
