@@ -20,6 +20,16 @@ class AsgirefScope:
     reason: str  # human explanation: which pin, where
     pins: tuple[Declaration, ...] = ()
     target: bool = False
+    # (declaration, effective specifier) of each pin; ``disagree`` when they exclude each other.
+    pin_specs: tuple = ()
+    disagree: bool = False
+
+    def pins_without(self, present: set) -> list[str]:
+        """``asgiref==3.2.10 (requirements.txt:5)`` for each pin allowing none of ``present``."""
+        releases = knowledge.asgiref_releases()
+        return [f"{(d.text or '').strip() or d.name} ({_location(d)})"
+                for d, specifier in self.pin_specs
+                if not any(r in present for r in _satisfying(specifier, releases))]
 
     @property
     def low(self) -> str:
@@ -74,15 +84,29 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
         version = locked[0].specifier[2:]
         chosen = [r for r in releases if r == version] or [version]
         return AsgirefScope(tuple(chosen), f"{locked[0].path} locks asgiref {version}", tuple(locked))
-    pins = [d for d in declarations if not d.locked]
+    from .compat import intended_specifier
+
+    # A malformed pin counts as what it evidently means (AFX101 repairs it).
+    pins = [(d, d.specifier or intended_specifier(d)) for d in declarations if not d.locked]
+    pins = [(d, spec) for d, spec in pins if spec]
     if not pins:
         newest = releases[-1]
         return AsgirefScope((newest,), f"asgiref is not pinned, so pip installs the newest release, {newest}")
     allowed = releases
-    for declaration in pins:
-        allowed = _satisfying(declaration.specifier, allowed)
-    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d in pins)
-    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(pins))
+    for _, specifier in pins:
+        allowed = _satisfying(specifier, allowed)
+    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d, _ in pins)
+    if not allowed:
+        # The pins contradict each other (AFX301's finding); judge the code against
+        # every release one of them allows, so it is not silently skipped.
+        union = set()
+        for _, specifier in pins:
+            union.update(_satisfying(specifier, releases))
+        allowed = [r for r in releases if r in union]
+        return AsgirefScope(tuple(allowed), f"the project's asgiref pins disagree ({where})",
+                            tuple(d for d, _ in pins), pin_specs=tuple(pins), disagree=True)
+    return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(d for d, _ in pins),
+                        pin_specs=tuple(pins))
 
 
 def project_scope(project: ProjectModel, target: Optional[str]) -> AsgirefScope:
@@ -97,3 +121,19 @@ def span_text(versions: list[str]) -> str:
     if not versions:
         return "no release"
     return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
+
+
+def release_runs(versions, releases=None) -> str:
+    """``3.3.2 to 3.13.0`` or ``0.13.0 to 1.1.2, 3.0.0``: ``versions`` as runs of consecutive releases."""
+    releases = releases if releases is not None else knowledge.asgiref_releases()
+    present = set(versions)
+    runs, current = [], []
+    for release in releases:
+        if release in present:
+            current.append(release)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return ", ".join(span_text(run) for run in runs)

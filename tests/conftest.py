@@ -44,7 +44,10 @@ def run_cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None) 
     """Run the CLI in-process with click's CliRunner (stdout and stderr kept apart)."""
     from asgifix.cli import main
 
-    runner = CliRunner()
+    try:
+        runner = CliRunner(mix_stderr=False)  # click < 8.2 (the last on Python 3.9) mixes by default
+    except TypeError:
+        runner = CliRunner()  # click >= 8.2 keeps stderr apart and dropped the argument
     old = os.getcwd()
     try:
         if cwd is not None:

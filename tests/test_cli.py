@@ -12,7 +12,7 @@ from asgifix import __version__
 
 from .conftest import FIXTURES, REPO, run_cli, run_subprocess
 
-BROKEN = "Django==4.2.7\nasgiref 3.5.2\n"
+BROKEN = "Django==4.1.13\nasgiref 3.5.2\n"
 
 
 def test_check_reports_malformed_pin_with_position(tree):
@@ -27,7 +27,7 @@ def test_check_reports_malformed_pin_with_position(tree):
 
 
 def test_clean_project_exits_zero(tree):
-    root = tree({"requirements.txt": "Django==4.2.7\nasgiref==3.7.2\n"})
+    root = tree({"requirements.txt": "Django==4.1.13\nasgiref==3.7.2\n"})
     result = run_cli("check", str(root))
     assert result.exit_code == 0, result.stdout
     assert "All checks passed" in result.stdout
@@ -116,16 +116,16 @@ def test_github_escapes_newlines_and_percent():
 
 
 def test_fix_rewrites_and_second_run_changes_nothing(tree):
-    root = tree({"requirements.txt": "# pins\r\nDjango==4.2.7\r\nasgiref 3.5.2  # keep\r\n"})
+    root = tree({"requirements.txt": "# pins\r\nDjango==4.1.13\r\nasgiref 3.5.2  # keep\r\n"})
     target = root / "requirements.txt"
     result = run_cli("fix", str(root))
     assert result.exit_code == 0, result.stdout
     assert "Fixed 1 finding in 1 file." in result.stdout
-    assert target.read_bytes() == b"# pins\r\nDjango==4.2.7\r\nasgiref==3.5.2  # keep\r\n"
+    assert target.read_bytes() == b"# pins\r\nDjango==4.1.13\r\nasgiref==3.5.2  # keep\r\n"
     again = run_cli("fix", str(root))
     assert again.exit_code == 0
     assert "Fixed 0 findings in 0 files." in again.stdout
-    assert target.read_bytes() == b"# pins\r\nDjango==4.2.7\r\nasgiref==3.5.2  # keep\r\n"
+    assert target.read_bytes() == b"# pins\r\nDjango==4.1.13\r\nasgiref==3.5.2  # keep\r\n"
 
 
 def test_fix_keeps_file_mode(tree):
@@ -134,7 +134,7 @@ def test_fix_keeps_file_mode(tree):
     os.chmod(target, 0o640)
     run_cli("fix", str(root))
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
-    assert target.read_text() == "Django==4.2.7\nasgiref==3.5.2\n"
+    assert target.read_text() == "Django==4.1.13\nasgiref==3.5.2\n"
     assert [p.name for p in root.iterdir()] == ["requirements.txt"], "temporary files left behind"
 
 
@@ -152,7 +152,7 @@ def test_fix_diff_writes_nothing(tree):
     result = run_cli("fix", "--diff", ".", cwd=root)
     assert result.exit_code == 1
     assert result.stdout == (
-        "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1,2 +1,2 @@\n Django==4.2.7\n"
+        "--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1,2 +1,2 @@\n Django==4.1.13\n"
         "-asgiref 3.5.2\n+asgiref==3.5.2\n"
     )
     assert (root / "requirements.txt").read_text() == BROKEN

@@ -34,6 +34,7 @@ REGISTRY: dict[str, str] = {
     "asgiref-name": "asgiref_api:AsgirefNameMatcher",
     "asgiref-signature": "asgiref_api:AsgirefSignatureMatcher",
     "async-to-sync-in-coroutine": "async_usage:AsyncToSyncInCoroutine",
+    "version-conflict": "version_conflict:VersionConflict",
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .. import knowledge
-from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, span_text
+from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, release_runs, span_text
 from ..model import Finding, Span
 from ..project import ProjectModel
 from ..sources.python_asgiref import AsgirefUsage, Call, Reference, asgiref_usage
@@ -44,18 +44,7 @@ def split_dotted(dotted: str) -> tuple[Optional[str], list[str]]:
 
 
 def _runs(versions: list[str], releases: list[str]) -> str:
-    """``3.3.2 to 3.13.0`` or ``0.13.0 to 1.1.2, 3.0.0`` for the releases in ``versions``."""
-    present = set(versions)
-    runs, current = [], []
-    for release in releases:
-        if release in present:
-            current.append(release)
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return ", ".join(span_text(run) for run in runs)
+    return release_runs(versions, releases)
 
 
 def _expand(intervals, releases: list[str]) -> list[str]:
@@ -135,7 +124,13 @@ class AsgirefNameMatcher(_AsgirefMatcher):
                 message += f", which allows {span_text(missing)} without it"
             hint = successor or f"pin asgiref<={last}, or stop using `{label}`"
         elif all(index.get(v, len(releases)) < index[first] for v in missing):
-            if everywhere:
+            too_old = scope.pins_without(set(present)) if scope.disagree else []
+            if too_old:
+                message = (f"`{label}` was added in asgiref {first}; {', '.join(too_old)} "
+                           f"{'is' if len(too_old) == 1 else 'are'} too old (and the project's asgiref pins "
+                           f"disagree with each other)")
+                everywhere = True  # installing from that pin fails
+            elif everywhere:
                 message = f"`{label}` was added in asgiref {first}; {scope.reason}, which is too old"
             else:
                 message = (f"`{label}` was added in asgiref {first}, but {scope.reason}, "

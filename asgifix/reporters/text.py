@@ -43,7 +43,13 @@ def _plural(count: int, word: str) -> str:
 def _finding_lines(out: _Writer, finding: Finding) -> None:
     span = finding.span
     location = out.styled(f"{finding.path}:{span.line}:{span.column}:", "bold")
-    marker = out.styled(" [*]", "cyan") if finding.fix else ""
+    # [*]: `asgifix fix` applies it; [~]: only with --unsafe-fixes (as ruff marks them).
+    if finding.fix is None:
+        marker = ""
+    elif finding.fix.applicability == "safe":
+        marker = out.styled(" [*]", "cyan")
+    else:
+        marker = out.styled(" [~]", "yellow")
     out.add(f"{location} {out.styled(finding.code, _SEVERITY_STYLE[finding.severity])}{marker} "
             f"{out.plain(finding.message)}")
     if finding.source_line is not None:

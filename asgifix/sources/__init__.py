@@ -70,3 +70,20 @@ def entry_for(kind: str, document, start: int, end: int):
         if entry.start == start and entry.end == end:
             return entry
     return None
+
+
+def no_new_invalid_entries(parse, document, new_text: str, what: str) -> Optional[str]:
+    """The shared ``validate`` of declaration formats: a fix may not add an invalid entry.
+
+    ``parse`` is the format's parser (its entries carry ``kind``, ``value`` and
+    ``line``); ``what`` names an entry in the message ("requirement", "version").
+    """
+    try:
+        before = {e.value for e in parse(document).entries if e.kind == "invalid"}
+        after = [e for e in parse(document.with_text(new_text)).entries
+                 if e.kind == "invalid" and e.value not in before]
+    except SourceProblem as exc:
+        return f"the fixed file would not parse ({exc})"
+    if after:
+        return f"line {after[0].line} would hold an invalid {what} ({after[0].value!r})"
+    return None

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..textio import TextDocument
-from . import toml_source
+from . import toml_source, no_new_invalid_entries
 from .constraints import poetry_to_pep440
 from .declared import DeclaredRequirement
 from .toml_spans import TomlSpans
@@ -127,11 +127,7 @@ def validate(document: TextDocument, new_text: str) -> Optional[str]:
     problem = toml_source.parses(new_text)
     if problem:
         return problem
-    before = {e.value for e in parse(document).entries if e.kind == "invalid"}
-    after = [e for e in parse(document.with_text(new_text)).entries if e.kind == "invalid" and e.value not in before]
-    if after:
-        return f"line {after[0].line} would hold an invalid requirement ({after[0].value!r})"
-    return None
+    return no_new_invalid_entries(parse, document, new_text, "requirement")
 
 
 def add_requirement(model: PyprojectFile, name: str, specifier: str) -> Optional[tuple[str, list[tuple[int, int, str]]]]:

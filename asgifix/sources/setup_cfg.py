@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..textio import TextDocument
-from . import SourceProblem
+from . import SourceProblem, no_new_invalid_entries
 from .declared import DeclaredRequirement, Writer, pep508_entry
 
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\][ \t]*(?:[#;].*)?$")
@@ -145,14 +145,7 @@ def facts(model: SetupCfg) -> list:
 
 
 def validate(document: TextDocument, new_text: str) -> Optional[str]:
-    try:
-        before = {e.value for e in parse(document).entries if e.kind == "invalid"}
-        after = [e for e in parse(document.with_text(new_text)).entries if e.kind == "invalid" and e.value not in before]
-    except SourceProblem as exc:
-        return f"the fixed file would not parse ({exc})"
-    if after:
-        return f"line {after[0].line} would hold an invalid requirement ({after[0].value!r})"
-    return None
+    return no_new_invalid_entries(parse, document, new_text, "requirement")
 
 
 def add_requirement(model: SetupCfg, name: str, specifier: str) -> Optional[tuple[str, list[tuple[int, int, str]]]]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
 from ..textio import TextDocument
-from . import SourceProblem
+from . import no_new_invalid_entries
 from .declared import DeclaredRequirement, Writer, pep508_entry
 
 _SETUP_NAMES = {"setup", "setuptools.setup", "distutils.core.setup"}
@@ -35,14 +34,9 @@ class SetupPy:
 
 
 def parse(document: TextDocument) -> SetupPy:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(document.text, filename=document.display)
-    except SyntaxError as exc:
-        raise SourceProblem(f"cannot parse: {exc.msg}", exc.lineno) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceProblem(f"cannot parse: {exc}") from None
+    from .python import parse as parse_python
+
+    tree = parse_python(document).tree
     model = SetupPy(document, tree)
     call = _setup_call(tree)
     if call is None:
@@ -142,14 +136,7 @@ def facts(model: SetupPy) -> list:
 
 
 def validate(document: TextDocument, new_text: str) -> Optional[str]:
-    try:
-        before = {e.value for e in parse(document).entries if e.kind == "invalid"}
-        after = [e for e in parse(document.with_text(new_text)).entries if e.kind == "invalid" and e.value not in before]
-    except SourceProblem as exc:
-        return f"the fixed file would not parse ({exc})"
-    if after:
-        return f"line {after[0].line} would hold an invalid requirement ({after[0].value!r})"
-    return None
+    return no_new_invalid_entries(parse, document, new_text, "requirement")
 
 
 def add_requirement(model: SetupPy, name: str, specifier: str) -> Optional[tuple[str, list[tuple[int, int, str]]]]:

@@ -1,0 +1,242 @@
+"""AFX301: the project's pins cannot be installed together over asgiref.
+
+The verdict comes from :mod:`asgifix.resolver`, an exact search over the
+released metadata of the ASGI stack. When the asgiref pin is what breaks the
+install, the fix moves it to the newest release everything else accepts (or
+drops the version with ``pin-strategy = "unpin"``); when no asgiref release
+can satisfy the other packages, the finding names the package that has to
+move and a release of it that works.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from .. import knowledge, sources
+from ..asgiref_scope import release_runs
+from ..compat import intended_specifier
+from ..model import Edit, Finding, Fix, Span
+from ..project import Declaration, ProjectModel
+from ..resolver import Constraint, Problem, Undecided, modelled, requirements
+from . import ProjectMatcher
+
+PIP_SAYS = "pip stops with \"Cannot install ... because these package versions have conflicting dependencies\""
+
+
+def _specifier(declaration: Declaration) -> str:
+    return declaration.specifier or intended_specifier(declaration)
+
+
+def _runs(versions: list[str]) -> str:
+    return release_runs(versions) or "none"
+
+
+def _allows(specifier: str, version: str) -> bool:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True
+
+
+class VersionConflict(ProjectMatcher):
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        yield from self._inconsistent_locks(project)
+        declarations = problem_declarations(project)
+        if not declarations or not any(d.name != "asgiref" for d in declarations):
+            return
+        problem = Problem(Constraint(d.name, _specifier(d), tuple(d.extras)) for d in declarations)
+        try:
+            if problem.solve() is not None:
+                yield from self._locks(project, problem)
+                return
+            fits = problem.asgiref_fits(without_asgiref_pins=True)
+        except Undecided:
+            return
+        pins = [d for d in declarations if d.name == "asgiref"]
+        if fits and pins:
+            yield from self._asgiref_pins(project, problem, pins, fits)
+        else:
+            # Nothing fits even with the asgiref pins left out: another package has to move
+            # (the asgiref pins are judged again once it has).
+            yield from self._must_move(project, problem, declarations, relax_asgiref=not fits)
+
+    # -- what each package accepts -------------------------------------------------
+    def _needs(self, problem: Problem, declarations: list[Declaration]) -> list[str]:
+        described = []
+        seen = set()
+        for declaration in declarations:
+            if declaration.name == "asgiref" or declaration.name in seen:
+                continue
+            seen.add(declaration.name)
+            candidates = problem.candidates(declaration.name)
+            spec = _specifier(declaration)
+            if len(candidates) == 1:
+                needs = requirements(declaration.name, candidates[0], tuple(declaration.extras)).get("asgiref")
+                if needs is None:
+                    continue
+                described.append(f"{declaration.name} {candidates[0]} requires asgiref{needs or ' (any)'}")
+            elif candidates:
+                accepted = problem.asgiref_range_of(declaration.name)
+                if len(accepted) == len(knowledge.asgiref_releases()):
+                    continue
+                described.append(f"{declaration.name}{spec} accepts asgiref {_runs(accepted)}")
+        return described
+
+    # -- the asgiref pin is the problem ----------------------------------------------
+    def _asgiref_pins(self, project, problem, pins, fits) -> Iterator[Finding]:
+        newest = fits[0]
+        others = [d for d in problem_declarations(project) if d.name != "asgiref"]
+        needs = self._needs(problem, others)
+        outside = [d for d in pins if not any(_allows(_specifier(d), v) for v in fits)]
+        # Pins that each fit but disagree with one another: every one not allowing the newest fit moves.
+        culprits = outside or [d for d in pins if not _allows(_specifier(d), newest)] or pins
+        for declaration in culprits:
+            pinned = (declaration.text or "").strip() or f"asgiref{_specifier(declaration)}"
+            if outside:
+                message = (f"`{pinned}` conflicts with the rest of the project: "
+                           + "; ".join(needs) + f". Together they accept asgiref {_runs(fits)}; {PIP_SAYS}")
+            else:
+                where = ", ".join(f"{d.path}:{d.line} `{(d.text or '').strip()}`" for d in pins if d is not declaration)
+                message = (f"`{pinned}` disagrees with the other asgiref pin(s) ({where}); the rest of the "
+                           f"project accepts asgiref {_runs(fits)}; {PIP_SAYS}")
+            fix, hint = self._pin_fix(project, declaration, newest)
+            yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                          self._span(project, declaration), fix, hint)
+
+    def _pin_fix(self, project: ProjectModel, declaration: Declaration, version: str) -> tuple[Optional[Fix], str]:
+        unpin = self.context.pin_strategy == "unpin"
+        wanted = "drop the asgiref version" if unpin else f"pin asgiref=={version}"
+        if declaration.generated:
+            return None, (f"this file is generated (pip-compile or --hash): {wanted} in its .in source and "
+                          f"re-compile; asgifix does not edit generated pins")
+        document = project.documents.get(declaration.path)
+        entry = sources.entry_for(declaration.source_kind, document, declaration.start, declaration.end) \
+            if document is not None else None
+        if entry is None:
+            return None, f"{wanted} by hand"
+        from ..sources.declared import package_replacement
+
+        replacement = package_replacement(document, entry, None, version, unpin=unpin)
+        if replacement is None:
+            return None, f"{wanted} by hand"
+        edits, shown = replacement
+        message = f"Rewrite as `{shown}`" + ("" if unpin else f" (the newest asgiref the other pins accept)")
+        return Fix("safe", message, tuple(Edit(document.display, document.span(a, b), c) for a, b, c in edits)), message
+
+    # -- no asgiref fits: another package has to move ---------------------------------
+    def _must_move(self, project, problem: Problem, declarations: list[Declaration],
+                   relax_asgiref: bool) -> Iterator[Finding]:
+        movers: list[tuple[Declaration, str]] = []
+        for declaration in declarations:
+            if declaration.name == "asgiref" or any(m[0].name == declaration.name for m in movers):
+                continue
+            overrides: dict = {declaration.name: []}
+            if relax_asgiref:
+                overrides["asgiref"] = []
+            try:
+                solution = problem.solve(overrides)
+            except Undecided:
+                continue
+            if solution is not None and solution.get(declaration.name):
+                movers.append((declaration, solution[declaration.name]))
+        movers = self._preferred(problem, movers)
+        needs = self._needs(problem, declarations)
+        summary = "; ".join(needs) if needs else "their requirements exclude each other"
+        if not movers:
+            first = declarations[0]
+            message = (f"no asgiref release satisfies the project's pins together ({summary}); {PIP_SAYS}")
+            yield Finding(self.rule.code, self.rule.severity, message, first.path, self._span(project, first),
+                          None, "move the pins of these packages to releases from the same era")
+            return
+        for declaration, works in movers:
+            written = (declaration.text or "").strip() or declaration.name
+            pins = [d for d in declarations if d.name == "asgiref"]
+            message = (f"`{written}` cannot be installed with the rest of the project: no asgiref release satisfies "
+                       f"all of them ({summary}); {PIP_SAYS}")
+            successors = [row for row in knowledge.successors_of(declaration.name) if row.get("package")]
+            if successors:
+                hint = (f"{declaration.name} belongs to the Channels 1 era: replace it with "
+                        f"{successors[0]['package']} (see AFX102)")
+            else:
+                hint = f"move {declaration.name} to a release that fits, e.g. {declaration.name}=={works}"
+            yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                          self._span(project, declaration), None, hint)
+
+    @staticmethod
+    def _preferred(problem: Problem, movers: list[tuple[Declaration, str]]) -> list[tuple[Declaration, str]]:
+        """Of the packages whose move would help, the ones worth proposing.
+
+        A Channels 1 era package (it has a recorded successor) is the one to move;
+        otherwise moving forward beats moving back (Django 3.2 could "fit" by going
+        back to 2.2, which is no advice).
+        """
+        obsolete = [m for m in movers if any(row.get("package") for row in knowledge.successors_of(m[0].name))]
+        if obsolete:
+            return obsolete
+        from packaging.version import Version
+
+        def forward(mover: tuple[Declaration, str]) -> bool:
+            declared = problem.candidates(mover[0].name)
+            return not declared or Version(mover[1]) > Version(declared[0])
+
+        return [m for m in movers if forward(m)] or movers
+
+    # -- lock files -----------------------------------------------------------------
+    def _inconsistent_locks(self, project: ProjectModel) -> Iterator[Finding]:
+        """A lock file (or fully pinned pip-compile output) whose own pins cannot all be installed."""
+        by_file: dict[str, list[Declaration]] = {}
+        for declaration in project.declarations:
+            if declaration.locked and declaration.name and modelled(declaration.name):
+                by_file.setdefault(declaration.path, []).append(declaration)
+        for path, pins in by_file.items():
+            if not any(d.name == "asgiref" for d in pins) or len(pins) < 2:
+                continue
+            problem = Problem(Constraint(d.name, d.specifier) for d in pins)
+            try:
+                if problem.solve() is not None:
+                    continue
+            except Undecided:
+                continue
+            declaration = next(d for d in pins if d.name == "asgiref")
+            needs = self._needs(problem, pins)
+            message = (f"{path} pins asgiref{declaration.specifier}, which the other pins in the same file do not "
+                       f"accept ({'; '.join(needs)}); installing it fails: {PIP_SAYS}")
+            hint = ("this file is generated: fix the pins in its source (the .in file or pyproject.toml) and "
+                    "regenerate it; asgifix never edits generated pins or lock files")
+            yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                          self._span(project, declaration), None, hint)
+
+    def _locks(self, project: ProjectModel, problem: Problem) -> Iterator[Finding]:
+        locked = [d for d in project.declarations if d.locked and d.name == "asgiref" and d.specifier.startswith("==")]
+        if not locked:
+            return
+        try:
+            fits = problem.asgiref_fits(without_asgiref_pins=False)
+        except Undecided:
+            return
+        for declaration in locked:
+            version = declaration.specifier[2:]
+            if fits and version not in fits:
+                message = (f"{declaration.path} locks asgiref {version}, which the project's declared pins do not "
+                           f"accept (they accept asgiref {_runs(fits)}); installing from the lock file gives a "
+                           f"combination the declarations forbid")
+                yield Finding(self.rule.code, "warning", message, declaration.path,
+                              self._span(project, declaration), None,
+                              "regenerate the lock file; asgifix never edits lock files")
+
+    @staticmethod
+    def _span(project: ProjectModel, declaration: Declaration) -> Span:
+        document = project.documents.get(declaration.path)
+        if document is not None and declaration.end > declaration.start:
+            return document.span(declaration.start, declaration.end)
+        return Span(0, 0, declaration.line, 1, declaration.line, 1)
+
+
+def problem_declarations(project: ProjectModel) -> list[Declaration]:
+    """Declarations the resolver weighs: not lock files; constraint files (``-c``, uv
+    constraint lists) only for packages something else brings in, since they install nothing."""
+    chosen = [d for d in project.declarations if not d.locked and d.name and modelled(d.name)]
+    installed = {d.name for d in chosen if not d.constraint} | {"asgiref"}
+    return [d for d in chosen if not d.constraint or d.name in installed]
