@@ -108,6 +108,15 @@ class Problem:
     # -- domains -------------------------------------------------------------------
     def candidates(self, package: str, specifiers: Optional[list[str]] = None) -> list[str]:
         """Releases pip would consider for ``package`` under ``specifiers``, newest first."""
+        # A pure function of its arguments for one problem, asked again by every solve
+        # (AFX301 solves once per asgiref release): remembered.
+        key = (package, None if specifiers is None else tuple(specifiers))
+        cache = self.__dict__.setdefault("_candidate_cache", {})
+        if key not in cache:
+            cache[key] = self._candidates(package, specifiers)
+        return list(cache[key])
+
+    def _candidates(self, package: str, specifiers: Optional[list[str]]) -> list[str]:
         if specifiers is None:
             specifiers = [c.specifier for c in self.declared.get(package, ())]
         specs = [_specifier(s) for s in specifiers if s]
