@@ -8,6 +8,7 @@ replaces the set with that one release ("what breaks if we upgrade").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from . import knowledge
@@ -66,13 +67,26 @@ def _location(declaration: Declaration) -> str:
 
 
 def _satisfying(specifier: str, releases: list[str]) -> list[str]:
+    spec = _specifier_set(specifier)
+    if spec is None:
+        return releases
+    return [release for release in releases if _contains(spec, release)]
+
+
+@lru_cache(maxsize=1024)
+def _specifier_set(specifier: str):
+    """A parsed specifier, or None when it is invalid (a monorepo repeats the same pin in every service)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
-        spec = SpecifierSet(specifier)
+        return SpecifierSet(specifier)
     except InvalidSpecifier:
-        return releases
-    return [release for release in releases if spec.contains(release, prereleases=True)]
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _contains(spec, release: str) -> bool:
+    return spec.contains(release, prereleases=True)
 
 
 def pinned_scope(project: ProjectModel) -> AsgirefScope:
