@@ -67,10 +67,9 @@ def _location(declaration: Declaration) -> str:
 
 
 def _satisfying(specifier: str, releases: list[str]) -> list[str]:
-    spec = _specifier_set(specifier)
-    if spec is None:
+    if _specifier_set(specifier) is None:
         return releases
-    return [release for release in releases if _contains(spec, release)]
+    return [release for release in releases if _contains(specifier, release)]
 
 
 @lru_cache(maxsize=1024)
@@ -85,8 +84,9 @@ def _specifier_set(specifier: str):
 
 
 @lru_cache(maxsize=65536)
-def _contains(spec, release: str) -> bool:
-    return spec.contains(release, prereleases=True)
+def _contains(specifier: str, release: str) -> bool:
+    # (keyed by the text: hashing a SpecifierSet re-canonicalises every clause)
+    return _specifier_set(specifier).contains(release, prereleases=True)
 
 
 def pinned_scope(project: ProjectModel) -> AsgirefScope:
