@@ -57,7 +57,7 @@ class VersionConflict(ProjectMatcher):
         declarations = problem_declarations(project)
         if not declarations or not any(d.name != "asgiref" for d in declarations):
             return
-        problem = Problem(Constraint(d.name, _specifier(d), tuple(d.extras)) for d in declarations)
+        problem = build_problem(declarations)
         try:
             if problem.solve() is not None:
                 yield from self._locks(project, problem)
@@ -243,6 +243,16 @@ class VersionConflict(ProjectMatcher):
         if document is not None and declaration.end > declaration.start:
             return document.span(declaration.start, declaration.end)
         return Span(0, 0, declaration.line, 1, declaration.line, 1)
+
+
+def build_problem(declarations: list[Declaration], python_version: Optional[str] = None) -> Problem:
+    """The resolver problem AFX301 weighs for ``declarations`` (see :func:`problem_declarations`).
+
+    ``python_version`` (e.g. ``"3.12"``) makes Requires-Python filter releases;
+    AFX301 leaves it out. scripts/validate_resolver.py builds its problems here too.
+    """
+    return Problem((Constraint(d.name, _specifier(d), tuple(d.extras)) for d in declarations),
+                   python_version=python_version)
 
 
 def problem_declarations(project: ProjectModel) -> list[Declaration]:
