@@ -8,7 +8,7 @@ part, with their requirements on each other; everything else a project
 declares is outside what can conflict over asgiref.
 
 It behaves like pip's resolver on what it models: pre-releases only when a
-specifier names one, yanked releases only when pinned with ``==``, extras
+specifier names one, yanked releases only when pinned (a lone ``==`` or ``===``), extras
 bring in their requirements, and (when a Python version is given)
 Requires-Python filters releases. Environment markers on the project's own
 declarations are ignored: every declaration counts.
@@ -90,6 +90,24 @@ def _combine(first: Optional[str], second: str) -> str:
     return ",".join(part for part in (first, second) if part)
 
 
+@lru_cache(maxsize=None)
+def _pin(text: str):
+    """The specifier of ``text`` that pins one release exactly, or None.
+
+    As PEP 592 says and pip and uv do, a yanked release is taken only when a
+    requirement pins it: a lone ``==`` without a wildcard or ``===`` clause.
+    ``==3.7`` and ``==3.7.0.0`` pin 3.7.0 (PEP 440 pads with zeros); ``==3.7.*``
+    and ``==3.7.0,>=3.6`` do not pin.
+    """
+    clauses = list(_specifier(text))
+    if len(clauses) != 1:
+        return None
+    clause = clauses[0]
+    if clause.operator == "===" or (clause.operator == "==" and not clause.version.endswith(".*")):
+        return clause
+    return None
+
+
 def _allows(specifier: str, version: str) -> bool:
     return not specifier or _specifier(specifier).contains(version, prereleases=True)
 
@@ -112,16 +130,17 @@ class Problem:
             specifiers = [c.specifier for c in self.declared.get(package, ())]
         specs = [_specifier(s) for s in specifiers if s]
         wants_pre = any(spec.prereleases for spec in specs)
-        exact = {s.split("==", 1)[1].strip() for s in specifiers if s.startswith("==") and "," not in s}
+        pins = [pin for pin in (_pin(s) for s in specifiers if s) if pin is not None]
         chosen = []
         for version in reversed(releases(package)):
             parsed = _version(version)
-            if parsed.is_prerelease and not wants_pre and version not in exact:
+            exact = any(pin.contains(version, prereleases=True) for pin in pins)
+            if parsed.is_prerelease and not wants_pre and not exact:
                 continue
             if not all(spec.contains(version, prereleases=True) for spec in specs):
                 continue
             record = _record(package, version)
-            if record.get("yanked") and version not in exact:
+            if record.get("yanked") and not exact:
                 continue
             if self.python_version and record.get("requires_python"):
                 try:
