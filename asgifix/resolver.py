@@ -11,7 +11,11 @@ It behaves like pip's resolver on what it models: pre-releases only when a
 specifier names one, yanked releases only when pinned (a lone ``==`` or ``===``), extras
 bring in their requirements, and (when a Python version is given)
 Requires-Python filters releases. Environment markers on the project's own
-declarations are ignored: every declaration counts.
+declarations are ignored: every declaration counts. A declaration that names
+only releases outside the recorded range (``Django==1.11.29``: Django is
+recorded from 2.2a1; or a release newer than the data) is met by an
+:class:`Unrecorded` release with no known requirements: what the data cannot
+see never makes a conflict.
 
 The search is constraint propagation (arc consistency) followed by
 backtracking, newest releases first; the domains are a few hundred releases
@@ -33,6 +37,34 @@ ABSENT = None  # value of a package that is not installed
 
 class Undecided(Exception):
     """The search budget ran out."""
+
+
+class Unrecorded(str):
+    """A release the declarations name that the data cannot hold.
+
+    It lies outside the recorded range: older than a package recorded only from some
+    version (Django from 2.2a1, so ``Django==1.11.29``), or newer than the newest
+    recorded release (published after the data was generated). Its requirements are
+    unknown and taken as none, so it never makes a conflict of its own. ``pinned``:
+    the value is that release's version (``==``/``===``), which the other packages'
+    requirements are checked against; otherwise the value is the declared range, and
+    a requirement on the package is met when some version outside the recorded range
+    fits both (tried on the bounds of each, see :func:`unrecorded`).
+    """
+
+    package: str
+    pinned: bool
+
+    def __new__(cls, text: str, package: str, pinned: bool) -> "Unrecorded":
+        value = super().__new__(cls, text)
+        value.package = package
+        value.pinned = pinned
+        return value
+
+    def admits(self, specifier: str) -> bool:
+        if self.pinned:
+            return _specifier(specifier).contains(str(self), prereleases=True)
+        return _outside_fits(self.package, (*str(self).split(";"), specifier)) is not None
 
 
 @dataclass(frozen=True)
@@ -69,6 +101,8 @@ def releases(package: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _record(package: str, version: str) -> dict:
+    if isinstance(version, Unrecorded):
+        return {"requires": {}, "requires_python": None, "yanked": False}
     if package == "asgiref":
         info = knowledge.asgiref_release_info(version) or {}
         return {"requires": {}, "requires_python": info.get("requires_python"), "yanked": info.get("yanked", False)}
@@ -109,7 +143,59 @@ def _pin(text: str):
 
 
 def _allows(specifier: str, version: str) -> bool:
+    if specifier and isinstance(version, Unrecorded):
+        return version.admits(specifier)
     return not specifier or _specifier(specifier).contains(version, prereleases=True)
+
+
+def unrecorded(package: str, specifiers: list[str]) -> Optional[Unrecorded]:
+    """The release outside the recorded range that ``specifiers`` name, when no recorded one fits.
+
+    A lone ``==``/``===`` pin gives that version; a range is tried on its own bounds
+    (and just past them), ``0`` and a far-future version, which finds ``<2``,
+    ``>=1.11,<2.0``, ``~=1.11``, ``==1.11.*`` or ``>=7`` (not every range one could write).
+    """
+    texts = tuple(s for s in specifiers if s)
+    if not releases(package) or not texts:
+        return None
+    specs = [_specifier(s) for s in texts]
+    if any(all(spec.contains(v, prereleases=True) for spec in specs) for v in releases(package)):
+        return None  # a recorded release fits: it is filtered out (yanked, Requires-Python), not unknown
+    for text in texts:
+        pin = _pin(text)
+        if pin is not None:
+            found = _outside_fits(package, texts, (pin.version,))
+            return Unrecorded(pin.version, package, True) if found else None
+    if _outside_fits(package, texts) is None:
+        return None
+    return Unrecorded(";".join(texts), package, False)
+
+
+@lru_cache(maxsize=None)
+def _outside_fits(package: str, texts: tuple[str, ...], probes: tuple[str, ...] = ()) -> Optional[str]:
+    """A version outside ``package``'s recorded range that every specifier in ``texts`` allows, or None."""
+    from packaging.version import InvalidVersion, Version
+
+    since = knowledge.recorded_from(package)
+    oldest = Version(since) if since else None
+    newest = max(_version(v) for v in releases(package))
+    specs = [_specifier(t) for t in texts if t]
+    if not probes:
+        candidates = ["0", "999999"]
+        for spec in specs:
+            for clause in spec:
+                bound = clause.version[:-2] if clause.version.endswith(".*") else clause.version
+                candidates += [bound, bound + ".1"]
+        probes = tuple(candidates)
+    for probe in probes:
+        try:
+            version = Version(probe)
+        except InvalidVersion:
+            continue
+        if (oldest is not None and version < oldest) or version > newest:
+            if all(spec.contains(probe, prereleases=True) for spec in specs):
+                return probe
+    return None
 
 
 class Problem:
@@ -149,6 +235,10 @@ class Problem:
                 except Exception:  # a malformed Requires-Python is ignored, as pip does
                     pass
             chosen.append(version)
+        if not chosen and specs:
+            outside = unrecorded(package, specifiers)
+            if outside is not None:
+                chosen.append(outside)
         return chosen
 
     def _extras(self, package: str) -> tuple[str, ...]:
