@@ -25,7 +25,9 @@ generated cannot make the two sides differ.
 
 With no ``--limit`` and without ``--no-report``, the results are written to
 ``bench/VALIDATION.md`` between the ``generated`` markers (text outside them is
-kept: that is where the disagreements are explained).
+kept: that is where the disagreements are explained); a run for another
+``--python-version`` writes its own section. ``--limit`` counts the random
+samples; the hand-picked PROBES come on top unless ``--no-probes``.
 """
 
 from __future__ import annotations
@@ -58,12 +60,12 @@ from asgifix.catalogue import load_catalogue, select_rules  # noqa: E402
 from asgifix.config import Settings  # noqa: E402
 from asgifix.engine import Engine  # noqa: E402
 from asgifix.matchers.version_conflict import build_problem, problem_declarations  # noqa: E402
-from asgifix.resolver import Problem, Undecided, modelled, requirements  # noqa: E402
+from asgifix.resolver import Problem, Undecided, Unrecorded, modelled, requirements  # noqa: E402
 
 CACHE_DIR = REPO / "bench" / ".validate-cache"
 CACHE_FILE = CACHE_DIR / "uv.json"
 REPORT = REPO / "bench" / "VALIDATION.md"
-BEGIN, END = "<!-- generated:begin -->", "<!-- generated:end -->"
+MARKERS = "<!-- generated:begin python {} -->", "<!-- generated:end python {} -->"
 
 DEFAULT_SAMPLES = 240
 DEFAULT_SEED = 20261125
@@ -139,6 +141,43 @@ class Sample:
     @property
     def text(self) -> str:
         return "".join(line + "\n" for line in self.lines)
+
+
+#: Hand-picked pin sets at the edges of the model, drawn with every sample (kind ``probe``):
+#: yanked releases and the specifiers that pin them, pre-releases, spelling, duplicate
+#: declarations, extras, and releases outside the recorded range (Django before 2.2a1).
+PROBES = (
+    ("Django==4.2.7", "asgiref==3.7"),  # 3.7.0 is yanked: a short == pins it
+    ("Django==4.2.7", "asgiref==3.7.0.0"),
+    ("Django==4.2.7", "asgiref===3.7.0"),
+    ("Django==4.2.7", "asgiref==3.7.0"),
+    ("Django==4.2.7", "asgiref==3.7.0.*"),  # a wildcard does not pin
+    ("Django==4.2.7", "asgiref==3.7.0,>=3.6"),  # nor does a compound specifier
+    ("Django==4.2.7", "asgiref>=3.7,<3.7.1"),
+    ("Django==4.2.7", "asgiref==3.7.0", "asgiref>=3.6"),
+    ("Django>=4.2.12,<4.2.13", "asgiref==3.7.2"),  # Django 4.2.12 is yanked
+    ("Django==4.2.12", "asgiref==3.7.2"),
+    ("Django==5.0a1", "channels==4.0.0"),
+    ("Django>=5.0a1,<5.1", "asgiref<3.7.2"),
+    ("Django==3.1b1", "channels==2.4.0"),
+    ("Django==6.1rc1", "asgiref<3.9"),
+    ("daphne==4.0.0b1", "asgiref==3.5.2"),
+    ("channels[daphne]==4.0.0b1", "Django==4.1"),
+    ("channels[daphne]==4.0.0b1", "daphne<4.0.0"),
+    ("channels[daphne]==4.0.0", "daphne==3.0.2"),
+    ("channels[daphne]==4.2.0", "daphne==4.0.0", "Django>=4.2,<5"),
+    ("Channels_Redis==4.1.0", "DJANGO==4.2"),
+    ("Django>=4.2", "Django<5", "asgiref<3.6"),
+    ("Django>=3.2", "Django<5", "asgiref<3.6"),
+    ("Django!=4.2.7,>=4.2.6,<4.2.8", "asgiref==3.6.0"),
+    ("Django==1.11.29", "channels==1.1.8", "asgi-redis==1.4.3", "asgiref==1.1.2"),  # Django before 2.2a1
+    ("Django==1.11.29", "channels==1.1.8", "asgiref==3.2.10"),
+    ("Django==2.1.15", "channels==2.1.7"),
+    ("Django==2.0.13", "channels==2.4.0"),
+    ("Django>=1.11,<2.0", "channels==2.1.7"),
+    ("Django<2", "channels==2.4.0"),
+    ("Django==2.2.28", "channels==2.4.0", "asgiref==3.2.10"),
+)
 
 
 class Sampler:
@@ -230,7 +269,8 @@ class Sampler:
         v = Version(release.version)
         major, minor = v.release[0], (v.release[1] if len(v.release) > 1 else 0)
         forms = [f">={major}.{minor},<{major}.{minor + 1}", f"~={major}.{minor}.0", f">={major}.{minor}",
-                 f">={major},<{major + 1}", f"<{major}.{minor + 1}"]
+                 f">={major},<{major + 1}", f"<{major}.{minor + 1}", f"=={major}.{minor}.*",
+                 f"!={release.version},>={major}.{minor}", f"=={release.version}.0", f"==={release.version}"]
         if release.package == "django":
             forms += [">=4.2,<5", ">=3.2,<4", ">=5.0,<5.1", ">=5.2,<6"]
         if release.package == "asgiref":
@@ -263,17 +303,21 @@ class Sampler:
                 lines.append(self._pin(release))
         return lines
 
-    def draw(self, count: int) -> List[Sample]:
+    def draw(self, count: int, probes: bool = True) -> List[Sample]:
         kinds = [k for k, _ in self.KINDS]
         weights = [w for _, w in self.KINDS]
         samples: List[Sample] = []
         seen = set()
+        for lines in PROBES if probes else ():
+            samples.append(Sample(len(samples) + 1, "probe", list(lines)))
+            seen.add(tuple(sorted(lines)))
+        count += len(samples)
         attempts = 0
         while len(samples) < count and attempts < count * 50:
             attempts += 1
             kind = self.rng.choices(kinds, weights)[0]
             lines = getattr(self, kind.replace("-", "_"))()
-            names = [re.split(r"[\[<>=~!]", line, 1)[0].lower() for line in lines]
+            names = [re.split(r"[\[<>=~!]", line, maxsplit=1)[0].lower() for line in lines]
             if not 2 <= len(lines) <= 5 or len(set(names)) != len(names):
                 continue
             self.rng.shuffle(lines)
@@ -463,7 +507,8 @@ def explain_uv_solution(problem: Problem, resolved: Dict[str, str]) -> str:
 
 
 def pins_of(solution: Dict[str, Optional[str]]) -> List[str]:
-    return [f"{name}=={version}" for name, version in sorted(solution.items()) if version]
+    return [f"{name}=={version}" for name, version in sorted(solution.items())
+            if version and not (isinstance(version, Unrecorded) and not version.pinned)]
 
 
 def first_cause(message: str) -> str:
@@ -518,7 +563,7 @@ def run(args) -> Tuple[List[Row], Uv]:
         exclude_newer = None
     uv = Uv(find_uv(args.uv), args.python_version, args.interpreter, exclude_newer, args.index_url,
             Path(args.cache))
-    samples = Sampler(args.seed).draw(args.limit or DEFAULT_SAMPLES)
+    samples = Sampler(args.seed).draw(args.limit or DEFAULT_SAMPLES, probes=not args.no_probes)
     asgifix = Asgifix(args.python_version)
     verdicts = {s.ident: asgifix.verdict(s.text) for s in samples}
     started = time.monotonic()
@@ -594,7 +639,8 @@ def print_results(rows: List[Row], counts: Dict[str, int], seconds: float) -> No
 
 def write_report(path: Path, rows: List[Row], counts: Dict[str, int], uv: Uv, args, seconds: float) -> None:
     md = lambda text: text.replace("|", "\\|")  # noqa: E731
-    out = [BEGIN, "",
+    begin, end = (marker.format(args.python_version) for marker in MARKERS)
+    out = [begin, f"## Python {args.python_version}", "",
            f"- **Agreement: {counts['agree']}/{counts['compared']} = {rate(counts)}** "
            f"({counts['uv_resolves']} pin sets uv resolves, {counts['uv_fails']} it does not)",
            f"- samples: {counts['samples']} (seed {args.seed}); not compared: {counts['build_errors']} build "
@@ -628,15 +674,17 @@ def write_report(path: Path, rows: List[Row], counts: Dict[str, int], uv: Uv, ar
         installs = ", ".join(f"{k} {v}" for k, v in sorted(row.uv.resolved.items()) if modelled(k))
         out.append(f"| {row.sample.ident} | {row.sample.kind} | `{md(one_line(row.sample))}` | {row.uv.status} "
                    f"| {row.asgifix.status} | {installs} |")
-    out += ["", END]
+    out += ["", end]
     generated = "\n".join(out)
     if path.exists():
         text = path.read_text(encoding="utf-8")
-        if BEGIN in text and END in text:
-            head, _, rest = text.partition(BEGIN)
-            _, _, tail = rest.partition(END)
+        if begin in text and end in text:
+            head, _, rest = text.partition(begin)
+            _, _, tail = rest.partition(end)
             path.write_text(head + generated + tail, encoding="utf-8")
-            return
+        else:
+            path.write_text(text.rstrip("\n") + "\n\n" + generated + "\n", encoding="utf-8")
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# Resolver validation\n\nWritten by `scripts/validate_resolver.py`.\n\n" + generated + "\n",
                     encoding="utf-8")
@@ -645,8 +693,10 @@ def write_report(path: Path, rows: List[Row], counts: Dict[str, int], uv: Uv, ar
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=None, help=f"samples to draw (default {DEFAULT_SAMPLES})")
+    parser.add_argument("--limit", type=int, default=None,
+                        help=f"random samples to draw (default {DEFAULT_SAMPLES}; the probes come on top)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--no-probes", action="store_true", help=f"leave out the {len(PROBES)} hand-picked probes")
     parser.add_argument("--jobs", type=int, default=2, help="uv processes at once (default 2)")
     parser.add_argument("--python-version", default=PYTHON_VERSION, help="for both sides (default 3.12)")
     parser.add_argument("--uv", default=None, help="the uv executable (default: $UV, uv on PATH, the uv module)")

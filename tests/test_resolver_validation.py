@@ -108,3 +108,15 @@ def test_afx301_leaves_a_channels1_project_alone(tree):
     root = tree({"requirements.txt": "Django==1.11.29\nchannels==1.1.8\nasgiref==3.2.10\n"})
     (finding,) = engine.run([str(root)])[0].findings
     assert finding.line == 3 and "channels 1.1.8 requires asgiref~=1.1" in finding.message
+
+
+def test_afx301_names_the_mover_when_an_unrecorded_range_conflicts(tree):
+    from asgifix.catalogue import load_catalogue, select_rules
+    from asgifix.config import Settings
+    from asgifix.engine import Engine
+
+    root = tree({"requirements.txt": "Django<2\nchannels==2.4.0\n"})
+    engine = Engine(Settings(), select_rules(load_catalogue(), ["AFX301"], []))
+    findings = engine.run([str(root)])[0].findings
+    assert findings and all(f.code == "AFX301" for f in findings)
+    assert any(f.line == 1 and "django==" in f.hint for f in findings)

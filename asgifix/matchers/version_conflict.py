@@ -186,11 +186,14 @@ class VersionConflict(ProjectMatcher):
         obsolete = [m for m in movers if any(row.get("package") for row in knowledge.successors_of(m[0].name))]
         if obsolete:
             return obsolete
-        from packaging.version import Version
+        from packaging.version import InvalidVersion, Version
 
         def forward(mover: tuple[Declaration, str]) -> bool:
             declared = problem.candidates(mover[0].name)
-            return not declared or Version(mover[1]) > Version(declared[0])
+            try:
+                return not declared or Version(mover[1]) > Version(declared[0])
+            except InvalidVersion:  # an Unrecorded range (Django<2): any recorded release is forward
+                return True
 
         return [m for m in movers if forward(m)] or movers
 
