@@ -48,6 +48,7 @@ __all__ = [
     "known_packages",
     "normalize_name",
     "releases_of",
+    "recorded_from",
     "has_release",
     "release_record",
     "requirements_of",
@@ -368,6 +369,16 @@ def releases_of(package: str) -> List[str]:
         return list(_package(package))
     except UnknownRelease:
         return []
+
+
+def recorded_from(package: str) -> Optional[str]:
+    """The oldest version recorded when earlier releases were left out on purpose, else None.
+
+    Django is recorded from 2.2a1 (``package_notes`` ``min_version``): Django 1.11 exists
+    but is not in the data. None means every release the index served was recorded.
+    """
+    note = _eco()["package_notes"].get(normalize_name(package)) or {}
+    return note.get("min_version")
 
 
 def _release_key(package: str, version: str) -> str:

@@ -8,10 +8,14 @@ part, with their requirements on each other; everything else a project
 declares is outside what can conflict over asgiref.
 
 It behaves like pip's resolver on what it models: pre-releases only when a
-specifier names one, yanked releases only when pinned with ``==``, extras
+specifier names one, yanked releases only when pinned (a lone ``==`` or ``===``), extras
 bring in their requirements, and (when a Python version is given)
 Requires-Python filters releases. Environment markers on the project's own
-declarations are ignored: every declaration counts.
+declarations are ignored: every declaration counts. A declaration that names
+only releases outside the recorded range (``Django==1.11.29``: Django is
+recorded from 2.2a1; or a release newer than the data) is met by an
+:class:`Unrecorded` release with no known requirements: what the data cannot
+see never makes a conflict.
 
 The search is constraint propagation (arc consistency) followed by
 backtracking, newest releases first; the domains are a few hundred releases
@@ -33,6 +37,34 @@ ABSENT = None  # value of a package that is not installed
 
 class Undecided(Exception):
     """The search budget ran out."""
+
+
+class Unrecorded(str):
+    """A release the declarations name that the data cannot hold.
+
+    It lies outside the recorded range: older than a package recorded only from some
+    version (Django from 2.2a1, so ``Django==1.11.29``), or newer than the newest
+    recorded release (published after the data was generated). Its requirements are
+    unknown and taken as none, so it never makes a conflict of its own. ``pinned``:
+    the value is that release's version (``==``/``===``), which the other packages'
+    requirements are checked against; otherwise the value is the declared range, and
+    a requirement on the package is met when some version outside the recorded range
+    fits both (tried on the bounds of each, see :func:`unrecorded`).
+    """
+
+    package: str
+    pinned: bool
+
+    def __new__(cls, text: str, package: str, pinned: bool) -> "Unrecorded":
+        value = super().__new__(cls, text)
+        value.package = package
+        value.pinned = pinned
+        return value
+
+    def admits(self, specifier: str) -> bool:
+        if self.pinned:
+            return _specifier(specifier).contains(str(self), prereleases=True)
+        return _outside_fits(self.package, (*str(self).split(";"), specifier)) is not None
 
 
 @dataclass(frozen=True)
@@ -69,6 +101,8 @@ def releases(package: str) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _record(package: str, version: str) -> dict:
+    if isinstance(version, Unrecorded):
+        return {"requires": {}, "requires_python": None, "yanked": False}
     if package == "asgiref":
         info = knowledge.asgiref_release_info(version) or {}
         return {"requires": {}, "requires_python": info.get("requires_python"), "yanked": info.get("yanked", False)}
@@ -90,8 +124,78 @@ def _combine(first: Optional[str], second: str) -> str:
     return ",".join(part for part in (first, second) if part)
 
 
+@lru_cache(maxsize=None)
+def _pin(text: str):
+    """The specifier of ``text`` that pins one release exactly, or None.
+
+    As PEP 592 says and pip and uv do, a yanked release is taken only when a
+    requirement pins it: a lone ``==`` without a wildcard or ``===`` clause.
+    ``==3.7`` and ``==3.7.0.0`` pin 3.7.0 (PEP 440 pads with zeros); ``==3.7.*``
+    and ``==3.7.0,>=3.6`` do not pin.
+    """
+    clauses = list(_specifier(text))
+    if len(clauses) != 1:
+        return None
+    clause = clauses[0]
+    if clause.operator == "===" or (clause.operator == "==" and not clause.version.endswith(".*")):
+        return clause
+    return None
+
+
 def _allows(specifier: str, version: str) -> bool:
+    if specifier and isinstance(version, Unrecorded):
+        return version.admits(specifier)
     return not specifier or _specifier(specifier).contains(version, prereleases=True)
+
+
+def unrecorded(package: str, specifiers: list[str]) -> Optional[Unrecorded]:
+    """The release outside the recorded range that ``specifiers`` name, when no recorded one fits.
+
+    A lone ``==``/``===`` pin gives that version; a range is tried on its own bounds
+    (and just past them), ``0`` and a far-future version, which finds ``<2``,
+    ``>=1.11,<2.0``, ``~=1.11``, ``==1.11.*`` or ``>=7`` (not every range one could write).
+    """
+    texts = tuple(s for s in specifiers if s)
+    if not releases(package) or not texts:
+        return None
+    specs = [_specifier(s) for s in texts]
+    if any(all(spec.contains(v, prereleases=True) for spec in specs) for v in releases(package)):
+        return None  # a recorded release fits: it is filtered out (yanked, Requires-Python), not unknown
+    for text in texts:
+        pin = _pin(text)
+        if pin is not None:
+            found = _outside_fits(package, texts, (pin.version,))
+            return Unrecorded(pin.version, package, True) if found else None
+    if _outside_fits(package, texts) is None:
+        return None
+    return Unrecorded(";".join(texts), package, False)
+
+
+@lru_cache(maxsize=None)
+def _outside_fits(package: str, texts: tuple[str, ...], probes: tuple[str, ...] = ()) -> Optional[str]:
+    """A version outside ``package``'s recorded range that every specifier in ``texts`` allows, or None."""
+    from packaging.version import InvalidVersion, Version
+
+    since = knowledge.recorded_from(package)
+    oldest = Version(since) if since else None
+    newest = max(_version(v) for v in releases(package))
+    specs = [_specifier(t) for t in texts if t]
+    if not probes:
+        candidates = ["0", "999999"]
+        for spec in specs:
+            for clause in spec:
+                bound = clause.version[:-2] if clause.version.endswith(".*") else clause.version
+                candidates += [bound, bound + ".1"]
+        probes = tuple(candidates)
+    for probe in probes:
+        try:
+            version = Version(probe)
+        except InvalidVersion:
+            continue
+        if (oldest is not None and version < oldest) or version > newest:
+            if all(spec.contains(probe, prereleases=True) for spec in specs):
+                return probe
+    return None
 
 
 class Problem:
@@ -121,16 +225,17 @@ class Problem:
             specifiers = [c.specifier for c in self.declared.get(package, ())]
         specs = [_specifier(s) for s in specifiers if s]
         wants_pre = any(spec.prereleases for spec in specs)
-        exact = {s.split("==", 1)[1].strip() for s in specifiers if s.startswith("==") and "," not in s}
+        pins = [pin for pin in (_pin(s) for s in specifiers if s) if pin is not None]
         chosen = []
         for version in reversed(releases(package)):
             parsed = _version(version)
-            if parsed.is_prerelease and not wants_pre and version not in exact:
+            exact = any(pin.contains(version, prereleases=True) for pin in pins)
+            if parsed.is_prerelease and not wants_pre and not exact:
                 continue
             if not all(spec.contains(version, prereleases=True) for spec in specs):
                 continue
             record = _record(package, version)
-            if record.get("yanked") and version not in exact:
+            if record.get("yanked") and not exact:
                 continue
             if self.python_version and record.get("requires_python"):
                 try:
@@ -139,6 +244,10 @@ class Problem:
                 except Exception:  # a malformed Requires-Python is ignored, as pip does
                     pass
             chosen.append(version)
+        if not chosen and specs:
+            outside = unrecorded(package, specifiers)
+            if outside is not None:
+                chosen.append(outside)
         return chosen
 
     def _extras(self, package: str) -> tuple[str, ...]:

@@ -46,7 +46,7 @@ class VersionConflict(ProjectMatcher):
         declarations = problem_declarations(project)
         if not declarations or not any(d.name != "asgiref" for d in declarations):
             return
-        problem = Problem(Constraint(d.name, _specifier(d), tuple(d.extras)) for d in declarations)
+        problem = build_problem(declarations)
         try:
             if problem.solve() is not None:
                 yield from self._locks(project, problem)
@@ -175,11 +175,14 @@ class VersionConflict(ProjectMatcher):
         obsolete = [m for m in movers if any(row.get("package") for row in knowledge.successors_of(m[0].name))]
         if obsolete:
             return obsolete
-        from packaging.version import Version
+        from packaging.version import InvalidVersion, Version
 
         def forward(mover: tuple[Declaration, str]) -> bool:
             declared = problem.candidates(mover[0].name)
-            return not declared or Version(mover[1]) > Version(declared[0])
+            try:
+                return not declared or Version(mover[1]) > Version(declared[0])
+            except InvalidVersion:  # an Unrecorded range (Django<2): any recorded release is forward
+                return True
 
         return [m for m in movers if forward(m)] or movers
 
@@ -232,6 +235,16 @@ class VersionConflict(ProjectMatcher):
         if document is not None and declaration.end > declaration.start:
             return document.span(declaration.start, declaration.end)
         return Span(0, 0, declaration.line, 1, declaration.line, 1)
+
+
+def build_problem(declarations: list[Declaration], python_version: Optional[str] = None) -> Problem:
+    """The resolver problem AFX301 weighs for ``declarations`` (see :func:`problem_declarations`).
+
+    ``python_version`` (e.g. ``"3.12"``) makes Requires-Python filter releases;
+    AFX301 leaves it out. scripts/validate_resolver.py builds its problems here too.
+    """
+    return Problem((Constraint(d.name, _specifier(d), tuple(d.extras)) for d in declarations),
+                   python_version=python_version)
 
 
 def problem_declarations(project: ProjectModel) -> list[Declaration]:
