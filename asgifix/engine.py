@@ -187,6 +187,9 @@ class Engine:
         except sources.SourceProblem as exc:
             result.error = FileError(source.display, str(exc), exc.line, fatal=False)
             return result
+        is_foreign = getattr(reader, "is_foreign", None)
+        if not source.explicit and is_foreign is not None and is_foreign(parsed):
+            return result  # found by its name only, and its content says it is something else
         findings: list[Finding] = []
         for matcher in self.file_matchers.get(source.kind, ()):
             # A matcher's needles say which files it can find something in: the

@@ -140,7 +140,8 @@ def follow_includes(results: list["FileResult"], roots: list[str],
             if real not in by_real:
                 display = posixpath.normpath(posixpath.join(posixpath.dirname(result.source.display),
                                                             target.replace(os.sep, "/")))
-                included = analyze(SourceFile(Path(resolved), display, "requirements", False))
+                # Named by -r/-c, so explicitly a requirements file (never sniffed as prose).
+                included = analyze(SourceFile(Path(resolved), display, "requirements", True))
                 by_real[real] = included
                 outcome.extra.append(included)
                 queue.append(included)

@@ -398,3 +398,26 @@ def test_fixture_project_reports_seed_breakages():
     codes = {(f["code"], f["path"]) for f in result.json()["findings"]}
     assert ("AFX101", "fixtures/legacy-chat/requirements-dev.txt") in codes
     assert (FIXTURES / "legacy-chat" / "requirements-dev.txt").read_text().endswith("asgiref 3.5.2\n")
+
+
+PROSE = """=========================
+Constraints reference
+=========================
+
+.. module:: django.db.models.constraints
+
+The classes defined in this module create database constraints. They are added
+in the model :attr:`Meta.constraints <django.db.models.Options.constraints>`
+option.
+"""
+
+
+def test_prose_named_like_requirements_is_not_checked(tree):
+    root = tree({"docs/ref/constraints.txt": PROSE,
+                 "requirements.txt": "django 3.2\nasgiref 3.5.2\nchannels 3.0\ndaphne 3.0\n"})
+    data = run_cli("check", ".", "--format", "json", cwd=root).json()
+    # Typos in a real requirements file are still reported, however many there are.
+    assert {f["path"] for f in data["findings"]} == {"requirements.txt"}
+    assert len(data["findings"]) == 4
+    # Named on the command line, the prose file is read as requested.
+    assert run_cli("check", str(root / "docs/ref/constraints.txt")).exit_code == 1

@@ -498,3 +498,26 @@ def _marker_text(install: Any, req: Any) -> Optional[str]:
     # pip moves the requirement's marker onto the InstallRequirement.
     marker = getattr(install, "marker", None) or req.marker
     return str(marker) if marker else None
+
+
+_NAME_START = re.compile(r"^[A-Za-z0-9]")
+
+
+def _prose_like(entry: RequirementEntry) -> bool:
+    """A rejected line that reads like text, not like a mistyped requirement.
+
+    ``asgiref 3.5.2`` or ``Django = 3.2`` are requirements with a typo (few
+    tokens, a name first); ``.. note::``, ``=====`` or a sentence are not.
+    """
+    text = entry.logical.text.split(";", 1)[0]
+    return not _NAME_START.match(text) or len(text.split()) >= 4
+
+
+def is_foreign(model: RequirementsFile) -> bool:
+    """True when a file found by its name (``docs/ref/constraints.txt``) is prose, not requirements.
+
+    The engine then reports nothing for it, unless the file was named on the
+    command line or by a ``-r``/``-c`` include.
+    """
+    prose = sum(1 for entry in model.entries if entry.kind == "invalid" and _prose_like(entry))
+    return prose >= 3 and prose * 10 >= len(model.entries) * 3
