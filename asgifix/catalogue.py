@@ -21,7 +21,7 @@ from .model import APPLICABILITIES, SEVERITIES
 
 
 def _toml():
-    """tomllib, imported only when a rule file must be parsed (the catalogue cache usually has it)."""
+    """tomllib, imported on first use (a run that fails before reading the catalogue never pays for it)."""
     if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
         import tomllib
     else:  # pragma: no cover
@@ -171,77 +171,10 @@ def load_catalogue(directory: Optional[Path] = None) -> tuple[Rule, ...]:
     if not directory.is_dir():
         raise CatalogueError(f"rule catalogue not found at {directory} (broken installation?)")
     paths = sorted(directory.glob("AFX*.toml"))
-    parsed = _CatalogueCache(directory).load(paths)
-    rules = [_load_rule(path, data) for path, data in zip(paths, parsed)]
+    rules = [_load_rule(path) for path in paths]
     if not rules:
         raise CatalogueError(f"rule catalogue at {directory} holds no rules (broken installation?)")
     return tuple(rules)
-
-
-class _CatalogueCache:
-    """The parsed rule files, kept between runs (as Python keeps bytecode) in ``rules/__pycache__``.
-
-    Parsing every rule's TOML (about 1 ms a rule, plus importing tomllib) is paid
-    on each start, and a one-file check (pre-commit) is mostly start. An entry is
-    used only while its file's size and modification time are unchanged; a
-    directory that cannot be written just means no cache.
-    """
-
-    VERSION = 1
-
-    def __init__(self, directory: Path):
-        import os
-
-        self.os = os
-        self.file = directory / "__pycache__" / f"catalogue.{sys.implementation.cache_tag}.marshal"
-
-    def load(self, paths: list[Path]) -> list[dict]:
-        import marshal
-
-        os = self.os
-        try:
-            with open(self.file, "rb") as handle:
-                cached = marshal.loads(handle.read())
-            if not isinstance(cached, dict) or cached.get("version") != self.VERSION:
-                cached = {}
-        except (OSError, ValueError, EOFError, TypeError):
-            cached = {}
-        entries = cached.get("files", {}) if isinstance(cached.get("files"), dict) else {}
-        out: list[dict] = []
-        fresh: dict[str, list] = {}
-        changed = False
-        for path in paths:
-            try:
-                stat = os.stat(path)
-                stamp = [stat.st_size, stat.st_mtime_ns]
-            except OSError:
-                stamp = None
-            entry = entries.get(path.name)
-            if stamp is not None and isinstance(entry, list) and len(entry) == 2 and entry[0] == stamp:
-                data = entry[1]
-            else:
-                data = _parse_rule_file(path)
-                changed = True
-            out.append(data)
-            if stamp is not None:
-                fresh[path.name] = [stamp, data]
-        if changed or set(fresh) != set(entries):
-            self._store({"version": self.VERSION, "files": fresh})
-        return out
-
-    def _store(self, cached: dict) -> None:
-        import marshal
-
-        os = self.os
-        try:
-            payload = marshal.dumps(cached)
-            self.file.parent.mkdir(exist_ok=True)
-            temporary = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
-            with open(temporary, "wb") as handle:
-                handle.write(payload)
-            os.replace(temporary, self.file)
-        except (OSError, ValueError):
-            pass  # read-only installation, or a value marshal cannot store: no cache
 
 
 def rule_by_code(code: str) -> Optional[Rule]:

@@ -3,7 +3,8 @@
 Heavy modules are imported when a run needs them: libcst never for detection,
 rich only on a terminal, pip-requirements-parser only for a requirement line
 beyond the simple form, tempfile only when a fix writes, difflib only for --diff,
-tomllib only for a configuration file (the parsed catalogue is cached).
+and no TOML writer. (tomllib is loaded to read the rule catalogue: asgifix never caches
+it on disk, since it writes nothing outside the project it checks.)
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import sys
 import textwrap
 
 HEAVY = ("libcst", "rich", "pip_requirements_parser", "packaging", "tempfile", "difflib", "tomlkit",
-         "concurrent.futures.process", "multiprocessing", "tomllib")
+         "concurrent.futures.process", "multiprocessing")
 
 
 def _modules_after(args, cwd):
-    """The modules loaded by a run, the second time (the first may write the catalogue cache)."""
+    """The modules loaded by a run, the second time (the first compiles bytecode)."""
     _run_and_list(args, cwd)
     return _run_and_list(args, cwd)
 
