@@ -244,6 +244,8 @@ class Engine:
                 yield from scheduler.analyze(source, override)
             elif cache is not None and source.display in cache:
                 yield from scheduler.done(source, cache[source.display])
+            elif not scheduler.read_here():
+                yield from scheduler.analyze(source, None)  # a worker reads it
             else:
                 raw, result = self.read(source)
                 if result is not None:

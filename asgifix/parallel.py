@@ -8,6 +8,14 @@ A pre-commit run on a handful of files never starts a pool. (Or more than
 :data:`THRESHOLD_BYTES` in at least :data:`MIN_FILES` files: a few big modules
 cost as much to parse as many small ones.)
 
+On a big tree, reading and prefiltering are most of the work (a monorepo:
+tens of thousands of files, almost none of which matter). Once more than
+:data:`BULK_THRESHOLD` files have been discovered, the files discovered after
+them are not read here: they go to the workers unread, :data:`BULK_BATCH` at a
+time, and each worker reads, prefilters and analyzes its batch. A worker sends
+back only the results that hold something; this process fills in the empty
+ones, so the pickling stays proportional to the files that matter.
+
 Whatever runs the analysis, results come out in discovery order and are the
 ones serial analysis gives (``Engine.analyze_bytes`` is a pure function of a
 file's bytes): until the threshold is reached, files waiting for analysis are
@@ -52,8 +60,15 @@ LOOKAHEAD = 8192
 SEGMENT_ITEMS = 512
 # Batches in flight per worker.
 IN_FLIGHT_PER_JOB = 4
+# Files discovered before the rest go to the workers unread (bulk mode), and
+# how many unread files a worker gets at a time (reading and prefiltering one
+# costs ~20 us: a batch must be big enough to outweigh its round trip).
+BULK_THRESHOLD = 1024
+BULK_BATCH = 128
 
-Work = Union[bytes, "TextDocument"]
+# What a file's analysis starts from: its bytes past the prefilter, a document
+# (a fixed text), or None: not read yet (bulk mode; the worker reads it).
+Work = Union[bytes, "TextDocument", None]
 _PENDING = None
 
 
@@ -92,13 +107,25 @@ def _init_worker(settings: Any, rules: Any, unsafe_fixes: bool, base_dir: Any) -
     _WORKER_ENGINE = Engine(settings, rules, unsafe_fixes=unsafe_fixes, base_dir=base_dir, jobs=1)
 
 
-def analyze_batch(batch: list[tuple["SourceFile", Work]]) -> list["FileResult"]:
-    """Analyze files in a worker (a top-level function, so the pool can pickle it)."""
+def analyze_batch(batch: list[tuple["SourceFile", Work]]) -> list[Optional["FileResult"]]:
+    """Analyze files in a worker (a top-level function, so the pool can pickle it).
+
+    A result with nothing in it (most unread files: the prefilter rules them
+    out) comes back as None, and the scheduler makes the empty result itself.
+    """
     assert _WORKER_ENGINE is not None, "worker not initialised"
-    return [_analyze(_WORKER_ENGINE, source, work) for source, work in batch]
+    return [_holding(_analyze(_WORKER_ENGINE, source, work)) for source, work in batch]
+
+
+def _holding(result: "FileResult") -> Optional["FileResult"]:
+    if result.findings or result.error or result.document is not None or result.declarations or result.facts:
+        return result
+    return None
 
 
 def _analyze(engine: "Engine", source: "SourceFile", work: Work) -> "FileResult":
+    if work is None:
+        return engine.analyze(source)
     if isinstance(work, bytes):
         return engine.analyze_bytes(source, work)
     return engine.analyze_document(source, work)
@@ -147,6 +174,12 @@ def make_pool(engine: "Engine", jobs: int):
 
 # -- the scheduling side --------------------------------------------------------------
 
+def _empty_result(source: "SourceFile") -> "FileResult":
+    from .engine import FileResult
+
+    return FileResult(source)
+
+
 class _Segment:
     """Consecutive files, in discovery order, and the batch of them that needs analysis."""
 
@@ -174,8 +207,29 @@ class Scheduler:
         self.in_flight = 0
         self.pool: Any = None
         self.broken = False
+        self.discovered = 0  # files offered to read_here()
+        self.bulk = False  # files now go to the workers unread
 
     # -- input ----------------------------------------------------------------------
+    def read_here(self) -> bool:
+        """Whether the engine should read the next discovered file itself.
+
+        False once the tree has proved big (more than :data:`BULK_THRESHOLD`
+        files) and a pool can run: the file is then passed to :meth:`analyze`
+        unread (``work=None``) and a worker reads it.
+        """
+        if self.bulk:
+            return False
+        if self.jobs <= 1 or self.broken:
+            return True
+        self.discovered += 1
+        if self.discovered <= BULK_THRESHOLD:
+            return True
+        self.bulk = True
+        if self.pool is None:
+            self._start()
+        return self.pool is None  # the pool could not start: read here after all
+
     def done(self, source: "SourceFile", result: "FileResult") -> Iterator[tuple["SourceFile", "FileResult"]]:
         """A file whose result is known (cached, unreadable, or ruled out by the prefilter)."""
         if not self.segments and not self.open.items:
@@ -194,11 +248,12 @@ class Scheduler:
             yield source, _analyze(self.engine, source, work)
             return
         self.pending += 1
-        self.pending_bytes += len(work) if isinstance(work, bytes) else len(work.raw)
+        if work is not None:
+            self.pending_bytes += len(work) if isinstance(work, bytes) else len(work.raw)
         self.open.items.append([source, _PENDING])
         self.open.work.append((source, work))
         self.held += 1
-        if len(self.open.work) >= BATCH:
+        if len(self.open.work) >= (BULK_BATCH if self.bulk else BATCH):
             self._close()
         if self.pool is None and not self.broken and self.jobs > 1 and self._worth_a_pool():
             self._start()
@@ -247,6 +302,7 @@ class Scheduler:
     def _broke(self) -> None:
         """A worker died (killed, out of memory): finish the run in this process."""
         self.broken = True
+        self.bulk = False
         self.engine.shutdown_pool()
         self.pool = None
         for segment in self.segments:
@@ -284,7 +340,8 @@ class Scheduler:
                 pending = iter(results)
                 for item in head.items:
                     if item[1] is _PENDING:
-                        item[1] = next(pending)
+                        result = next(pending)
+                        item[1] = result if result is not None else _empty_result(item[0])
             self.segments.popleft()
             self.held -= len(head.items)
             for source, result in head.items:

@@ -174,3 +174,55 @@ def test_sparse_hits_never_hold_back_more_than_the_lookahead(monkeypatch):
     assert [source for source, _ in out] == list(range(2000))
     assert all(result == (("analyzed" if source % 300 == 0 else "done"), source) for source, result in out)
     assert most_held <= 50 + 1
+
+
+@pytest.mark.parametrize("bulk_batch", [1, 7, 128])
+def test_bulk_mode_workers_read_files_and_give_the_serial_results(tmp_path, monkeypatch, bulk_batch):
+    """Past BULK_THRESHOLD discovered files, workers read, prefilter and analyze unread files."""
+    monkeypatch.setattr(parallel, "BULK_THRESHOLD", 10)
+    monkeypatch.setattr(parallel, "BULK_BATCH", bulk_batch)
+    read_here = []
+    real_read = Engine.read
+
+    def counting_read(self, source):
+        read_here.append(source.display)
+        return real_read(self, source)
+
+    tree = _tree(tmp_path)
+    (tree / "svc_059" / "requirements-bad.txt").write_bytes(b"\xff\xfe\n")  # read by a worker
+    paths = [str(tree)]
+    serial = _summary(_engine(1), paths)
+    started = _count_pools(monkeypatch)
+    monkeypatch.setattr(Engine, "read", counting_read)
+    pooled = _summary(_engine(2), paths)
+    assert started
+    assert pooled == serial
+    # Two runs (results() and run()) each read only the files discovered before bulk mode here.
+    assert len(read_here) == 2 * 10
+    # An undecodable file read by a worker is still reported, in its place.
+    errors = [display for display, _, error, _, _ in pooled[0] if error is not None]
+    assert errors[-1].endswith("svc_059/requirements-bad.txt")
+
+
+def test_bulk_mode_fix_writes_the_bytes_serial_fix_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "BULK_THRESHOLD", 10)
+    monkeypatch.setattr(parallel, "BULK_BATCH", 8)
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    serial = _engine(1).fix([str(one)])
+    pooled = _engine(2).fix([str(two)])
+    assert pooled.report.fixed == serial.report.fixed > 0
+    assert [p.replace("/two/", "/one/") for p in pooled.report.changed_paths] == serial.report.changed_paths
+    for directory, _, names in os.walk(one):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as a, open(path.replace(str(one), str(two)), "rb") as b:
+                assert a.read() == b.read(), path
+
+
+def test_bulk_mode_survives_a_dead_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "BULK_THRESHOLD", 10)
+    monkeypatch.setattr(parallel, "BULK_BATCH", 8)
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    monkeypatch.setattr(parallel, "analyze_batch", _die)
+    assert _summary(_engine(2), paths) == serial
