@@ -182,6 +182,10 @@ class Engine:
         if reader is None:
             result.error = FileError(source.display, f"asgifix cannot read {source.kind} files yet", fatal=False)
             return result
+        if not source.explicit:
+            looks_foreign = getattr(reader, "looks_foreign", None)
+            if looks_foreign is not None and looks_foreign(document):
+                return result  # prose found by its name only: is_foreign() below would say so, at a cost
         try:
             parsed = reader.parse(document)
         except sources.SourceProblem as exc:

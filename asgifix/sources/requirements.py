@@ -513,6 +513,38 @@ def _prose_like(entry: RequirementEntry) -> bool:
     return not _NAME_START.match(text) or len(text.split()) >= 4
 
 
+# Lines pip certainly rejects and _prose_like counts as prose, decided without
+# pip: a name followed by a word (PEP 508 allows only extras, a specifier, "@",
+# ";" or the end after a name) in a sentence of 4+ words, or a line starting
+# with punctuation pip never reads as a requirement, an option, a path or a URL.
+# Lines that pip could take for a path or URL ("/", "\\", "@", "://", an archive
+# name) are never counted.
+_SENTENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*[ \t]+[A-Za-z]")
+_PUNCTUATION_START = re.compile(r"[^A-Za-z0-9\-./~\\$\s]")
+_PATH_LIKE = re.compile(r"[/\\@]|\.(?:zip|whl|tar|tgz|tbz|txz|tlz|gz|bz2|xz|lz|lzma)\b", re.IGNORECASE)
+
+
+def _certainly_prose(text: str) -> bool:
+    if _PATH_LIKE.search(text):
+        return False
+    if _PUNCTUATION_START.match(text):
+        return True
+    return _SENTENCE.match(text) is not None and len(text.split(";", 1)[0].split()) >= 4
+
+
+def looks_foreign(document: TextDocument) -> bool:
+    """:func:`is_foreign` decided early, without pip's parser, for clear-cut prose.
+
+    Counts only lines that pip certainly rejects and that read as prose: when
+    they alone reach :func:`is_foreign`'s threshold, parsing the file line by
+    line with pip's grammar cannot change the answer (tests check that every
+    line counted here is one pip rejects). True means "is_foreign would say so".
+    """
+    texts = [logical.text for logical in logical_lines(document.text) if logical.text]
+    prose = sum(1 for text in texts if _certainly_prose(text))
+    return prose >= 3 and prose * 10 >= len(texts) * 3
+
+
 def is_foreign(model: RequirementsFile) -> bool:
     """True when a file found by its name (``docs/ref/constraints.txt``) is prose, not requirements.
 
