@@ -79,6 +79,8 @@ class AsgirefNameMatcher(_AsgirefMatcher):
             return
         scope = project_scope(project, self.context.target_asgiref)
         successors: dict = self.params.get("successors", {})
+        # A verdict depends on the name and whether a fallback guards it, not on where it is.
+        verdicts: dict[tuple[str, bool], Optional[tuple[str, str, str]]] = {}
         for path, usage in usages:
             seen: set[tuple[str, int]] = set()
             for reference in usage.references:
@@ -86,15 +88,20 @@ class AsgirefNameMatcher(_AsgirefMatcher):
                 if key in seen:
                     continue
                 seen.add(key)
-                finding = self._judge(path, reference, scope, successors)
-                if finding is not None:
-                    yield finding
+                shape = (reference.dotted, reference.guarded)
+                if shape not in verdicts:
+                    verdicts[shape] = self._judge(reference, scope, successors)
+                verdict = verdicts[shape]
+                if verdict is not None:
+                    severity, message, hint = verdict
+                    yield Finding(self.rule.code, severity, message, path, _span(reference), None, hint)
 
-    def _judge(self, path: str, reference: Reference, scope: AsgirefScope, successors: dict) -> Optional[Finding]:
+    def _judge(self, reference: Reference, scope: AsgirefScope, successors: dict) -> Optional[tuple[str, str, str]]:
+        """``(severity, message, hint)`` when the reference names something the allowed releases lack."""
         module, rest = split_dotted(reference.dotted)
         releases = knowledge.asgiref_releases()
         if module is None:
-            return self._finding(path, reference, f"`{reference.dotted}`: no asgiref release has this module",
+            return self._verdict(reference, f"`{reference.dotted}`: no asgiref release has this module",
                                  "check the spelling; `asgifix explain AFX201` lists where names moved", True)
         name = rest[0] if rest else None
         member = rest[1] if len(rest) > 1 else None
@@ -107,7 +114,7 @@ class AsgirefNameMatcher(_AsgirefMatcher):
                 present = knowledge.versions_having(module, name)
         if not present:
             where = f"module {module}" if name else "asgiref"
-            return self._finding(path, reference, f"`{label}`: no asgiref release defines it in {where}",
+            return self._verdict(reference, f"`{label}`: no asgiref release defines it in {where}",
                                  "check the spelling; see the asgiref changelog", True)
         allowed = list(scope.versions)
         missing = [v for v in allowed if v not in set(present)]
@@ -142,11 +149,10 @@ class AsgirefNameMatcher(_AsgirefMatcher):
             hint = successor or f"pin asgiref to a release that has `{label}`"
         if reference.guarded:
             message += " (imported under try/except ImportError, so the code has a fallback)"
-        return self._finding(path, reference, message, hint, everywhere)
+        return self._verdict(reference, message, hint, everywhere)
 
-    def _finding(self, path: str, reference: Reference, message: str, hint: str, everywhere: bool) -> Finding:
-        return Finding(self.rule.code, self._severity(reference.guarded, everywhere), message, path,
-                       _span(reference), None, hint)
+    def _verdict(self, reference: Reference, message: str, hint: str, everywhere: bool) -> tuple[str, str, str]:
+        return self._severity(reference.guarded, everywhere), message, hint
 
 
 class AsgirefSignatureMatcher(_AsgirefMatcher):
@@ -159,16 +165,28 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
         scope = project_scope(project, self.context.target_asgiref)
         pinned = pinned_scope(project) if scope.target else scope
         releases = knowledge.asgiref_releases()
+        # A verdict depends on the callable and the call's shape, not on where it is:
+        # a project calls sync_to_async(f) in many places, judged once.
+        verdicts: dict[tuple, list[tuple[str, str, str]]] = {}
         for path, usage in usages:
             for call in usage.calls:
-                module, rest = split_dotted(call.dotted)
-                if module is None or not rest:
-                    continue
-                qualname = ".".join(rest)
-                if not knowledge.signature_history(module, qualname):
-                    continue
-                yield from self._arguments(path, call, module, qualname, scope, releases)
-                yield from self._defaults(path, call, module, qualname, scope, pinned, releases)
+                shape = (call.dotted, call.positional, call.keywords, call.has_star_args, call.has_star_kwargs)
+                judged = verdicts.get(shape)
+                if judged is None:
+                    judged = verdicts[shape] = self._judge(call, scope, pinned, releases)
+                for severity, message, hint in judged:
+                    yield Finding(self.rule.code, severity, message, path, _span(call), None, hint)
+
+    def _judge(self, call: Call, scope, pinned, releases) -> list[tuple[str, str, str]]:
+        """``(severity, message, hint)`` for each problem of a call of this shape."""
+        module, rest = split_dotted(call.dotted)
+        if module is None or not rest:
+            return []
+        qualname = ".".join(rest)
+        if not knowledge.signature_history(module, qualname):
+            return []
+        return [*self._arguments(call, module, qualname, scope, releases),
+                *self._defaults(call, module, qualname, scope, pinned, releases)]
 
     def _rejects(self, call: Call, params) -> Optional[str]:
         """Why a release with ``params`` rejects the call, or None."""
@@ -184,7 +202,7 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 return f"{call.positional} positional arguments"
         return None
 
-    def _arguments(self, path, call, module, qualname, scope, releases) -> Iterator[Finding]:
+    def _arguments(self, call, module, qualname, scope, releases) -> Iterator[tuple[str, str, str]]:
         rejected: dict[str, list[str]] = {}
         for version in scope.versions:
             params = knowledge.signature_in(module, qualname, version)
@@ -208,7 +226,7 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 hint = "pass the later arguments by keyword" + self._keyword_only_since(module, qualname, releases)
             else:
                 hint = "drop the argument, or pin an asgiref release that accepts it"
-            yield Finding(self.rule.code, self._severity(False, everywhere), message, path, _span(call), None, hint)
+            yield self._severity(False, everywhere), message, hint
 
     @staticmethod
     def _keyword_only_since(module: str, qualname: str, releases: list[str]) -> str:
@@ -219,7 +237,7 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 return f" ({', '.join(keyword_only)} keyword-only since asgiref {version})"
         return ""
 
-    def _defaults(self, path, call, module, qualname, scope, pinned, releases) -> Iterator[Finding]:
+    def _defaults(self, call, module, qualname, scope, pinned, releases) -> Iterator[tuple[str, str, str]]:
         """A parameter the call leaves out whose default differs across the releases in play."""
         in_play = sorted(set(scope.versions) | set(pinned.versions), key=releases.index)
         if len(in_play) < 2:
@@ -244,4 +262,4 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
             message = (f"`{qualname}(...)` relies on the default of `{param.name}`, which changed: "
                        f"{described} ({context})")
             hint = f"pass {param.name}= explicitly to keep one behaviour"
-            yield Finding(self.rule.code, "warning", message, path, _span(call), None, hint)
+            yield "warning", message, hint
