@@ -110,7 +110,21 @@ def _record(package: str, version: str) -> dict:
 
 
 def requirements(package: str, version: str, extras: tuple[str, ...] = ()) -> dict[str, str]:
-    """``{name: specifier}`` that a release requires among the modelled packages ("" = any version)."""
+    """``{name: specifier}`` that a release requires among the modelled packages ("" = any version).
+
+    The dict is shared between callers (a solve asks for it thousands of times): do not change it.
+    """
+    if isinstance(version, Unrecorded):  # never cached: it compares equal to a plain version string
+        return _requirements(package, version, extras)
+    return _cached_requirements(package, version, extras)
+
+
+@lru_cache(maxsize=None)
+def _cached_requirements(package: str, version: str, extras: tuple[str, ...]) -> dict[str, str]:
+    return _requirements(package, version, extras)
+
+
+def _requirements(package: str, version: str, extras: tuple[str, ...]) -> dict[str, str]:
     record = _record(package, version)
     required = {name: spec for name, spec in record.get("requires", {}).items() if spec is not None}
     for extra in extras:
@@ -143,9 +157,17 @@ def _pin(text: str):
 
 
 def _allows(specifier: str, version: str) -> bool:
-    if specifier and isinstance(version, Unrecorded):
+    if not specifier:
+        return True
+    if isinstance(version, Unrecorded):
         return version.admits(specifier)
-    return not specifier or _specifier(specifier).contains(version, prereleases=True)
+    return _contains(specifier, version)
+
+
+@lru_cache(maxsize=None)
+def _contains(specifier: str, version: str) -> bool:
+    """``SpecifierSet(specifier).contains(version, prereleases=True)``, remembered (a search asks again and again)."""
+    return _specifier(specifier).contains(version, prereleases=True)
 
 
 def unrecorded(package: str, specifiers: list[str]) -> Optional[Unrecorded]:
@@ -202,12 +224,17 @@ class Problem:
     """Declared constraints over the modelled packages (several per package are intersected)."""
 
     def __init__(self, constraints: Iterable[Constraint], python_version: Optional[str] = None):
-        self.declared: dict[str, list[Constraint]] = {}
+        # Each distinct constraint once: a monorepo repeats the same pins in every
+        # service, and an intersection does not change when a member repeats.
+        declared: dict[str, dict[Constraint, None]] = {}
         for constraint in constraints:
             name = knowledge.normalize_name(constraint.package)
             if modelled(name):
-                self.declared.setdefault(name, []).append(constraint)
+                declared.setdefault(name, {})[constraint] = None
+        self.declared: dict[str, list[Constraint]] = {name: list(unique) for name, unique in declared.items()}
         self.python_version = python_version
+        self._extras_of = {name: tuple(sorted({e for c in unique for e in c.extras}))
+                           for name, unique in self.declared.items()}
 
     # -- domains -------------------------------------------------------------------
     def candidates(self, package: str, specifiers: Optional[list[str]] = None) -> list[str]:
@@ -223,16 +250,16 @@ class Problem:
     def _candidates(self, package: str, specifiers: Optional[list[str]]) -> list[str]:
         if specifiers is None:
             specifiers = [c.specifier for c in self.declared.get(package, ())]
-        specs = [_specifier(s) for s in specifiers if s]
-        wants_pre = any(spec.prereleases for spec in specs)
-        pins = [pin for pin in (_pin(s) for s in specifiers if s) if pin is not None]
+        texts = list(dict.fromkeys(s for s in specifiers if s))
+        wants_pre = any(_specifier(text).prereleases for text in texts)
+        pins = [pin for pin in (_pin(s) for s in texts) if pin is not None]
         chosen = []
         for version in reversed(releases(package)):
             parsed = _version(version)
             exact = any(pin.contains(version, prereleases=True) for pin in pins)
             if parsed.is_prerelease and not wants_pre and not exact:
                 continue
-            if not all(spec.contains(version, prereleases=True) for spec in specs):
+            if not all(_contains(text, version) for text in texts):
                 continue
             record = _record(package, version)
             if record.get("yanked") and not exact:
@@ -244,14 +271,14 @@ class Problem:
                 except Exception:  # a malformed Requires-Python is ignored, as pip does
                     pass
             chosen.append(version)
-        if not chosen and specs:
+        if not chosen and texts:
             outside = unrecorded(package, specifiers)
             if outside is not None:
                 chosen.append(outside)
         return chosen
 
     def _extras(self, package: str) -> tuple[str, ...]:
-        return tuple(sorted({e for c in self.declared.get(package, ()) for e in c.extras}))
+        return self._extras_of.get(package, ())
 
     # -- solving -------------------------------------------------------------------
     def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None) -> Optional[dict[str, Optional[str]]]:

@@ -129,9 +129,11 @@ class VersionConflict(ProjectMatcher):
     def _must_move(self, project, problem: Problem, declarations: list[Declaration],
                    relax_asgiref: bool) -> Iterator[Finding]:
         movers: list[tuple[Declaration, str]] = []
+        tried: set[str] = set()  # the answer depends on the package, not on which of its declarations
         for declaration in declarations:
-            if declaration.name == "asgiref" or any(m[0].name == declaration.name for m in movers):
+            if declaration.name == "asgiref" or declaration.name in tried:
                 continue
+            tried.add(declaration.name)
             overrides: dict = {declaration.name: []}
             if relax_asgiref:
                 overrides["asgiref"] = []
