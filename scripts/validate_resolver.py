@@ -8,7 +8,11 @@ asgifix the same question by the code path AFX301 uses (the requirements file
 is read by asgifix's engine, the problem built by
 ``asgifix.matchers.version_conflict.build_problem`` and solved by
 ``asgifix.resolver.Problem.solve``), and prints the agreement rate and a table of
-disagreements. It needs the package index; it is not part of the test suite.
+disagreements. Where both say "resolves", each side's installation is then
+checked by the other (uv compiles the pins plus asgifix's chosen releases;
+asgifix judges the pins plus the releases uv chose): agreeing on the verdict
+for different reasons would show up there. It needs the package index; it is
+not part of the test suite.
 
     python -m venv /tmp/uvenv && /tmp/uvenv/bin/pip install uv
     python scripts/validate_resolver.py --uv /tmp/uvenv/bin/uv            # 240 samples
@@ -511,6 +515,24 @@ def pins_of(solution: Dict[str, Optional[str]]) -> List[str]:
             if version and not (isinstance(version, Unrecorded) and not version.pinned)]
 
 
+def uv_pins(resolved: Dict[str, str]) -> List[str]:
+    return [f"{name}=={version}" for name, version in sorted(resolved.items()) if modelled(name)]
+
+
+def with_pins(sample: Sample, pins: List[str]) -> str:
+    return sample.text + "".join(pin + "\n" for pin in pins)
+
+
+def build_cause(message: str) -> str:
+    """The failed build and the exception it ended with, from uv's message."""
+    failed = re.search(r"Failed to (?:build|download and build) `[^`]+`", message)
+    errors = re.findall(r"^\s*(\w+(?:Error|Exception): .*)$", message, re.M)
+    parts = [failed.group(0)] if failed else []
+    if errors:
+        parts.append(errors[-1].strip())
+    return ": ".join(parts) if parts else first_cause(message)
+
+
 def first_cause(message: str) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     cause = [line for line in lines if not line.startswith("error:")]
@@ -527,6 +549,28 @@ class Row:
     uv: UvResult
     asgifix: AsgifixResult
     diagnosis: str = ""
+    # where both resolve: uv on the pins plus asgifix's releases, asgifix on the pins plus uv's
+    uv_on_asgifix: Optional[UvResult] = None
+    asgifix_on_uv: Optional[AsgifixResult] = None
+
+    @property
+    def cross_checked(self) -> bool:
+        return self.uv_on_asgifix is not None and self.asgifix_on_uv is not None
+
+    @property
+    def cross_agrees(self) -> bool:
+        return (self.cross_checked and self.uv_on_asgifix.status == "resolves"
+                and self.asgifix_on_uv.status == "resolves")
+
+    def cross_failure(self) -> str:
+        parts = []
+        if self.uv_on_asgifix is not None and self.uv_on_asgifix.status != "resolves":
+            parts.append(f"uv on asgifix's releases ({', '.join(pins_of(self.asgifix.solution))}): "
+                         f"{self.uv_on_asgifix.status}: {first_cause(self.uv_on_asgifix.message)}")
+        if self.asgifix_on_uv is not None and self.asgifix_on_uv.status != "resolves":
+            parts.append(f"asgifix on uv's releases ({', '.join(uv_pins(self.uv.resolved))}): "
+                         f"{self.asgifix_on_uv.status}")
+        return "; ".join(parts)
 
     @property
     def compared(self) -> bool:
@@ -588,6 +632,14 @@ def run(args) -> Tuple[List[Row], Uv]:
             forced = uv.compile(row.sample.text + "".join(p + "\n" for p in pins_of(row.asgifix.solution)))
             row.diagnosis = (f"asgifix installs {', '.join(pins_of(row.asgifix.solution))}; uv on those pins: "
                              f"{forced.status}: {first_cause(forced.message)}")
+    if not args.no_cross_check:
+        both = [r for r in rows if r.compared and r.agrees and r.uv.status == "resolves"]
+        with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+            futures = {pool.submit(uv.compile, with_pins(r.sample, pins_of(r.asgifix.solution))): r for r in both}
+            for future in concurrent.futures.as_completed(futures):
+                futures[future].uv_on_asgifix = future.result()
+        for row in both:
+            row.asgifix_on_uv = asgifix.verdict(with_pins(row.sample, uv_pins(row.uv.resolved)))
     uv.save()
     return rows, uv
 
@@ -603,6 +655,8 @@ def summary(rows: List[Row]) -> Dict[str, int]:
         "build_errors": sum(r.uv.status == "build-error" for r in rows),
         "network_errors": sum(r.uv.status == "network-error" for r in rows),
         "undecided": sum(r.asgifix.status == "undecided" for r in rows),
+        "cross_checked": sum(r.cross_checked for r in rows),
+        "cross_agree": sum(r.cross_agrees for r in rows),
     }
 
 
@@ -630,11 +684,19 @@ def print_results(rows: List[Row], counts: Dict[str, int], seconds: float) -> No
         print("Not compared:")
         for row in skipped:
             print(f"{row.sample.ident:>4}  {row.sample.kind:10}  uv {row.uv.status}, asgifix {row.asgifix.status}: "
-                  f"{one_line(row.sample)}  [{first_cause(row.uv.message)[:200]}]")
+                  f"{one_line(row.sample)}  [{build_cause(row.uv.message)[:200]}]")
     print(f"samples {counts['samples']}, compared {counts['compared']} (uv: {counts['uv_resolves']} resolve, "
           f"{counts['uv_fails']} fail), build errors {counts['build_errors']}, network errors "
           f"{counts['network_errors']}, asgifix undecided {counts['undecided']}")
+    cross = [r for r in rows if r.cross_checked and not r.cross_agrees]
+    if cross:
+        print("Solutions the other side rejects:")
+        for row in cross:
+            print(f"{row.sample.ident:>4}  {row.sample.kind:10}  {one_line(row.sample)}")
+            print(f"{'':40}{row.cross_failure()}")
     print(f"agreement: {counts['agree']}/{counts['compared']} = {rate(counts)}  ({seconds:.0f} s)")
+    if counts["cross_checked"]:
+        print(f"solutions cross-checked: {counts['cross_agree']}/{counts['cross_checked']}")
 
 
 def write_report(path: Path, rows: List[Row], counts: Dict[str, int], uv: Uv, args, seconds: float) -> None:
@@ -649,7 +711,12 @@ def write_report(path: Path, rows: List[Row], counts: Dict[str, int], uv: Uv, ar
            f"sides; uv --exclude-newer {uv.exclude_newer or '(none)'}",
            f"- command: `uv pip compile --python-version {args.python_version} --no-header --quiet --no-config "
            f"--no-annotate --exclude-newer {uv.exclude_newer} requirements.in`",
-           f"- run time: {seconds:.0f} s on this run (uv answers cached in bench/.validate-cache/)", ""]
+           f"- run time: {seconds:.0f} s on this run (uv answers cached in bench/.validate-cache/)"]
+    if counts["cross_checked"]:
+        out.append(f"- **Solutions cross-checked: {counts['cross_agree']}/{counts['cross_checked']}**: of the pin "
+                   "sets both resolve, uv installs them together with the releases asgifix chose, and asgifix "
+                   "accepts them together with the releases uv chose")
+    out.append("")
     disagreements = [r for r in rows if r.compared and not r.agrees]
     out += ["### Disagreements", ""]
     if not disagreements:
@@ -660,11 +727,19 @@ def write_report(path: Path, rows: List[Row], counts: Dict[str, int], uv: Uv, ar
             out.append(f"| {row.sample.ident} | {row.sample.kind} | `{md(one_line(row.sample))}` | {row.uv.status} "
                        f"| {row.asgifix.status} | {md(row.diagnosis)} |")
         out.append("")
+    cross = [r for r in rows if r.cross_checked and not r.cross_agrees]
+    if cross:
+        out += ["### Solutions the other side rejects", "", "| # | kind | pins | what failed |",
+                "| ---: | --- | --- | --- |"]
+        for row in cross:
+            out.append(f"| {row.sample.ident} | {row.sample.kind} | `{md(one_line(row.sample))}` "
+                       f"| {md(row.cross_failure())} |")
+        out.append("")
     skipped = [r for r in rows if not r.compared]
     if skipped:
         out += ["### Not compared", "", "| # | kind | pins | uv | why |", "| ---: | --- | --- | --- | --- |"]
         for row in skipped:
-            why = first_cause(row.uv.message)[:300] if row.uv.status != "resolves" else "asgifix undecided"
+            why = build_cause(row.uv.message)[:300] if row.uv.status != "resolves" else "asgifix undecided"
             out.append(f"| {row.sample.ident} | {row.sample.kind} | `{md(one_line(row.sample))}` | {row.uv.status} "
                        f"| {md(why)} |")
         out.append("")
@@ -709,6 +784,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--report", default=None,
                         help=f"write the results there (default: {REPORT.relative_to(REPO)} when no --limit)")
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument("--no-cross-check", action="store_true",
+                        help="skip checking each side's installation with the other where both resolve")
     parser.add_argument("--json", default=None, help="also write every row as JSON there")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -724,8 +801,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         Path(args.json).write_text(json.dumps([{
             "id": r.sample.ident, "kind": r.sample.kind, "pins": r.sample.lines, "uv": r.uv.status,
             "asgifix": r.asgifix.status, "uv_resolved": r.uv.resolved, "asgifix_solution": r.asgifix.solution,
-            "diagnosis": r.diagnosis, "uv_message": r.uv.message} for r in rows], indent=1) + "\n")
-    return 0 if counts["agree"] == counts["compared"] else 1
+            "diagnosis": r.diagnosis, "uv_message": r.uv.message,
+            "cross_check": (None if not r.cross_checked else r.cross_failure() or "ok")} for r in rows],
+            indent=1) + "\n")
+    return 0 if counts["agree"] == counts["compared"] and counts["cross_agree"] == counts["cross_checked"] else 1
 
 
 if __name__ == "__main__":

@@ -474,3 +474,19 @@ def test_rederive_sample_from_index(tmp_path):
     assert rec["source"] == "wheel-metadata"
     assert rec["requires"] == k.requirements_of("django", "4.2")
     assert rec["requires_python"] == k.release_record("django", "4.2")["requires_python"]
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("name, versions", [
+    # wheel METADATA (PEP 658) incl. a yanked release; extras ([daphne]); egg-info requires.txt from an
+    # sdist (channels 0.9 has no wheel); the Channels 1 layer and the Channels 2/3 server.
+    ("django", ["4.2", "4.2.12"]), ("channels", ["4.0.0", "0.9"]), ("channels-redis", ["4.1.0"]),
+    ("daphne", ["3.0.2"]), ("asgi-redis", ["1.4.3"]),
+])
+def test_rederive_ecosystem_records_from_index(tmp_path, name, versions):
+    bk = _load_script()
+    index = bk.DEFAULT_INDEX
+    releases = bk.releases_from_files(name, bk.project_files([name], tmp_path, index)[name])
+    for version in versions:
+        fresh = bk.release_record(name, version, releases[version], tmp_path, index)
+        assert fresh == k.release_record(name, version), (name, version)

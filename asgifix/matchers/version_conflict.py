@@ -6,11 +6,20 @@ install, the fix moves it to the newest release everything else accepts (or
 drops the version with ``pin-strategy = "unpin"``); when no asgiref release
 can satisfy the other packages, the finding names the package that has to
 move and a release of it that works.
+
+The verdict does not depend on the Python version: Requires-Python is not
+applied (a project rarely says which Python it runs on, and the same pins are
+installed on several). The *fix* does use it when the project declares one
+(``requires-python``, Poetry's ``python``, ``python_requires``, Pipfile's
+``[requires]``): the asgiref pin it writes is the newest that installs on the
+oldest Python the project allows, so ``Django==4.2.7`` with
+``requires-python = ">=3.9"`` gets asgiref 3.11.1, not 3.13.0 (Requires-Python >=3.11).
 """
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+import re
+from typing import Iterator, NamedTuple, Optional
 
 from .. import knowledge, sources
 from ..asgiref_scope import release_runs
@@ -56,7 +65,16 @@ class VersionConflict(ProjectMatcher):
             return
         pins = [d for d in declarations if d.name == "asgiref"]
         if fits and pins:
-            yield from self._asgiref_pins(project, problem, pins, fits)
+            target = fits[0], ""
+            python = declared_python(project)
+            if python is not None:
+                try:
+                    runnable = build_problem(declarations, python.floor).asgiref_fits(without_asgiref_pins=True)
+                except Undecided:
+                    runnable = []
+                if runnable:  # else the declared Python excludes more than asgiref: judged without it
+                    target = runnable[0], f" on Python {python.floor}, the oldest {python.where} allows"
+            yield from self._asgiref_pins(project, problem, pins, fits, target)
         else:
             # Nothing fits even with the asgiref pins left out: another package has to move
             # (the asgiref pins are judged again once it has).
@@ -85,8 +103,8 @@ class VersionConflict(ProjectMatcher):
         return described
 
     # -- the asgiref pin is the problem ----------------------------------------------
-    def _asgiref_pins(self, project, problem, pins, fits) -> Iterator[Finding]:
-        newest = fits[0]
+    def _asgiref_pins(self, project, problem, pins, fits, target: tuple[str, str]) -> Iterator[Finding]:
+        newest, on_python = target
         others = [d for d in problem_declarations(project) if d.name != "asgiref"]
         needs = self._needs(problem, others)
         outside = [d for d in pins if not any(_allows(_specifier(d), v) for v in fits)]
@@ -101,11 +119,12 @@ class VersionConflict(ProjectMatcher):
                 where = ", ".join(f"{d.path}:{d.line} `{(d.text or '').strip()}`" for d in pins if d is not declaration)
                 message = (f"`{pinned}` disagrees with the other asgiref pin(s) ({where}); the rest of the "
                            f"project accepts asgiref {_runs(fits)}; {PIP_SAYS}")
-            fix, hint = self._pin_fix(project, declaration, newest)
+            fix, hint = self._pin_fix(project, declaration, newest, on_python)
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
                           self._span(project, declaration), fix, hint)
 
-    def _pin_fix(self, project: ProjectModel, declaration: Declaration, version: str) -> tuple[Optional[Fix], str]:
+    def _pin_fix(self, project: ProjectModel, declaration: Declaration, version: str,
+                 on_python: str = "") -> tuple[Optional[Fix], str]:
         unpin = self.context.pin_strategy == "unpin"
         wanted = "drop the asgiref version" if unpin else f"pin asgiref=={version}"
         if declaration.generated:
@@ -122,7 +141,7 @@ class VersionConflict(ProjectMatcher):
         if replacement is None:
             return None, f"{wanted} by hand"
         edits, shown = replacement
-        message = f"Rewrite as `{shown}`" + ("" if unpin else f" (the newest asgiref the other pins accept)")
+        message = f"Rewrite as `{shown}`" + ("" if unpin else f" (the newest asgiref the other pins accept{on_python})")
         return Fix("safe", message, tuple(Edit(document.display, document.span(a, b), c) for a, b, c in edits)), message
 
     # -- no asgiref fits: another package has to move ---------------------------------
@@ -237,6 +256,114 @@ class VersionConflict(ProjectMatcher):
         if document is not None and declaration.end > declaration.start:
             return document.span(declaration.start, declaration.end)
         return Span(0, 0, declaration.line, 1, declaration.line, 1)
+
+
+class DeclaredPython(NamedTuple):
+    floor: str  # the oldest Python version the declaration allows, e.g. "3.9"
+    where: str  # e.g. "pyproject.toml's requires-python `>=3.9`"
+
+
+_SETUP_PY_PYTHON = re.compile(r"""\bpython_requires\s*=\s*(?P<q>["'])(?P<spec>[^"'\n]*)(?P=q)""")
+
+
+def declared_python(project: ProjectModel) -> Optional[DeclaredPython]:
+    """The oldest Python any of the project's files says it supports, or None when none says.
+
+    Read from the declaration files the project model keeps: PEP 621 ``requires-python``,
+    Poetry's ``python`` dependency, ``python_requires`` in setup.cfg (``[options]``) or a
+    literal one in setup.py, Pipfile's ``[requires] python_version``/``python_full_version``.
+    Several files: the lowest floor wins (the pin must install on every Python they allow).
+    """
+    found: list[tuple[tuple, DeclaredPython]] = []
+    for path, document in project.documents.items():
+        name = path.rsplit("/", 1)[-1]
+        for label, spec in _python_declarations(name, document.text):
+            floor = _python_floor(spec)
+            if floor is not None:
+                found.append((_release_tuple(floor), DeclaredPython(floor, f"{path}'s {label} `{spec}`")))
+    return min(found)[1] if found else None
+
+
+def _python_declarations(name: str, text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if name in ("pyproject.toml", "Pipfile"):
+        import sys
+
+        if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except Exception:
+            return out
+        if name == "Pipfile":
+            requires = data.get("requires")
+            if isinstance(requires, dict):
+                for key in ("python_full_version", "python_version"):
+                    if isinstance(requires.get(key), str):
+                        out.append((f"[requires] {key}", f"=={requires[key].strip()}.*"
+                                    if key == "python_version" else f"=={requires[key].strip()}"))
+                        break
+            return out
+        project = data.get("project")
+        if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
+            out.append(("requires-python", project["requires-python"]))
+        tool = data.get("tool")
+        poetry = tool.get("poetry") if isinstance(tool, dict) else None
+        dependencies = poetry.get("dependencies") if isinstance(poetry, dict) else None
+        python = dependencies.get("python") if isinstance(dependencies, dict) else None
+        if isinstance(python, str):
+            from ..sources.constraints import poetry_to_pep440
+
+            spec, _ = poetry_to_pep440(python)
+            if spec:
+                out.append(("Poetry python", spec))
+    elif name == "setup.cfg":
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text)
+            value = parser.get("options", "python_requires", fallback=None)
+        except configparser.Error:
+            value = None
+        if value and value.strip():
+            out.append(("python_requires", value.strip()))
+    elif name == "setup.py":
+        match = _SETUP_PY_PYTHON.search(text)
+        if match and match.group("spec").strip():
+            out.append(("python_requires", match.group("spec").strip()))
+    return out
+
+
+def _python_floor(text: str) -> Optional[str]:
+    """The oldest Python version ``text`` (a specifier set) allows: ``>=3.9`` 3.9, ``^3.8.1`` 3.8.1, ``>3.8`` 3.9."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        spec = SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+    probes = {f"{major}.{minor}" for major in (2, 3) for minor in range(0, 40)}
+    probes |= {c.version[:-2] if c.version.endswith(".*") else c.version for c in spec}
+    allowed = []
+    for probe in probes:
+        try:
+            version = Version(probe)
+        except InvalidVersion:
+            continue
+        if spec.contains(version, prereleases=True):
+            allowed.append(version)
+    return str(min(allowed)) if allowed else None
+
+
+def _release_tuple(version: str) -> tuple:
+    from packaging.version import Version
+
+    return Version(version).release
 
 
 def build_problem(declarations: list[Declaration], python_version: Optional[str] = None) -> Problem:
