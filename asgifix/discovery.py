@@ -230,6 +230,11 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
             kind = classify_name(name, directory_name)
             if kind is None:
                 continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue  # a FIFO, socket or device named like a project file: opening it could block
+            except OSError:
+                continue
             if seen is not None:
                 key = os.path.join(real_root, relative.replace("/", os.sep))
                 if key in seen:

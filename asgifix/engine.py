@@ -190,6 +190,16 @@ class Engine:
         is_foreign = getattr(reader, "is_foreign", None)
         if not source.explicit and is_foreign is not None and is_foreign(parsed):
             return result  # found by its name only, and its content says it is something else
+        try:
+            return self._analyze_parsed(source, document, reader, parsed, result)
+        except (RecursionError, MemoryError):
+            # ast.parse accepts nesting (a long `a + b + ...` chain) deeper than a
+            # recursive walk over the tree can follow: report the file, go on.
+            return FileResult(source, error=FileError(
+                source.display, "too deeply nested to analyze (Python's recursion limit)", fatal=False))
+
+    def _analyze_parsed(self, source: SourceFile, document: TextDocument, reader, parsed,
+                        result: FileResult) -> FileResult:
         findings: list[Finding] = []
         for matcher in self.file_matchers.get(source.kind, ()):
             # A matcher's needles say which files it can find something in: the

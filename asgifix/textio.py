@@ -165,8 +165,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
     The file's permission bits are kept. The temporary file lives in the same
-    directory so the final rename never crosses a file system.
+    directory so the final rename never crosses a file system. A symbolic link
+    (a file named on the command line may be one) stays a link: the file it
+    points to is replaced.
     """
+    path = Path(os.path.realpath(path))
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:

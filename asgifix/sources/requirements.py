@@ -278,10 +278,13 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
         return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
 
     entry: Optional[RequirementEntry] = None
+    # An invalid requirement keeps its --hash options: a hashed line is never rewritten silently.
+    hashes = tuple(getattr(options, "hashes", None) or ())
     try:
         for handled in pip.handle_line(parsed_line):
             if isinstance(handled, pip.InvalidRequirementLine):
-                return RequirementEntry("invalid", logical, requirement_text, error=handled.error_message)
+                return RequirementEntry("invalid", logical, requirement_text, error=handled.error_message,
+                                        hashes=hashes)
             if isinstance(handled, pip.OptionLine):
                 legacy = [o for o in handled.options if o in pip.LEGACY_OPTIONS_DEST]
                 if legacy:
@@ -294,8 +297,10 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
                 entry = RequirementEntry("option", logical, options=dict(handled.options))
                 continue
             entry = _requirement_from_pip(pip, logical, requirement_text, handled)
+            if entry.kind == "invalid" and not entry.hashes:
+                entry.hashes = hashes
     except Exception as exc:
-        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
+        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc), hashes=hashes)
     return entry if entry is not None else RequirementEntry("option", logical)
 
 
