@@ -146,13 +146,14 @@ def _progress(enabled: bool):
         state["count"] += 1
         if state["progress"] is None and state["count"] >= 500:
             from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-            progress = Progress(SpinnerColumn(), TextColumn("Checking {task.completed} files… {task.description}"),
+            # Files are checked as they are found, so the total is unknown: a pulsing bar and a count.
+            progress = Progress(SpinnerColumn(), BarColumn(), TextColumn("Checking {task.completed} files… {task.description}"),
                                 console=Console(stderr=True), transient=True)
             progress.start()
             state["progress"] = progress
-            state["task"] = progress.add_task("", total=None)
+            state["task"] = progress.add_task("", total=None, completed=state["count"])
         if state["progress"] is not None and state["count"] % 50 == 0:
             state["progress"].update(state["task"], completed=state["count"], description=source.display[-60:])
 
