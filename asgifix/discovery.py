@@ -19,6 +19,12 @@ from typing import Iterable, Iterator, Optional
 LOCK_FILES = {"poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"}
 NOT_REQUIREMENTS_IN = {"manifest", "makefile", "configure", "pipfile", "setup"}
 REQUIREMENTS_DIRS = {"requirements", "requirements.d", "reqs", "requirements-files"}
+# Files that start the server (read for which server runs: AFX103), by exact name,
+# name prefix (Procfile.dev, Dockerfile.prod, docker-compose.prod.yml) and suffix.
+SERVER_CONFIG_NAMES = {"procfile", "dockerfile", "containerfile", "makefile", "supervisord.conf"}
+SERVER_CONFIG_PREFIXES = ("procfile.", "dockerfile.", "containerfile.", "docker-compose.", "compose.")
+SERVER_CONFIG_SUFFIXES = (".sh", ".service", ".dockerfile")
+SUPERVISOR_DIRS = {"supervisor", "supervisord", "conf.d"}
 
 
 class SourceFile:
@@ -91,6 +97,13 @@ def classify_name(name: str, parent_name: str, *, explicit: bool = False) -> Opt
         return "pipfile"
     if name in LOCK_FILES or (lower.startswith("pylock.") and lower.endswith(".toml")):
         return "lock"
+    if lower in SERVER_CONFIG_NAMES or lower.endswith(SERVER_CONFIG_SUFFIXES):
+        return "server-config"
+    if lower.startswith(SERVER_CONFIG_PREFIXES) and (
+            not lower.startswith(("docker-compose.", "compose.")) or lower.endswith((".yml", ".yaml"))):
+        return "server-config"
+    if lower.endswith(".conf") and ("supervisor" in lower or parent_name.lower() in SUPERVISOR_DIRS):
+        return "server-config"
     if lower.endswith(".txt"):
         if "requirements" in lower or "constraints" in lower or parent_name.lower() in REQUIREMENTS_DIRS:
             return "requirements"

@@ -29,7 +29,7 @@ from . import ProjectMatcher
 class Wiring:
     """One place code names a package: an import, an INSTALLED_APPS entry, a CHANNEL_LAYERS backend."""
 
-    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"
+    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND", "run as the server"
     text: str  # what was written: "channels.layers", "daphne", "channels_redis.core.RedisChannelLayer"
     span: Span
 
@@ -65,11 +65,25 @@ def _target_names(node: ast.AST) -> list[str]:
     return names
 
 
+# ASGI servers whose start commands are collected from server configuration files;
+# which of them a rule cares about is its data ("commands").
+ASGI_SERVERS = ("daphne", "uvicorn", "hypercorn")
+
+
 def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
-    """Collector (see matchers.COLLECTORS): every import, INSTALLED_APPS string and layer BACKEND of a module.
+    """Collector (see matchers.COLLECTORS): every import, INSTALLED_APPS string and layer BACKEND of a module,
+    and every command that starts an ASGI server in a Procfile, Dockerfile, script, ...
 
     Which of them name which package is the rule's data, applied in check_project.
     """
+    from ..sources.server_config import ServerConfig, server_commands
+
+    if isinstance(parsed, ServerConfig):
+        document = parsed.document
+        started = [Wiring("run as the server", command.text, document.span(command.start, command.end))
+                   for command in server_commands(parsed, ASGI_SERVERS)]
+        return (started, {w.span.line for w in started}) if started else None
+
     from ..sources.setup_py import char_offset
 
     document = parsed.document
@@ -124,6 +138,8 @@ def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[
             elif entry.how == "in INSTALLED_APPS":
                 # "channels", or an AppConfig path such as "daphne.apps.DaphneConfig"
                 hit = top in row.get("installed-apps", []) and (entry.text == top or entry.text.startswith(top + ".apps."))
+            elif entry.how == "run as the server":
+                hit = entry.text.split()[0] in row.get("commands", [])  # "daphne -b 0.0.0.0 chat.asgi:application"
             else:
                 hit = any(entry.text.startswith(prefix) for prefix in row.get("backend-prefixes", []))
             if hit:
@@ -181,8 +197,10 @@ class UndeclaredPackage(ProjectMatcher):
     def _finding(self, project: ProjectModel, package: str, uses: list[PackageUse], row: dict) -> Finding:
         use = uses[0]
         more = f" (and {len(uses) - 1} more place{'s' if len(uses) > 2 else ''})" if len(uses) > 1 else ""
+        failure = (f"{use.text.split()[0]}: command not found" if use.how == "run as the server"
+                   else f"No module named '{package.replace('-', '_')}'")
         message = (f"`{package}` is used ({use.how}: `{use.text}`){more} but no dependency file of the "
-                   f"project declares it: a fresh install fails with \"No module named '{package.replace('-', '_')}'\"")
+                   f"project declares it: a fresh install fails with \"{failure}\"")
         predecessor = next((d for d in project.declarations if not d.locked and d.name in
                             {canonical_name(p) for p in row.get("predecessors", [])}), None)
         if predecessor is not None:
