@@ -150,3 +150,35 @@ def test_rule_data_is_complete_and_cites_its_sources():
             assert row["successor"] in packages, f"no release data for {row['successor']}"
     for row in compat.fallback_table():
         assert row["evidence"].endswith("METADATA")
+
+
+# -- the code that has to change with the replacement is named ------------------------------
+
+def test_fix_names_the_code_that_goes_with_it(tree):
+    root = tree({
+        "requirements.txt": "Django==4.2.7\nchannels==4.0.0\nasgi_redis==1.4.3\n",
+        "chat/settings.py": 'CHANNEL_LAYERS = {\n    "default": {"BACKEND": "asgi_redis.RedisChannelLayer"},\n}\n',
+        "chat/layers.py": "import channels\nfrom asgiref.base_layer import BaseChannelLayer\n",
+        "chat/views.py": "import channels.layers\n",  # nothing to change there
+    })
+    (finding,) = _findings(root)
+    places = finding.fix.message.split("code to change with it: ")[1]
+    assert places == (f"{root.as_posix()}/chat/layers.py:2 (`asgiref.base_layer.BaseChannelLayer`, AFX201), "
+                      f"{root.as_posix()}/chat/settings.py:2 (CHANNEL_LAYERS BACKEND `asgi_redis.RedisChannelLayer`)")
+    assert finding.hint == finding.fix.message
+
+
+def test_channels_1_names_its_channels_1_imports_and_no_fix_still_lists_them(tree):
+    root = tree({
+        "requirements.txt": "Django==3.2.25\nchannels==1.1.8\nasgi_ipc==1.4.2\n",
+        "chat/consumers.py": "from channels.generic.websockets import WebsocketConsumer\nfrom channels import Group\n",
+        "chat/settings.py": 'CHANNEL_LAYERS = {"default": {"BACKEND": "asgi_ipc.IPCChannelLayer"}}\n',
+    })
+    by_package = {f.message.split("`")[1]: f for f in _findings(root)}
+    channels = by_package["channels==1.1.8"]
+    assert channels.fix.message.endswith(
+        f"code to change with it: {root.as_posix()}/chat/consumers.py:1 (imports `channels.generic.websockets`)")
+    ipc = by_package["asgi_ipc==1.4.2"]
+    assert ipc.fix is None  # no successor
+    assert ipc.hint.endswith(
+        f"code to change with it: {root.as_posix()}/chat/settings.py:1 (CHANNEL_LAYERS BACKEND `asgi_ipc.IPCChannelLayer`)")

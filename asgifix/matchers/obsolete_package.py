@@ -50,7 +50,36 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
     return None
 
 
+def code_to_change(project: ProjectModel, row: dict) -> list[str]:
+    """Where the code uses what the replacement takes away: ``path:line (what)``, in path order.
+
+    Imports of the row's ``code-modules`` (an asgiref module among them is also an
+    AFX201 finding) and CHANNEL_LAYERS backends starting with its ``code-backends``.
+    """
+    modules = row.get("code-modules", [])
+    backends = row.get("code-backends", [])
+
+    def named(dotted: str) -> bool:
+        return any(dotted == module or dotted.startswith(module + ".") for module in modules)
+
+    places: set[tuple[str, int, str]] = set()
+    for facts in project.facts.get("django-wiring", []):
+        for wiring in facts.value:
+            if wiring.how == "imported" and named(wiring.text) and not wiring.text.startswith("asgiref."):
+                places.add((facts.path, wiring.span.line, f"imports `{wiring.text}`"))
+            elif wiring.how == "as a CHANNEL_LAYERS BACKEND" and any(wiring.text.startswith(b) for b in backends):
+                places.add((facts.path, wiring.span.line, f"CHANNEL_LAYERS BACKEND `{wiring.text}`"))
+    for facts in project.facts.get("asgiref-usage", []):
+        for reference in facts.value.references:
+            if named(reference.dotted):
+                places.add((facts.path, reference.line, f"`{reference.dotted}`, AFX201"))
+    return [f"{path}:{line} ({what})" for path, line, what in sorted(places)]
+
+
 class ObsoletePackage(ProjectMatcher):
+    # Python code that goes with a replacement: imports, layer backends, asgiref names.
+    facts = ("django-wiring", "asgiref-usage")
+
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         table = {canonical_name(row["package"]): row for row in self.params.get("obsolete", [])}
         evidence = None
@@ -124,11 +153,16 @@ class ObsoletePackage(ProjectMatcher):
             hint = self._generated_hint(project, declaration, successor)
         else:
             release, relaxed = choose(successor, constraints)
-            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed)
+            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed,
+                                  code_to_change(project, row))
+        if fix is None:
+            places = code_to_change(project, row)
+            if places:
+                hint += f"; code to change with it: {_listed(places)}"
         return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint)
 
     def _fix(self, document, entry, declaration: Declaration, row: dict, successor: str,
-             release, relaxed: list[str]) -> tuple[Optional[Fix], str]:
+             release, relaxed: list[str], places: list[str]) -> tuple[Optional[Fix], str]:
         from ..sources.declared import package_replacement
 
         if release is None:
@@ -145,6 +179,8 @@ class ObsoletePackage(ProjectMatcher):
         message = f"Replace with `{shown}`{note}"
         if code_changes:
             message += f"; then {code_changes}"
+        if places:
+            message += f"; code to change with it: {_listed(places)}"
         fix = Fix("unsafe" if code_changes else "safe", message,
                   tuple(Edit(document.display, document.span(a, b), content) for a, b, content in edits))
         return fix, message
@@ -159,6 +195,11 @@ class ObsoletePackage(ProjectMatcher):
                     f"the package that pulls it in (see its '# via' comment), then re-run pip-compile")
         return (f"this file pins --hash or is generated: change {declaration.name} to {successor} where it "
                 f"comes from, then regenerate it")
+
+
+def _listed(places: list[str], limit: int = 5) -> str:
+    shown = ", ".join(places[:limit])
+    return shown + (f" and {len(places) - limit} more" if len(places) > limit else "")
 
 
 def _compiled_source(project: ProjectModel, path: str) -> Optional[str]:

@@ -83,6 +83,8 @@ def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
         started = [Wiring("run as the server", command.text, document.span(command.start, command.end))
                    for command in server_commands(parsed, ASGI_SERVERS)]
         return (started, {w.span.line for w in started}) if started else None
+    if getattr(parsed, "tree", None) is None:
+        return None  # not Python (a rule that also reads declaration files asked for it)
 
     from ..sources.setup_py import char_offset
 
