@@ -182,3 +182,39 @@ def test_channels_1_names_its_channels_1_imports_and_no_fix_still_lists_them(tre
     assert ipc.fix is None  # no successor
     assert ipc.hint.endswith(
         f"code to change with it: {root.as_posix()}/chat/settings.py:1 (CHANNEL_LAYERS BACKEND `asgi_ipc.IPCChannelLayer`)")
+
+
+# -- any other package whose releases need asgiref 1.x (from the release data) -------------
+
+@pytest.fixture
+def old_layer_releases(monkeypatch):
+    """Release data for two made-up packages: one whose every release needs asgiref 1.x, one that moved on."""
+    rows = compat.fallback_table() + [
+        {"package": "asgi-foo", "version": "0.9", "requires": {"asgiref": "~=1.0"}},
+        {"package": "asgi-foo", "version": "1.2", "requires": {"asgiref": "~=1.1"}},
+        {"package": "bar-layer", "version": "1.0", "requires": {"asgiref": "~=1.1"}},
+        {"package": "bar-layer", "version": "2.0", "requires": {"asgiref": ">=3.2,<4"}},
+        {"package": "bar-layer", "version": "2.5", "requires": {"asgiref": ">=3.5,<4"}},
+    ]
+    monkeypatch.setattr(compat, "fallback_table", lambda: rows)
+    monkeypatch.setattr(compat, "_RELEASES", {})
+
+
+def test_any_package_whose_releases_need_asgiref_1_is_reported(tree, old_layer_releases):
+    root = tree({"requirements.txt": "Django==4.2.7\nasgi-foo==1.2\nbar-layer>=1,<2\nbar-other==1.0\n"})
+    by_package = {f.message.split("`")[1]: f for f in _findings(root)}
+    assert sorted(by_package) == ["asgi-foo==1.2", "bar-layer>=1,<2"]
+    foo = by_package["asgi-foo==1.2"]
+    assert foo.message.startswith("`asgi-foo==1.2`: every release of asgi-foo requires asgiref 1.x (the last, 1.2, "
+                                  "requires asgiref~=1.1)")
+    assert "this project needs asgiref 2+ (`Django==4.2.7`" in foo.message
+    assert foo.fix is None and "no release of asgi-foo supports asgiref 2+" in foo.hint
+    bar = by_package["bar-layer>=1,<2"]
+    assert "(bar-layer 1.0 requires asgiref~=1.1)" in bar.message and "bar-layer 2.0 and newer work with it" in bar.message
+    assert bar.fix.applicability == "unsafe"
+    assert _fixed(root, "requirements.txt") == "Django==4.2.7\nasgi-foo==1.2\nbar-layer>=2.5\nbar-other==1.0\n"
+
+
+def test_such_a_package_is_left_alone_in_a_project_still_on_asgiref_1(tree, old_layer_releases):
+    root = tree({"requirements.txt": "Django==1.11.29\nasgi-foo==1.2\n"})
+    assert _findings(root) == []
