@@ -92,3 +92,12 @@ def test_unexpected_exception_is_one_line_and_exit_two(tree, monkeypatch):
                                      "(a bug in asgifix; run with ASGIFIX_DEBUG=1 for the traceback)")
     with pytest.raises(ValueError):
         run_cli("check", str(root), env={"ASGIFIX_DEBUG": "1"})
+
+
+def test_requirements_file_of_broken_option_lines_is_not_taken_for_prose(tree):
+    # Option lines pip rejects ("-r" without a file, "--hash" alone) are requirements syntax:
+    # a walk must not dismiss the file as documentation that happens to be named requirements.txt.
+    root = tree({"requirements.txt": "-r\n-c\n--hash\n-r missing.txt\nDjango = 4.2\n"})
+    data = run_cli("check", ".", "--format", "json", "--select", "AFX1", cwd=root).json()
+    assert [(f["code"], f["line"]) for f in data["findings"]] == [
+        ("AFX101", 1), ("AFX101", 2), ("AFX101", 3), ("AFX104", 4), ("AFX101", 5)]

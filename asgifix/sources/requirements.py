@@ -506,6 +506,7 @@ def _marker_text(install: Any, req: Any) -> Optional[str]:
 
 
 _NAME_START = re.compile(r"^[A-Za-z0-9]")
+_OPTION_START = re.compile(r"^--?[A-Za-z]")
 
 
 def _prose_like(entry: RequirementEntry) -> bool:
@@ -515,6 +516,8 @@ def _prose_like(entry: RequirementEntry) -> bool:
     tokens, a name first); ``.. note::``, ``=====`` or a sentence are not.
     """
     text = entry.logical.text.split(";", 1)[0]
+    if _OPTION_START.match(text):
+        return False  # "-r" without a file, "--hash" alone: requirements syntax pip rejects, not prose
     return not _NAME_START.match(text) or len(text.split()) >= 4
 
 
