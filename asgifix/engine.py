@@ -391,6 +391,7 @@ class Engine:
         frozen: set[str] = set()  # files whose fix failed validation: left untouched
         fix_errors: list[FileError] = []
         fixed = 0
+        fixed_in: dict[str, int] = {}  # display path -> fixes applied to it
         report, project, kept = self.run(paths, progress=progress, cache=cache)
         for _ in range(MAX_FIX_ITERATIONS):
             documents = {r.source.display: (r.source, r.document) for r in kept if r.document is not None}
@@ -413,6 +414,7 @@ class Engine:
                 overrides[path] = document.with_text(new_text)
                 cache.pop(path, None)
                 fixed += fix_count
+                fixed_in[path] = fixed_in.get(path, 0) + fix_count
                 progressed = True
             if not progressed:
                 break
@@ -427,7 +429,12 @@ class Engine:
                     fix_errors.append(FileError(path, "fix not applied: file is outside the given paths"))
                     continue
                 to_write.append((path, document))
-            fix_errors.extend(_write_all(to_write))
+            write_errors = _write_all(to_write)
+            fix_errors.extend(write_errors)
+            written = {path for path, _ in to_write} - {error.path for error in write_errors}
+            for path in [p for p in changed if p not in written]:  # not written: not fixed
+                fixed -= fixed_in.get(path, 0)
+                changed.pop(path)
         report.errors.extend(fix_errors)
         report.fixed = fixed
         report.changed_paths = sorted(changed)

@@ -101,3 +101,20 @@ def test_requirements_file_of_broken_option_lines_is_not_taken_for_prose(tree):
     data = run_cli("check", ".", "--format", "json", "--select", "AFX1", cwd=root).json()
     assert [(f["code"], f["line"]) for f in data["findings"]] == [
         ("AFX101", 1), ("AFX101", 2), ("AFX101", 3), ("AFX104", 4), ("AFX101", 5)]
+
+
+def test_a_file_that_cannot_be_written_is_not_counted_as_fixed(tree, monkeypatch):
+    from asgifix import engine
+
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(engine, "atomic_write", refuse)
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    result = run_cli("fix", str(root), "--format", "json")
+    data = result.json()
+    assert result.exit_code == 2
+    assert data["fixed"] == 0 and data["changed_files"] == []
+    assert data["errors"] == [{"path": f"{root.as_posix()}/requirements.txt",
+                               "message": "cannot write file: Permission denied"}]
+    assert (root / "requirements.txt").read_text() == "asgiref 3.5.2\n"
