@@ -218,3 +218,16 @@ def test_any_package_whose_releases_need_asgiref_1_is_reported(tree, old_layer_r
 def test_such_a_package_is_left_alone_in_a_project_still_on_asgiref_1(tree, old_layer_releases):
     root = tree({"requirements.txt": "Django==1.11.29\nasgi-foo==1.2\n"})
     assert _findings(root) == []
+
+
+def test_channels_1_next_to_any_package_that_needs_asgiref_2(tree):
+    # No asgiref pin, no Django 3: daphne 2.5.0 (asgiref~=3.2) is what moved the project on.
+    root = tree({"requirements.txt": "channels==1.1.8\ndaphne==2.5.0\n"})
+    (finding,) = _findings(root)
+    assert "this project needs asgiref 2+ (`daphne==2.5.0` in" in finding.message
+    assert "which requires asgiref~=3.2" in finding.message
+
+
+def test_channels_1_with_its_own_daphne_1_is_consistent(tree):
+    root = tree({"requirements.txt": "Django==1.11.29\nchannels==1.1.8\ndaphne==1.4.2\n"})
+    assert _findings(root) == []

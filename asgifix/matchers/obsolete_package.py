@@ -47,6 +47,16 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
             if declaration.name == canonical_name(row["package"]) and not can_agree(
                     declaration.specifier, f"<{row['from']}"):
                 return f"`{describe(declaration)}` in {declaration.path}, which requires {row['requires']}"
+    # Any other declared package all of whose allowed releases need asgiref 2+ (daphne==2.5.0: asgiref~=3.2).
+    from ..compat import releases
+
+    for declaration in ordered:
+        if not declaration.specifier or not declaration.name or declaration.name == "asgiref":
+            continue
+        allowed = [r for r in releases(declaration.name) if can_agree(f"=={r.version}", declaration.specifier)]
+        needs_2 = [r for r in allowed if r.requires.get("asgiref") and not can_agree(r.requires["asgiref"], "<2")]
+        if allowed and len(needs_2) == len(allowed):
+            return f"`{describe(declaration)}` in {declaration.path}, which requires asgiref{allowed[0].requires['asgiref']}"
     return None
 
 
