@@ -166,7 +166,8 @@ class Engine:
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
         """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""
         try:
-            document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS)
+            document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS,
+                                           wide=source.kind == "requirements")
         except DecodeProblem as exc:
             text = str(exc)
             line = None

@@ -118,3 +118,21 @@ def test_a_file_that_cannot_be_written_is_not_counted_as_fixed(tree, monkeypatch
     assert data["errors"] == [{"path": f"{root.as_posix()}/requirements.txt",
                                "message": "cannot write file: Permission denied"}]
     assert (root / "requirements.txt").read_text() == "asgiref 3.5.2\n"
+
+
+@pytest.mark.parametrize("encoding, mark", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_utf16_requirements_file_is_read_and_fixed_in_its_encoding(tree, encoding, mark):
+    # What Windows PowerShell's `pip freeze > requirements.txt` writes; pip reads it.
+    root = tree({"requirements.txt": mark + "Django==4.2.7\r\nasgiref 3.7.2  # pinned\r\n".encode(encoding)})
+    data = run_cli("check", str(root), "--select", "AFX101", "--format", "json").json()
+    assert [(f["line"], f["column"], f["end_column"]) for f in data["findings"]] == [(2, 1, 14)]
+    assert run_cli("fix", str(root), "--select", "AFX101").exit_code == 0
+    assert (root / "requirements.txt").read_bytes() == mark + "Django==4.2.7\r\nasgiref==3.7.2  # pinned\r\n".encode(encoding)
+
+
+def test_utf16_toml_is_an_error_as_for_the_tools_that_read_it(tree):
+    root = tree({"pyproject.toml": b"\xff\xfe" + '[project]\nname = "x"\n'.encode("utf-16-le")})
+    result = run_cli("check", str(root), "--format", "json")
+    assert result.exit_code == 2
+    [error] = result.json()["errors"]
+    assert error["message"].startswith("cannot decode file:")
