@@ -184,8 +184,13 @@ def display_path(given: str, relative: str) -> str:
     return posixpath.normpath(joined)
 
 
-def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFile]:
-    """Every checkable file under ``paths``, in a stable order, each once."""
+def discover(paths: Iterable[str], excludes: Iterable[str],
+             unlisted: Optional[list] = None) -> Iterator[SourceFile]:
+    """Every checkable file under ``paths``, in a stable order, each once.
+
+    A directory that cannot be listed is appended to ``unlisted`` as
+    ``(display path, reason)`` when a list is given (the walk goes on).
+    """
     excluded = ExcludeMatcher(excludes)
     paths = list(paths)
     # Files are de-duplicated by real path only when several paths are given
@@ -204,13 +209,14 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFi
                         seen.add(key)
                     yield SourceFile(root, display_path(given, ""), kind, True)
             continue
-        yield from _walk(root, given, excluded, seen)
+        yield from _walk(root, given, excluded, seen, unlisted)
 
 
 _name = attrgetter("name")
 
 
-def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]]) -> Iterator[SourceFile]:
+def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]],
+          unlisted: Optional[list] = None) -> Iterator[SourceFile]:
     # Symbolic links are never followed below the root, so an entry's real path
     # is the root's real path joined with its relative path.
     real_root = os.path.realpath(root)
@@ -222,7 +228,10 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
         try:
             with os.scandir(directory) as iterator:
                 entries = sorted(iterator, key=_name)
-        except OSError:
+        except OSError as exc:
+            if unlisted is not None:
+                unlisted.append(((base + relative_dir) if relative_dir else display_path(given, ""),
+                                 exc.strerror or str(exc)))
             continue
         prefix = f"{relative_dir}/" if relative_dir else ""
         subdirs = []

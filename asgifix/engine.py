@@ -245,7 +245,8 @@ class Engine:
             scheduler.close()
 
     def _scheduled(self, scheduler, paths, progress, cache, overrides) -> Iterator[tuple[SourceFile, FileResult]]:
-        for source in discover(paths, self.settings.all_excludes):
+        self.unlisted = []  # directories the walk could not list: reported as errors by run()
+        for source in discover(paths, self.settings.all_excludes, self.unlisted):
             if not self.wants(source) and not source.explicit:
                 continue
             if progress is not None:
@@ -353,6 +354,8 @@ class Engine:
             add(result)
             if source.kind == "requirements":
                 requirement_results.append(result)
+        for directory, reason in getattr(self, "unlisted", ()):
+            report.errors.append(FileError(directory, f"cannot list directory: {reason}"))
         constraint_only: set[str] = set()
         if requirement_results:
             outcome = follow_includes(requirement_results, roots_for(paths, self.base_dir), analyze_once)

@@ -136,3 +136,22 @@ def test_utf16_toml_is_an_error_as_for_the_tools_that_read_it(tree):
     assert result.exit_code == 2
     [error] = result.json()["errors"]
     assert error["message"].startswith("cannot decode file:")
+
+
+def test_a_directory_that_cannot_be_listed_is_an_error_and_the_walk_goes_on(tree, monkeypatch):
+    from asgifix import discovery
+
+    root = tree({"requirements.txt": "asgiref 3.5.2\n", "locked/requirements.txt": "x==1\n"})
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.path.basename(os.fspath(path)) == "locked":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(discovery.os, "scandir", scandir)
+    result = run_cli("check", ".", "--format", "json", cwd=root)
+    data = result.json()
+    assert result.exit_code == 2
+    assert data["errors"] == [{"path": "locked", "message": "cannot list directory: Permission denied"}]
+    assert [f["path"] for f in data["findings"]] == ["requirements.txt"]
