@@ -192,6 +192,9 @@ def test_daphne_run_as_the_server(tree, name, content):
     ("Procfile", "web: daphne\n"),  # no application: not a server start
     ("nginx.conf", "upstream daphne { server daphne:8000; }\n"),  # not a file that starts servers
     ("Procfile", "web: daphne chat.asgi:application  # noqa: AFX103\n"),
+    # installed by the file that starts it: the image has it
+    ("Dockerfile", 'RUN pip install --no-cache-dir -r requirements.txt "daphne>=4"\nCMD ["daphne", "chat.asgi:application"]\n'),
+    ("bin/deploy.sh", "uv pip install -e . daphne[tls]==4.1.0 && exec daphne chat.asgi:application\n"),
 ])
 def test_not_daphne_run_as_the_server(tree, name, content):
     root = tree({"requirements.txt": "Django==4.2.7\nchannels==4.0.0\n", name: content})

@@ -65,6 +65,7 @@ def _target_names(node: ast.AST) -> list[str]:
     return names
 
 
+INSTALLED = "installed by a command"  # Wiring.how of `pip install NAME` in a Dockerfile, script, ...
 # ASGI servers whose start commands are collected from server configuration files;
 # which of them a rule cares about is its data ("commands").
 ASGI_SERVERS = ("daphne", "uvicorn", "hypercorn")
@@ -76,12 +77,15 @@ def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
 
     Which of them name which package is the rule's data, applied in check_project.
     """
-    from ..sources.server_config import ServerConfig, server_commands
+    from ..sources.server_config import ServerConfig, installed_packages, server_commands
 
     if isinstance(parsed, ServerConfig):
         document = parsed.document
         started = [Wiring("run as the server", command.text, document.span(command.start, command.end))
                    for command in server_commands(parsed, ASGI_SERVERS)]
+        # A package the same files install (RUN pip install daphne) is not undeclared.
+        started += [Wiring(INSTALLED, canonical_name(name), document.span(start, end))
+                    for name, start, end, _ in installed_packages(parsed)]
         return (started, {w.span.line for w in started}) if started else None
     if getattr(parsed, "tree", None) is None:
         return None  # not Python (a rule that also reads declaration files asked for it)
@@ -132,6 +136,8 @@ def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[
     """The wiring entries that name one of ``packages`` (the rule's data)."""
     uses = []
     for entry in wiring:
+        if entry.how == INSTALLED:
+            continue
         for row in packages:
             package = canonical_name(row["package"])
             top = entry.text.split(".")[0]
@@ -168,6 +174,9 @@ class UndeclaredPackage(ProjectMatcher):
         if not uses or not _has_declaration_files(project):
             return  # no dependency file at all (a code-only subset): nowhere it could have been declared
         own_names = {canonical_name(n) for n in project.facts.get("project-name", []) if isinstance(n, str)}
+        # Installed by the files that build the environment (RUN pip install daphne): not undeclared.
+        own_names |= {entry.text for facts in project.facts.get("django-wiring", []) for entry in facts.value
+                      if entry.how == INSTALLED}
         first: dict[str, list[PackageUse]] = {}
         for use in sorted(uses, key=lambda u: (u.path, u.span.line, u.span.column)):
             first.setdefault(use.package, []).append(use)

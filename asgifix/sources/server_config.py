@@ -66,6 +66,45 @@ def _tokens(line: str) -> Iterator[tuple[str, int, int]]:
         yield value, start, end
 
 
+# Commands that install packages: what they name is installed wherever the file runs.
+_INSTALLERS = (("pip", "install"), ("pip3", "install"), ("uv", "add"), ("poetry", "add"), ("pipenv", "install"))
+_REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?=$|[\[<>=!~;@ ])")
+
+
+def installed_packages(model: ServerConfig) -> list[tuple[str, int, int, int]]:
+    """``(name as written, start, end, line)`` of each package a ``pip install``-like command names
+    (``RUN pip install daphne``, ``uv pip install "channels[daphne]>=4"``); files it reads are not followed."""
+    document = model.document
+    found = []
+    for number in range(1, document.line_count + 1):
+        line = document.line_text(number)
+        if "install" not in line and " add " not in line:
+            continue
+        tokens = list(_tokens(line))
+        for index in range(len(tokens) - 1):
+            word = tokens[index][0].rsplit("/", 1)[-1]
+            if (word, tokens[index + 1][0]) not in _INSTALLERS:
+                continue
+            skip_next = False
+            for value, start, end in tokens[index + 2:]:
+                if value in _SEPARATORS:
+                    break
+                if skip_next:
+                    skip_next = False
+                    continue
+                if value.startswith("-"):
+                    # options that take a value: -r FILE, -c FILE, -e PATH, -i URL, --target DIR, ...
+                    skip_next = value in ("-r", "-c", "-e", "-i", "-t", "--requirement", "--constraint",
+                                          "--editable", "--index-url", "--extra-index-url", "--target",
+                                          "--prefix", "--root", "--group", "-G", "--find-links", "-f")
+                    continue
+                match = _REQUIREMENT_NAME.match(value)
+                if match:
+                    offset = document.line_starts[number - 1]
+                    found.append((match.group(0), offset + start, offset + start + match.end(), number))
+    return found
+
+
 def server_commands(model: ServerConfig, servers: Iterable[str]) -> list[ServerCommand]:
     """Every command of the file that starts one of ``servers`` with an application to serve."""
     names = set(servers)
