@@ -96,6 +96,8 @@ class _Run:
         for path in self.paths:
             if not os.path.exists(path):
                 raise _fail(f"{path}: no such file or directory")
+            if not (os.path.isfile(path) or os.path.isdir(path)):
+                raise _fail(f"{path}: not a regular file or directory")
         config_path = config_file or find_config(Path(self.paths[0]))
         try:
             settings = load_settings(config_path)
@@ -144,13 +146,14 @@ def _progress(enabled: bool):
         state["count"] += 1
         if state["progress"] is None and state["count"] >= 500:
             from rich.console import Console
-            from rich.progress import Progress, SpinnerColumn, TextColumn
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-            progress = Progress(SpinnerColumn(), TextColumn("Checking {task.completed} files… {task.description}"),
+            # Files are checked as they are found, so the total is unknown: a pulsing bar and a count.
+            progress = Progress(SpinnerColumn(), BarColumn(), TextColumn("Checking {task.completed} files… {task.description}"),
                                 console=Console(stderr=True), transient=True)
             progress.start()
             state["progress"] = progress
-            state["task"] = progress.add_task("", total=None)
+            state["task"] = progress.add_task("", total=None, completed=state["count"])
         if state["progress"] is not None and state["count"] % 50 == 0:
             state["progress"].update(state["task"], completed=state["count"], description=source.display[-60:])
 
@@ -159,6 +162,29 @@ def _progress(enabled: bool):
             state["progress"].stop()
 
     return tick, stop
+
+
+def _guarded(function: Callable) -> Callable:
+    """No traceback reaches the user: an unexpected exception is one line on stderr, exit 2.
+
+    ``ASGIFIX_DEBUG=1`` lets it through (with its traceback) for bug reports.
+    """
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("ASGIFIX_DEBUG"):
+                raise
+            message = " ".join(str(exc).split()) or "no message"
+            raise _fail(f"internal error: {type(exc).__name__}: {message[:300]} "
+                        f"(a bug in asgifix; run with ASGIFIX_DEBUG=1 for the traceback)") from None
+
+    return wrapper
 
 
 def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:
@@ -179,6 +205,7 @@ def main() -> None:
 
 @main.command()
 @_common_options
+@_guarded
 def check(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
           target_asgiref, exclude, quiet, no_color):
     """Report findings in PATHS (default: the current directory)."""
@@ -200,6 +227,7 @@ def check(paths, output_format, select, extend_select, ignore, exit_zero, statis
 @_common_options
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and write nothing.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
+@_guarded
 def fix(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
         target_asgiref, exclude, quiet, no_color, diff, unsafe_fixes):
     """Apply safe fixes in PATHS in place, then report what remains."""

@@ -19,6 +19,12 @@ from typing import Iterable, Iterator, Optional
 LOCK_FILES = {"poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock"}
 NOT_REQUIREMENTS_IN = {"manifest", "makefile", "configure", "pipfile", "setup"}
 REQUIREMENTS_DIRS = {"requirements", "requirements.d", "reqs", "requirements-files"}
+# Files that start the server (read for which server runs: AFX103), by exact name,
+# name prefix (Procfile.dev, Dockerfile.prod, docker-compose.prod.yml) and suffix.
+SERVER_CONFIG_NAMES = {"procfile", "dockerfile", "containerfile", "makefile", "supervisord.conf"}
+SERVER_CONFIG_PREFIXES = ("procfile.", "dockerfile.", "containerfile.", "docker-compose.", "compose.")
+SERVER_CONFIG_SUFFIXES = (".sh", ".service", ".dockerfile")
+SUPERVISOR_DIRS = {"supervisor", "supervisord", "conf.d"}
 
 
 class SourceFile:
@@ -91,6 +97,13 @@ def classify_name(name: str, parent_name: str, *, explicit: bool = False) -> Opt
         return "pipfile"
     if name in LOCK_FILES or (lower.startswith("pylock.") and lower.endswith(".toml")):
         return "lock"
+    if lower in SERVER_CONFIG_NAMES or lower.endswith(SERVER_CONFIG_SUFFIXES):
+        return "server-config"
+    if lower.startswith(SERVER_CONFIG_PREFIXES) and (
+            not lower.startswith(("docker-compose.", "compose.")) or lower.endswith((".yml", ".yaml"))):
+        return "server-config"
+    if lower.endswith(".conf") and ("supervisor" in lower or parent_name.lower() in SUPERVISOR_DIRS):
+        return "server-config"
     if lower.endswith(".txt"):
         if "requirements" in lower or "constraints" in lower or parent_name.lower() in REQUIREMENTS_DIRS:
             return "requirements"
@@ -171,8 +184,13 @@ def display_path(given: str, relative: str) -> str:
     return posixpath.normpath(joined)
 
 
-def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFile]:
-    """Every checkable file under ``paths``, in a stable order, each once."""
+def discover(paths: Iterable[str], excludes: Iterable[str],
+             unlisted: Optional[list] = None) -> Iterator[SourceFile]:
+    """Every checkable file under ``paths``, in a stable order, each once.
+
+    A directory that cannot be listed is appended to ``unlisted`` as
+    ``(display path, reason)`` when a list is given (the walk goes on).
+    """
     excluded = ExcludeMatcher(excludes)
     paths = list(paths)
     # Files are de-duplicated by real path only when several paths are given
@@ -191,13 +209,14 @@ def discover(paths: Iterable[str], excludes: Iterable[str]) -> Iterator[SourceFi
                         seen.add(key)
                     yield SourceFile(root, display_path(given, ""), kind, True)
             continue
-        yield from _walk(root, given, excluded, seen)
+        yield from _walk(root, given, excluded, seen, unlisted)
 
 
 _name = attrgetter("name")
 
 
-def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]]) -> Iterator[SourceFile]:
+def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]],
+          unlisted: Optional[list] = None) -> Iterator[SourceFile]:
     # Symbolic links are never followed below the root, so an entry's real path
     # is the root's real path joined with its relative path.
     real_root = os.path.realpath(root)
@@ -209,7 +228,10 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
         try:
             with os.scandir(directory) as iterator:
                 entries = sorted(iterator, key=_name)
-        except OSError:
+        except OSError as exc:
+            if unlisted is not None:
+                unlisted.append(((base + relative_dir) if relative_dir else display_path(given, ""),
+                                 exc.strerror or str(exc)))
             continue
         prefix = f"{relative_dir}/" if relative_dir else ""
         subdirs = []
@@ -229,6 +251,11 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
                 continue
             kind = classify_name(name, directory_name)
             if kind is None:
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue  # a FIFO, socket or device named like a project file: opening it could block
+            except OSError:
                 continue
             if seen is not None:
                 key = os.path.join(real_root, relative.replace("/", os.sep))

@@ -166,7 +166,8 @@ class Engine:
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
         """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""
         try:
-            document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS)
+            document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS,
+                                           wide=source.kind == "requirements")
         except DecodeProblem as exc:
             text = str(exc)
             line = None
@@ -194,6 +195,16 @@ class Engine:
         is_foreign = getattr(reader, "is_foreign", None)
         if not source.explicit and is_foreign is not None and is_foreign(parsed):
             return result  # found by its name only, and its content says it is something else
+        try:
+            return self._analyze_parsed(source, document, reader, parsed, result)
+        except (RecursionError, MemoryError):
+            # ast.parse accepts nesting (a long `a + b + ...` chain) deeper than a
+            # recursive walk over the tree can follow: report the file, go on.
+            return FileResult(source, error=FileError(
+                source.display, "too deeply nested to analyze (Python's recursion limit)", fatal=False))
+
+    def _analyze_parsed(self, source: SourceFile, document: TextDocument, reader, parsed,
+                        result: FileResult) -> FileResult:
         findings: list[Finding] = []
         for matcher in self.file_matchers.get(source.kind, ()):
             # A matcher's needles say which files it can find something in: the
@@ -238,7 +249,8 @@ class Engine:
             scheduler.close()
 
     def _scheduled(self, scheduler, paths, progress, cache, overrides) -> Iterator[tuple[SourceFile, FileResult]]:
-        for source in discover(paths, self.settings.all_excludes):
+        self.unlisted = []  # directories the walk could not list: reported as errors by run()
+        for source in discover(paths, self.settings.all_excludes, self.unlisted):
             if not self.wants(source) and not source.explicit:
                 continue
             if progress is not None:
@@ -348,6 +360,8 @@ class Engine:
             add(result)
             if source.kind == "requirements":
                 requirement_results.append(result)
+        for directory, reason in getattr(self, "unlisted", ()):
+            report.errors.append(FileError(directory, f"cannot list directory: {reason}"))
         constraint_only: set[str] = set()
         if requirement_results:
             outcome = follow_includes(requirement_results, roots_for(paths, self.base_dir), analyze_once)
@@ -387,6 +401,7 @@ class Engine:
         frozen: set[str] = set()  # files whose fix failed validation: left untouched
         fix_errors: list[FileError] = []
         fixed = 0
+        fixed_in: dict[str, int] = {}  # display path -> fixes applied to it
         report, project, kept = self.run(paths, progress=progress, cache=cache)
         for _ in range(MAX_FIX_ITERATIONS):
             documents = {r.source.display: (r.source, r.document) for r in kept if r.document is not None}
@@ -409,6 +424,7 @@ class Engine:
                 overrides[path] = document.with_text(new_text)
                 cache.pop(path, None)
                 fixed += fix_count
+                fixed_in[path] = fixed_in.get(path, 0) + fix_count
                 progressed = True
             if not progressed:
                 break
@@ -423,7 +439,12 @@ class Engine:
                     fix_errors.append(FileError(path, "fix not applied: file is outside the given paths"))
                     continue
                 to_write.append((path, document))
-            fix_errors.extend(_write_all(to_write))
+            write_errors = _write_all(to_write)
+            fix_errors.extend(write_errors)
+            written = {path for path, _ in to_write} - {error.path for error in write_errors}
+            for path in [p for p in changed if p not in written]:  # not written: not fixed
+                fixed -= fixed_in.get(path, 0)
+                changed.pop(path)
         report.errors.extend(fix_errors)
         report.fixed = fixed
         report.changed_paths = sorted(changed)

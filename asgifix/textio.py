@@ -21,6 +21,16 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Span
 
+# Byte order marks of the wide encodings pip's auto_decode honours (UTF-32 first: its
+# little-endian mark starts with UTF-16's), and the mark each encoding writes back.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_BOM_OF = {encoding: mark for mark, encoding in _WIDE_BOMS}
+
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
@@ -44,13 +54,24 @@ class TextDocument:
 
     # -- decoding -----------------------------------------------------------------
     @classmethod
-    def decode(cls, path: Path, display: str, raw: bytes, *, python: bool = False) -> "TextDocument":
+    def decode(cls, path: Path, display: str, raw: bytes, *, python: bool = False,
+               wide: bool = False) -> "TextDocument":
         """Decode ``raw`` the way the consuming tool would.
 
         Python files honour PEP 263 coding cookies (what the interpreter does);
         other files honour a BOM or a cookie in the first two lines (what pip's
-        requirements reader does) and are otherwise UTF-8.
+        requirements reader does) and are otherwise UTF-8; with ``wide`` (requirements
+        files) a UTF-16/32 BOM is honoured too.
         """
+        if wide:
+            # pip reads a requirements file in UTF-16/32 with a BOM (what Windows PowerShell's
+            # `pip freeze > requirements.txt` writes); TOML, setup.cfg and Python must be UTF-8.
+            for mark, wide in _WIDE_BOMS:
+                if raw.startswith(mark):
+                    try:
+                        return cls(path, display, raw, raw[len(mark):].decode(wide), wide, True)
+                    except UnicodeDecodeError as exc:
+                        raise DecodeProblem(f"is not valid {wide} after its byte order mark ({exc.reason})") from None
         bom = raw.startswith(codecs.BOM_UTF8)
         body = raw[len(codecs.BOM_UTF8):] if bom else raw
         encoding = "utf-8"
@@ -76,7 +97,7 @@ class TextDocument:
 
     def encode(self, text: Optional[str] = None) -> bytes:
         data = (self.text if text is None else text).encode(self.encoding)
-        return codecs.BOM_UTF8 + data if self.bom else data
+        return _BOM_OF.get(self.encoding, codecs.BOM_UTF8) + data if self.bom else data
 
     def with_text(self, text: str) -> "TextDocument":
         return TextDocument(self.path, self.display, self.encode(text), text, self.encoding, self.bom)
@@ -165,8 +186,11 @@ def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
 
     The file's permission bits are kept. The temporary file lives in the same
-    directory so the final rename never crosses a file system.
+    directory so the final rename never crosses a file system. A symbolic link
+    (a file named on the command line may be one) stays a link: the file it
+    points to is replaced.
     """
+    path = Path(os.path.realpath(path))
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except FileNotFoundError:

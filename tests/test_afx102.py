@@ -150,3 +150,84 @@ def test_rule_data_is_complete_and_cites_its_sources():
             assert row["successor"] in packages, f"no release data for {row['successor']}"
     for row in compat.fallback_table():
         assert row["evidence"].endswith("METADATA")
+
+
+# -- the code that has to change with the replacement is named ------------------------------
+
+def test_fix_names_the_code_that_goes_with_it(tree):
+    root = tree({
+        "requirements.txt": "Django==4.2.7\nchannels==4.0.0\nasgi_redis==1.4.3\n",
+        "chat/settings.py": 'CHANNEL_LAYERS = {\n    "default": {"BACKEND": "asgi_redis.RedisChannelLayer"},\n}\n',
+        "chat/layers.py": "import channels\nfrom asgiref.base_layer import BaseChannelLayer\n",
+        "chat/views.py": "import channels.layers\n",  # nothing to change there
+    })
+    (finding,) = _findings(root)
+    places = finding.fix.message.split("code to change with it: ")[1]
+    assert places == (f"{root.as_posix()}/chat/layers.py:2 (`asgiref.base_layer.BaseChannelLayer`, AFX201), "
+                      f"{root.as_posix()}/chat/settings.py:2 (CHANNEL_LAYERS BACKEND `asgi_redis.RedisChannelLayer`)")
+    assert finding.hint == finding.fix.message
+
+
+def test_channels_1_names_its_channels_1_imports_and_no_fix_still_lists_them(tree):
+    root = tree({
+        "requirements.txt": "Django==3.2.25\nchannels==1.1.8\nasgi_ipc==1.4.2\n",
+        "chat/consumers.py": "from channels.generic.websockets import WebsocketConsumer\nfrom channels import Group\n",
+        "chat/settings.py": 'CHANNEL_LAYERS = {"default": {"BACKEND": "asgi_ipc.IPCChannelLayer"}}\n',
+    })
+    by_package = {f.message.split("`")[1]: f for f in _findings(root)}
+    channels = by_package["channels==1.1.8"]
+    assert channels.fix.message.endswith(
+        f"code to change with it: {root.as_posix()}/chat/consumers.py:1 (imports `channels.generic.websockets`)")
+    ipc = by_package["asgi_ipc==1.4.2"]
+    assert ipc.fix is None  # no successor
+    assert ipc.hint.endswith(
+        f"code to change with it: {root.as_posix()}/chat/settings.py:1 (CHANNEL_LAYERS BACKEND `asgi_ipc.IPCChannelLayer`)")
+
+
+# -- any other package whose releases need asgiref 1.x (from the release data) -------------
+
+@pytest.fixture
+def old_layer_releases(monkeypatch):
+    """Release data for two made-up packages: one whose every release needs asgiref 1.x, one that moved on."""
+    rows = compat.fallback_table() + [
+        {"package": "asgi-foo", "version": "0.9", "requires": {"asgiref": "~=1.0"}},
+        {"package": "asgi-foo", "version": "1.2", "requires": {"asgiref": "~=1.1"}},
+        {"package": "bar-layer", "version": "1.0", "requires": {"asgiref": "~=1.1"}},
+        {"package": "bar-layer", "version": "2.0", "requires": {"asgiref": ">=3.2,<4"}},
+        {"package": "bar-layer", "version": "2.5", "requires": {"asgiref": ">=3.5,<4"}},
+    ]
+    monkeypatch.setattr(compat, "fallback_table", lambda: rows)
+    monkeypatch.setattr(compat, "_RELEASES", {})
+
+
+def test_any_package_whose_releases_need_asgiref_1_is_reported(tree, old_layer_releases):
+    root = tree({"requirements.txt": "Django==4.2.7\nasgi-foo==1.2\nbar-layer>=1,<2\nbar-other==1.0\n"})
+    by_package = {f.message.split("`")[1]: f for f in _findings(root)}
+    assert sorted(by_package) == ["asgi-foo==1.2", "bar-layer>=1,<2"]
+    foo = by_package["asgi-foo==1.2"]
+    assert foo.message.startswith("`asgi-foo==1.2`: every release of asgi-foo requires asgiref 1.x (the last, 1.2, "
+                                  "requires asgiref~=1.1)")
+    assert "this project needs asgiref 2+ (`Django==4.2.7`" in foo.message
+    assert foo.fix is None and "no release of asgi-foo supports asgiref 2+" in foo.hint
+    bar = by_package["bar-layer>=1,<2"]
+    assert "(bar-layer 1.0 requires asgiref~=1.1)" in bar.message and "bar-layer 2.0 and newer work with it" in bar.message
+    assert bar.fix.applicability == "unsafe"
+    assert _fixed(root, "requirements.txt") == "Django==4.2.7\nasgi-foo==1.2\nbar-layer>=2.5\nbar-other==1.0\n"
+
+
+def test_such_a_package_is_left_alone_in_a_project_still_on_asgiref_1(tree, old_layer_releases):
+    root = tree({"requirements.txt": "Django==1.11.29\nasgi-foo==1.2\n"})
+    assert _findings(root) == []
+
+
+def test_channels_1_next_to_any_package_that_needs_asgiref_2(tree):
+    # No asgiref pin, no Django 3: daphne 2.5.0 (asgiref~=3.2) is what moved the project on.
+    root = tree({"requirements.txt": "channels==1.1.8\ndaphne==2.5.0\n"})
+    (finding,) = _findings(root)
+    assert "this project needs asgiref 2+ (`daphne==2.5.0` in" in finding.message
+    assert "which requires asgiref~=3.2" in finding.message
+
+
+def test_channels_1_with_its_own_daphne_1_is_consistent(tree):
+    root = tree({"requirements.txt": "Django==1.11.29\nchannels==1.1.8\ndaphne==1.4.2\n"})
+    assert _findings(root) == []

@@ -159,3 +159,49 @@ def test_no_fitting_release_means_an_unpinned_unsafe_fix(tree):
     assert (root / "requirements.txt").read_text() == "Django==1.8.19\n"
     _fix(root, unsafe=True)
     assert (root / "requirements.txt").read_text() == "Django==1.8.19\nchannels\n"
+
+
+# -- daphne started as the server (Procfile, Dockerfile, compose, scripts, units) ------------
+
+@pytest.mark.parametrize("name, content", [
+    ("Procfile", "web: daphne chat.asgi:application --port $PORT --bind 0.0.0.0 -v2\n"),
+    ("Procfile.dev", "web: exec daphne -b 0.0.0.0 chat.asgi:application\n"),
+    ("Dockerfile", 'FROM python:3.12\nCMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chat.asgi:application"]\n'),
+    ("docker/web.Dockerfile", "ENTRYPOINT daphne chat.asgi:application\n"),
+    ("docker-compose.prod.yml", "services:\n  web:\n    command: python -m daphne -b 0.0.0.0 chat.asgi:application\n"),
+    ("compose.yaml", "services:\n  web:\n    command: [\"daphne\", \"chat.asgi:application\"]\n"),
+    ("bin/start.sh", "#!/bin/sh\nset -e\npython manage.py migrate && /venv/bin/daphne chat.asgi:application\n"),
+    ("deploy/chat.service", "[Service]\nExecStart=/srv/venv/bin/daphne -u /run/daphne.sock chat.asgi:application\n"),
+    ("deploy/supervisor/daphne.conf",
+     "[program:d]\ncommand=/venv/bin/daphne -u /run/daphne/daphne%(process_num)d.sock --fd 0 mysite.asgi:application\n"),
+    ("Makefile", "run:\n\tdaphne chat.asgi:application\n"),
+])
+def test_daphne_run_as_the_server(tree, name, content):
+    root = tree({"requirements.txt": "Django==4.2.7\nchannels==4.0.0\n", name: content})
+    [finding] = _findings(root)
+    assert finding.path.endswith(name)
+    assert "run as the server: `daphne " in finding.message and "daphne: command not found" in finding.message
+    assert finding.source_line is not None and "daphne" in finding.source_line[finding.span.column - 1:]
+    assert finding.fix is not None and finding.fix.edits[0].content.strip().startswith("daphne==")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("Dockerfile", "RUN pip install daphne\nCMD [\"uvicorn\", \"chat.asgi:application\"]\n"),
+    ("Procfile", "web: gunicorn chat.wsgi:application --name daphne\n"),
+    ("run.sh", "echo daphne is not used here\nuv add daphne\n"),
+    ("Procfile", "web: daphne\n"),  # no application: not a server start
+    ("nginx.conf", "upstream daphne { server daphne:8000; }\n"),  # not a file that starts servers
+    ("Procfile", "web: daphne chat.asgi:application  # noqa: AFX103\n"),
+    # installed by the file that starts it: the image has it
+    ("Dockerfile", 'RUN pip install --no-cache-dir -r requirements.txt "daphne>=4"\nCMD ["daphne", "chat.asgi:application"]\n'),
+    ("bin/deploy.sh", "uv pip install -e . daphne[tls]==4.1.0 && exec daphne chat.asgi:application\n"),
+])
+def test_not_daphne_run_as_the_server(tree, name, content):
+    root = tree({"requirements.txt": "Django==4.2.7\nchannels==4.0.0\n", name: content})
+    assert _findings(root) == []
+
+
+def test_daphne_started_and_declared_by_channels_extra(tree):
+    root = tree({"requirements.txt": "Django==4.2.7\nchannels[daphne]==4.0.0\n",
+                 "Procfile": "web: daphne chat.asgi:application\n"})
+    assert _findings(root) == []

@@ -81,3 +81,8 @@ def test_styles_are_kept_when_the_version_changes():
         "^4.2.1", "~4.2.1", "4.2.1", "*", ">=4.2.1", "==4.2.1"]
     assert [pep440_like(old, "4.2.1") for old in ("==1.4.3", "~=1.4", ">=1.4", "", ">=1,<2")] == [
         "==4.2.1", "~=4.2.1", ">=4.2.1", "", ">=4.2.1"]
+
+
+def test_wildcards_stay_wildcards_of_the_same_depth():
+    assert [poetry_like(old, "4.3.2") for old in ("1.*", "1.1.*", "==1.*")] == ["4.*", "4.3.*", "==4.*"]
+    assert [pep440_like(old, "4.3.2") for old in ("==1.*", "==1.1.*", "!=1.*")] == ["==4.*", "==4.3.*", ">=4.3.2"]

@@ -86,6 +86,12 @@ EXPECTED_FINDINGS = {
         ("AFX102", "setup.py", 7, 6, 7, 23, True),
         ("AFX101", "setup.py", 14, 31, 14, 40, True),
     ],
+    "uv": [  # PEP 621, PEP 735 and uv's lists, with uv.lock and pylock.toml as read-only evidence
+        ("AFX102", "pylock.toml", 6, 9, 6, 17, False),
+        ("AFX101", "pyproject.toml", 11, 22, 11, 41, True),
+        ("AFX101", "pyproject.toml", 14, 27, 14, 41, True),
+        ("AFX102", "uv.lock", 5, 9, 5, 19, False),
+    ],
 }
 # Findings that remain after fixing (no automatic fix by design).
 REMAINING = {
@@ -93,6 +99,7 @@ REMAINING = {
     "pipfile": [("AFX102", "Pipfile.lock")],  # the lock still resolves asgi-redis until re-locked
     "poetry": [("AFX102", "poetry.lock")],
     "pyproject": [("AFX104", "pyproject.toml")],
+    "uv": [("AFX102", "pylock.toml"), ("AFX102", "uv.lock")],  # lock files are never edited
 }
 DECLARATION_NAMES = ("requirements", "constraints", ".pip", ".in", "pyproject.toml", "setup.cfg", "setup.py",
                      "Pipfile")

@@ -20,6 +20,8 @@ from . import FileFacts, ProjectMatcher
 
 
 def collect_asgiref_usage(parsed) -> Optional[tuple[AsgirefUsage, set[int]]]:
+    if getattr(parsed, "tree", None) is None:
+        return None  # not Python (a rule that also reads declaration files asked for it)
     usage = asgiref_usage(parsed.document, parsed.tree)
     if not usage.references and not usage.calls:
         return None

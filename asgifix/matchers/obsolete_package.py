@@ -47,10 +47,105 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
             if declaration.name == canonical_name(row["package"]) and not can_agree(
                     declaration.specifier, f"<{row['from']}"):
                 return f"`{describe(declaration)}` in {declaration.path}, which requires {row['requires']}"
+    # Any other declared package all of whose allowed releases need asgiref 2+ (daphne==2.5.0: asgiref~=3.2).
+    from ..compat import releases
+
+    for declaration in ordered:
+        if not declaration.specifier or not declaration.name or declaration.name == "asgiref":
+            continue
+        allowed = [r for r in releases(declaration.name) if can_agree(f"=={r.version}", declaration.specifier)]
+        needs_2 = [r for r in allowed if r.requires.get("asgiref") and not can_agree(r.requires["asgiref"], "<2")]
+        if allowed and len(needs_2) == len(allowed):
+            return f"`{describe(declaration)}` in {declaration.path}, which requires asgiref{allowed[0].requires['asgiref']}"
     return None
 
 
+def code_to_change(project: ProjectModel, row: dict) -> list[str]:
+    """Where the code uses what the replacement takes away: ``path:line (what)``, in path order.
+
+    Imports of the row's ``code-modules`` (an asgiref module among them is also an
+    AFX201 finding) and CHANNEL_LAYERS backends starting with its ``code-backends``.
+    """
+    modules = row.get("code-modules", [])
+    backends = row.get("code-backends", [])
+
+    def named(dotted: str) -> bool:
+        return any(dotted == module or dotted.startswith(module + ".") for module in modules)
+
+    places: set[tuple[str, int, str]] = set()
+    for facts in project.facts.get("django-wiring", []):
+        for wiring in facts.value:
+            if wiring.how == "imported" and named(wiring.text) and not wiring.text.startswith("asgiref."):
+                places.add((facts.path, wiring.span.line, f"imports `{wiring.text}`"))
+            elif wiring.how == "as a CHANNEL_LAYERS BACKEND" and any(wiring.text.startswith(b) for b in backends):
+                places.add((facts.path, wiring.span.line, f"CHANNEL_LAYERS BACKEND `{wiring.text}`"))
+    for facts in project.facts.get("asgiref-usage", []):
+        for reference in facts.value.references:
+            if named(reference.dotted):
+                places.add((facts.path, reference.line, f"`{reference.dotted}`, AFX201"))
+    return [f"{path}:{line} ({what})" for path, line, what in sorted(places)]
+
+
+def _needs_asgiref_1(release) -> bool:
+    spec = release.requires.get("asgiref")
+    return bool(spec) and not can_agree(spec, ">=2")
+
+
+def _uploaded(package: str, version: str) -> str:
+    from ..compat import _knowledge
+
+    knowledge = _knowledge()
+    try:
+        return str(knowledge.release_record(package, version).get("uploaded") or "") if knowledge else ""
+    except (KeyError, ValueError, TypeError):
+        return ""
+
+
+def generic_row(declaration: Declaration) -> Optional[dict]:
+    """A package outside the rule's table whose every release the declaration allows requires asgiref 1.x.
+
+    Read from the release data (knowledge, or the fallback table): the row has the
+    table's shape, with the newer release line (same package) as the successor when
+    one supports asgiref 2+, and no successor otherwise.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    from ..compat import releases
+
+    known = releases(declaration.name)  # newest first
+    if not any(_needs_asgiref_1(r) for r in known):
+        return None  # (most packages: the release data has nothing on them, or nothing old)
+    allowed = [r for r in known if not declaration.specifier or can_agree(f"=={r.version}", declaration.specifier)]
+    if not allowed or not all(_needs_asgiref_1(r) for r in allowed):
+        return None
+    newest = allowed[0]
+    try:
+        newer = [r for r in known if not _needs_asgiref_1(r) and Version(r.version) > Version(newest.version)]
+    except InvalidVersion:
+        newer = []
+    first = newer[-1] if newer else None  # the oldest release that works with asgiref 2+
+    name = declaration.name
+    return {
+        "package": name,
+        "generic": True,
+        "what": f"{name} releases that require asgiref 1.x",
+        "obsolete-below": first.version if first else "",
+        "last-release": newest.version,
+        "last-release-date": _uploaded(name, newest.version),
+        "requires": f"asgiref{newest.requires['asgiref']}",
+        "breaks": "asgiref 2.0.0 (2017-11-29) removed the asgiref 1.x API",
+        "successor": name if first else "",
+        "successor-since": (_uploaded(name, first.version) or "date not recorded") if first else "",
+        "successor-note": (f"{name} {first.version}" if first else
+                           f"no release of {name} supports asgiref 2+: remove it or replace it"),
+        "code-changes": (f"check {name}'s changes between {newest.version} and the new release" if first else ""),
+    }
+
+
 class ObsoletePackage(ProjectMatcher):
+    # Python code that goes with a replacement: imports, layer backends, asgiref names.
+    facts = ("django-wiring", "asgiref-usage")
+
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         table = {canonical_name(row["package"]): row for row in self.params.get("obsolete", [])}
         evidence = None
@@ -58,14 +153,16 @@ class ObsoletePackage(ProjectMatcher):
         flagged: list[tuple[Declaration, dict]] = []
         declared_outside_locks = {d.name for d in project.declarations if not (d.locked and d.source_kind == "lock")}
         for declaration in project.declarations:
-            row = table.get(declaration.name)
-            if row is None or declaration.constraint:
+            if declaration.constraint or not declaration.name:
+                continue
+            row = table.get(declaration.name) or generic_row(declaration)
+            if row is None:
                 continue
             if declaration.source_kind == "lock" and declaration.name in declared_outside_locks:
                 continue  # reported where it is declared
             below = row.get("obsolete-below", "")
-            if below:
-                if not declaration.specifier or can_agree(declaration.specifier, f">={below}"):
+            if below or row.get("generic"):
+                if below and (not declaration.specifier or can_agree(declaration.specifier, f">={below}")):
                     continue  # newer releases are allowed: not obsolete
                 if not evidence_known:
                     evidence = asgiref_2_evidence(project, self.context.target_asgiref,
@@ -85,6 +182,16 @@ class ObsoletePackage(ProjectMatcher):
     def _message(self, declaration: Declaration, row: dict, evidence: Optional[str], spelled: str) -> str:
         text = describe(declaration)
         successor = row.get("successor", "")
+        if row.get("generic"):
+            package, last, below = row["package"], row["last-release"], row["obsolete-below"]
+            date = f", {row['last-release-date']}" if row.get("last-release-date") else ""
+            gone = (f"asgiref 2.0.0 (2017-11-29) removed the asgiref 1.x API, and this project needs "
+                    f"asgiref 2+ ({evidence})")
+            if below:
+                return (f"`{text}` allows only releases of {package} that require asgiref 1.x ({package} {last}"
+                        f"{date} requires {row['requires']}); {gone}; {package} {below} and newer work with it")
+            return (f"`{text}`: every release of {package} requires asgiref 1.x (the last, {last}{date}, requires "
+                    f"{row['requires']}); {gone}; no release of {package} supports asgiref 2+")
         if row.get("obsolete-below"):
             head = (f"`{text}` allows only {row['what']}: {row['package']} {row['last-release']} "
                     f"(the last before {row['obsolete-below']}) requires {row['requires']} and {row['breaks']}, "
@@ -124,11 +231,16 @@ class ObsoletePackage(ProjectMatcher):
             hint = self._generated_hint(project, declaration, successor)
         else:
             release, relaxed = choose(successor, constraints)
-            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed)
+            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed,
+                                  code_to_change(project, row))
+        if fix is None:
+            places = code_to_change(project, row)
+            if places:
+                hint += f"; code to change with it: {_listed(places)}"
         return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint)
 
     def _fix(self, document, entry, declaration: Declaration, row: dict, successor: str,
-             release, relaxed: list[str]) -> tuple[Optional[Fix], str]:
+             release, relaxed: list[str], places: list[str]) -> tuple[Optional[Fix], str]:
         from ..sources.declared import package_replacement
 
         if release is None:
@@ -145,6 +257,8 @@ class ObsoletePackage(ProjectMatcher):
         message = f"Replace with `{shown}`{note}"
         if code_changes:
             message += f"; then {code_changes}"
+        if places:
+            message += f"; code to change with it: {_listed(places)}"
         fix = Fix("unsafe" if code_changes else "safe", message,
                   tuple(Edit(document.display, document.span(a, b), content) for a, b, content in edits))
         return fix, message
@@ -159,6 +273,11 @@ class ObsoletePackage(ProjectMatcher):
                     f"the package that pulls it in (see its '# via' comment), then re-run pip-compile")
         return (f"this file pins --hash or is generated: change {declaration.name} to {successor} where it "
                 f"comes from, then regenerate it")
+
+
+def _listed(places: list[str], limit: int = 5) -> str:
+    shown = ", ".join(places[:limit])
+    return shown + (f" and {len(places) - limit} more" if len(places) > limit else "")
 
 
 def _compiled_source(project: ProjectModel, path: str) -> Optional[str]:

@@ -29,7 +29,7 @@ from . import ProjectMatcher
 class Wiring:
     """One place code names a package: an import, an INSTALLED_APPS entry, a CHANNEL_LAYERS backend."""
 
-    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"
+    how: str  # "imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND", "run as the server"
     text: str  # what was written: "channels.layers", "daphne", "channels_redis.core.RedisChannelLayer"
     span: Span
 
@@ -65,11 +65,31 @@ def _target_names(node: ast.AST) -> list[str]:
     return names
 
 
+INSTALLED = "installed by a command"  # Wiring.how of `pip install NAME` in a Dockerfile, script, ...
+# ASGI servers whose start commands are collected from server configuration files;
+# which of them a rule cares about is its data ("commands").
+ASGI_SERVERS = ("daphne", "uvicorn", "hypercorn")
+
+
 def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
-    """Collector (see matchers.COLLECTORS): every import, INSTALLED_APPS string and layer BACKEND of a module.
+    """Collector (see matchers.COLLECTORS): every import, INSTALLED_APPS string and layer BACKEND of a module,
+    and every command that starts an ASGI server in a Procfile, Dockerfile, script, ...
 
     Which of them name which package is the rule's data, applied in check_project.
     """
+    from ..sources.server_config import ServerConfig, installed_packages, server_commands
+
+    if isinstance(parsed, ServerConfig):
+        document = parsed.document
+        started = [Wiring("run as the server", command.text, document.span(command.start, command.end))
+                   for command in server_commands(parsed, ASGI_SERVERS)]
+        # A package the same files install (RUN pip install daphne) is not undeclared.
+        started += [Wiring(INSTALLED, canonical_name(name), document.span(start, end))
+                    for name, start, end, _ in installed_packages(parsed)]
+        return (started, {w.span.line for w in started}) if started else None
+    if getattr(parsed, "tree", None) is None:
+        return None  # not Python (a rule that also reads declaration files asked for it)
+
     from ..sources.setup_py import char_offset
 
     document = parsed.document
@@ -116,6 +136,8 @@ def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[
     """The wiring entries that name one of ``packages`` (the rule's data)."""
     uses = []
     for entry in wiring:
+        if entry.how == INSTALLED:
+            continue
         for row in packages:
             package = canonical_name(row["package"])
             top = entry.text.split(".")[0]
@@ -124,6 +146,8 @@ def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[
             elif entry.how == "in INSTALLED_APPS":
                 # "channels", or an AppConfig path such as "daphne.apps.DaphneConfig"
                 hit = top in row.get("installed-apps", []) and (entry.text == top or entry.text.startswith(top + ".apps."))
+            elif entry.how == "run as the server":
+                hit = entry.text.split()[0] in row.get("commands", [])  # "daphne -b 0.0.0.0 chat.asgi:application"
             else:
                 hit = any(entry.text.startswith(prefix) for prefix in row.get("backend-prefixes", []))
             if hit:
@@ -150,6 +174,9 @@ class UndeclaredPackage(ProjectMatcher):
         if not uses or not _has_declaration_files(project):
             return  # no dependency file at all (a code-only subset): nowhere it could have been declared
         own_names = {canonical_name(n) for n in project.facts.get("project-name", []) if isinstance(n, str)}
+        # Installed by the files that build the environment (RUN pip install daphne): not undeclared.
+        own_names |= {entry.text for facts in project.facts.get("django-wiring", []) for entry in facts.value
+                      if entry.how == INSTALLED}
         first: dict[str, list[PackageUse]] = {}
         for use in sorted(uses, key=lambda u: (u.path, u.span.line, u.span.column)):
             first.setdefault(use.package, []).append(use)
@@ -181,8 +208,10 @@ class UndeclaredPackage(ProjectMatcher):
     def _finding(self, project: ProjectModel, package: str, uses: list[PackageUse], row: dict) -> Finding:
         use = uses[0]
         more = f" (and {len(uses) - 1} more place{'s' if len(uses) > 2 else ''})" if len(uses) > 1 else ""
+        failure = (f"{use.text.split()[0]}: command not found" if use.how == "run as the server"
+                   else f"No module named '{package.replace('-', '_')}'")
         message = (f"`{package}` is used ({use.how}: `{use.text}`){more} but no dependency file of the "
-                   f"project declares it: a fresh install fails with \"No module named '{package.replace('-', '_')}'\"")
+                   f"project declares it: a fresh install fails with \"{failure}\"")
         predecessor = next((d for d in project.declarations if not d.locked and d.name in
                             {canonical_name(p) for p in row.get("predecessors", [])}), None)
         if predecessor is not None:

@@ -13,6 +13,16 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
+def _uri(path: str) -> str:
+    """A display path as a SARIF ``uri`` (a URI reference): relative paths stay relative,
+    with spaces, ``#``, ``%`` and the like percent-encoded; absolute paths become ``file:`` URIs."""
+    from urllib.parse import quote
+
+    if path.startswith("/"):
+        return "file://" + quote(path, safe="/")
+    return quote(path, safe="/")
+
+
 def _region(line: int, column: int, end_line: int, end_column: int) -> dict:
     return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}
 
@@ -41,7 +51,7 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": finding.path},
+                        "artifactLocation": {"uri": _uri(finding.path)},
                         "region": _region(span.line, span.column, span.end_line, span.end_column),
                     }
                 }
@@ -64,7 +74,7 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
                 {
                     "description": {"text": finding.fix.message},
                     "artifactChanges": [
-                        {"artifactLocation": {"uri": path}, "replacements": replacements}
+                        {"artifactLocation": {"uri": _uri(path)}, "replacements": replacements}
                         for path, replacements in changes.items()
                     ],
                 }
@@ -77,7 +87,7 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": error.path},
+                        "artifactLocation": {"uri": _uri(error.path)},
                         **({"region": {"startLine": error.line}} if error.line else {}),
                     }
                 }

@@ -20,14 +20,19 @@ class _Writer:
         if color:
             from rich.markup import escape
 
-            self._escape = escape
+            # rich's escape() doubles a trailing backslash (in case a tag follows); text
+            # passed to plain() ends its line, so a trailing backslash (a continued
+            # requirement line) must stay single. The "x" keeps escape() off the end.
+            self._escape = lambda text: escape(text + "x")[:-1]
         else:
             self._escape = lambda text: text
 
     def styled(self, text: str, style: str) -> str:
         if not self.color:
             return text
-        return f"[{style}]{self._escape(text)}[/]"
+        from rich.markup import escape
+
+        return f"[{style}]{escape(text)}[/]"
 
     def plain(self, text: str) -> str:
         return self._escape(text)

@@ -27,6 +27,7 @@ READERS: dict[str, str] = {
     "setup-py": "setup_py",
     "pipfile": "pipfile",
     "lock": "lock",
+    "server-config": "server_config",
 }
 
 

@@ -170,11 +170,30 @@ def repair_poetry(value: str) -> Optional[str]:
     return candidate if error is None else None
 
 
+_WILDCARD = re.compile(r"^(?P<op>==\s*)?(?P<prefix>\d+(?:\.\d+)*)\.\*$")
+
+
+def _wildcard_like(text: str, version: str) -> Optional[str]:
+    """``1.*`` -> ``4.*``, ``==1.2.*`` -> ``==4.3.*``: a wildcard stays a wildcard of the same depth."""
+    match = _WILDCARD.match(text)
+    if match is None:
+        return None
+    depth = match.group("prefix").count(".") + 1
+    release = re.match(r"\d+(?:\.\d+)*", version)
+    if release is None:
+        return None
+    parts = (release.group(0).split(".") + ["0"] * depth)[:depth]
+    return f"{match.group('op') or ''}{'.'.join(parts)}.*"
+
+
 def poetry_like(old: str, version: str) -> str:
     """A Poetry constraint for ``version`` in the style of ``old`` (caret stays caret, ...)."""
     text = old.strip()
     if text in ("", "*"):
         return "*"
+    wildcard = _wildcard_like(text, version)
+    if wildcard is not None:
+        return wildcard
     for op in ("^", "~=", "~", "==", ">="):
         if text.startswith(op):
             return f"{op}{version}"
@@ -188,6 +207,9 @@ def pep440_like(old_specifier: str, version: str) -> str:
     text = old_specifier.strip()
     if not text:
         return ""
+    wildcard = _wildcard_like(text, version) if text.startswith("==") else None
+    if wildcard is not None:
+        return wildcard
     if text.startswith("==") and "," not in text and "*" not in text:
         return f"=={version}"
     if text.startswith("~=") and "," not in text:

@@ -32,7 +32,9 @@ def parse(document: TextDocument) -> PythonModule:
     except SyntaxError as exc:
         raise SourceProblem(f"cannot parse: {exc.msg}", exc.lineno) from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise SourceProblem(f"cannot parse: {exc}", None) from None
+        reason = str(exc) or ("nested too deeply for Python's parser" if not isinstance(exc, ValueError)
+                              else type(exc).__name__)
+        raise SourceProblem(f"cannot parse: {reason}", None) from None
     return PythonModule(document, tree)
 
 

@@ -278,10 +278,13 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
         return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
 
     entry: Optional[RequirementEntry] = None
+    # An invalid requirement keeps its --hash options: a hashed line is never rewritten silently.
+    hashes = tuple(getattr(options, "hashes", None) or ())
     try:
         for handled in pip.handle_line(parsed_line):
             if isinstance(handled, pip.InvalidRequirementLine):
-                return RequirementEntry("invalid", logical, requirement_text, error=handled.error_message)
+                return RequirementEntry("invalid", logical, requirement_text, error=handled.error_message,
+                                        hashes=hashes)
             if isinstance(handled, pip.OptionLine):
                 legacy = [o for o in handled.options if o in pip.LEGACY_OPTIONS_DEST]
                 if legacy:
@@ -294,8 +297,10 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
                 entry = RequirementEntry("option", logical, options=dict(handled.options))
                 continue
             entry = _requirement_from_pip(pip, logical, requirement_text, handled)
+            if entry.kind == "invalid" and not entry.hashes:
+                entry.hashes = hashes
     except Exception as exc:
-        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
+        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc), hashes=hashes)
     return entry if entry is not None else RequirementEntry("option", logical)
 
 
@@ -501,6 +506,7 @@ def _marker_text(install: Any, req: Any) -> Optional[str]:
 
 
 _NAME_START = re.compile(r"^[A-Za-z0-9]")
+_OPTION_START = re.compile(r"^--?[A-Za-z]")
 
 
 def _prose_like(entry: RequirementEntry) -> bool:
@@ -510,6 +516,8 @@ def _prose_like(entry: RequirementEntry) -> bool:
     tokens, a name first); ``.. note::``, ``=====`` or a sentence are not.
     """
     text = entry.logical.text.split(";", 1)[0]
+    if _OPTION_START.match(text):
+        return False  # "-r" without a file, "--hash" alone: requirements syntax pip rejects, not prose
     return not _NAME_START.match(text) or len(text.split()) >= 4
 
 
