@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Optional
 
 from .sources.declared import canonical_name
@@ -170,6 +171,13 @@ def _simple_can_agree(specifiers: tuple[str, ...]) -> Optional[bool]:
 
 def can_agree(*specifiers: str) -> bool:
     """Whether one version satisfies every specifier set (empty sets allow anything)."""
+    # A pure function of a few strings, asked the same questions for every
+    # declaration of a project (a monorepo declares the same pins many times).
+    return _can_agree(specifiers)
+
+
+@lru_cache(maxsize=4096)
+def _can_agree(specifiers: tuple[str, ...]) -> bool:
     simple = _simple_can_agree(specifiers)
     if simple is not None:
         return simple

@@ -152,10 +152,16 @@ class ObsoletePackage(ProjectMatcher):
         evidence_known = False
         flagged: list[tuple[Declaration, dict]] = []
         declared_outside_locks = {d.name for d in project.declarations if not (d.locked and d.source_kind == "lock")}
+        generic_rows: dict[tuple[str, str], Optional[dict]] = {}  # each (package, specifier) judged once
         for declaration in project.declarations:
             if declaration.constraint or not declaration.name:
                 continue
-            row = table.get(declaration.name) or generic_row(declaration)
+            row = table.get(declaration.name)
+            if row is None:
+                key = (declaration.name, declaration.specifier)
+                if key not in generic_rows:
+                    generic_rows[key] = generic_row(declaration)
+                row = generic_rows[key]
             if row is None:
                 continue
             if declaration.source_kind == "lock" and declaration.name in declared_outside_locks:
