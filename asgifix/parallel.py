@@ -175,9 +175,15 @@ def make_pool(engine: "Engine", jobs: int):
 # -- the scheduling side --------------------------------------------------------------
 
 def _empty_result(source: "SourceFile") -> "FileResult":
-    from .engine import FileResult
+    global _FILE_RESULT
+    if _FILE_RESULT is None:  # (engine imports this module: the class is looked up once, not per file)
+        from .engine import FileResult
 
-    return FileResult(source)
+        _FILE_RESULT = FileResult
+    return _FILE_RESULT(source)
+
+
+_FILE_RESULT: Any = None
 
 
 class _Segment:

@@ -29,7 +29,7 @@ def _tree(root, files=60):
             text = "asgiref latest\n"  # a finding without a fix
         else:
             text = f"# svc {index}\nasgiref 3.5.{index % 10}\nDjango = 3.2\r\nchannels =>2.0  # noqa: AFX999\n"
-        (directory / "requirements.txt").write_text(text, newline="")
+        (directory / "requirements.txt").write_bytes(text.encode())  # (write_text(newline=) needs 3.10)
         (directory / "module.py").write_text("import os\n")
     (root / "svc_000" / "requirements-bad.txt").write_bytes(b"asgiref==3.5.2\n\xff\xfe\n")
     return root
