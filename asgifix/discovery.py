@@ -54,23 +54,24 @@ class SourceFile:
     def fspath(self) -> str:
         return os.fspath(self._path)
 
-    def _key(self) -> tuple:
+    def key(self) -> tuple:
+        """``SourceFile(*key)`` makes an equal file (what the process pool sends)."""
         return (self.fspath, self.display, self.kind, self.explicit)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SourceFile):
             return NotImplemented
-        return self._key() == other._key()
+        return self.key() == other.key()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self.key())
 
     def __repr__(self) -> str:
         return (f"SourceFile(path={self.path!r}, display={self.display!r}, kind={self.kind!r}, "
                 f"explicit={self.explicit!r})")
 
     def __getstate__(self) -> tuple:
-        return self._key()
+        return self.key()
 
     def __setstate__(self, state: tuple) -> None:
         self._path, self.display, self.kind, self.explicit = state

@@ -261,7 +261,8 @@ class Engine:
             elif cache is not None and source.display in cache:
                 yield from scheduler.done(source, cache[source.display])
             elif not scheduler.read_here():
-                yield from scheduler.analyze(source, None)  # a worker reads it
+                if scheduler.add_unread(source):  # a worker reads it
+                    yield from scheduler.drain()
             else:
                 raw, result = self.read(source)
                 if result is not None:

@@ -107,14 +107,18 @@ def _init_worker(settings: Any, rules: Any, unsafe_fixes: bool, base_dir: Any) -
     _WORKER_ENGINE = Engine(settings, rules, unsafe_fixes=unsafe_fixes, base_dir=base_dir, jobs=1)
 
 
-def analyze_batch(batch: list[tuple["SourceFile", Work]]) -> list[Optional["FileResult"]]:
+def analyze_batch(batch: list[tuple[tuple, Work]]) -> list[Optional["FileResult"]]:
     """Analyze files in a worker (a top-level function, so the pool can pickle it).
 
-    A result with nothing in it (most unread files: the prefilter rules them
-    out) comes back as None, and the scheduler makes the empty result itself.
+    Each file comes as ``SourceFile`` arguments (a plain tuple pickles several
+    times faster than the object) and its work. A result with nothing in it
+    (most unread files: the prefilter rules them out) comes back as None, and
+    the scheduler makes the empty result itself.
     """
     assert _WORKER_ENGINE is not None, "worker not initialised"
-    return [_holding(_analyze(_WORKER_ENGINE, source, work)) for source, work in batch]
+    from .discovery import SourceFile
+
+    return [_holding(_analyze(_WORKER_ENGINE, SourceFile(*key), work)) for key, work in batch]
 
 
 def _holding(result: "FileResult") -> Optional["FileResult"]:
@@ -236,6 +240,24 @@ class Scheduler:
             self._start()
         return self.pool is None  # the pool could not start: read here after all
 
+    def add_unread(self, source: "SourceFile") -> bool:
+        """Queue a file for a worker to read (bulk mode); True when a batch was sent off.
+
+        The cheap path for the many files of a big tree: no generator per file;
+        the engine drains results (:meth:`drain`) only when a batch has left.
+        """
+        self.open.items.append([source, _PENDING])
+        self.open.work.append((source, None))
+        self.held += 1
+        if len(self.open.work) >= BULK_BATCH:
+            self._close()
+            return True
+        return False
+
+    def drain(self) -> Iterator[tuple["SourceFile", "FileResult"]]:
+        """Results that are ready, in order."""
+        return self._drain()
+
     def done(self, source: "SourceFile", result: "FileResult") -> Iterator[tuple["SourceFile", "FileResult"]]:
         """A file whose result is known (cached, unreadable, or ruled out by the prefilter)."""
         if not self.segments and not self.open.items:
@@ -299,7 +321,7 @@ class Scheduler:
         if self.pool is None:  # broken while submitting an earlier batch
             return
         try:
-            segment.future = self.pool.submit(analyze_batch, segment.work)
+            segment.future = self.pool.submit(analyze_batch, [(source.key(), work) for source, work in segment.work])
         except BrokenProcessPool:
             self._broke()
             return
