@@ -281,17 +281,25 @@ class Problem:
         return self._extras_of.get(package, ())
 
     # -- solving -------------------------------------------------------------------
-    def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None) -> Optional[dict[str, Optional[str]]]:
+    def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None,
+              fixed: Optional[dict[str, str]] = None) -> Optional[dict[str, Optional[str]]]:
         """An installable assignment ``{package: version or None (absent)}``, or None when there is none.
 
         ``overrides`` replaces the declared specifiers of a package (an empty list: unconstrained).
+        ``fixed`` sets a package to one release that :meth:`candidates` already
+        offered (what ``overrides={package: ["==release"]}`` gives, without
+        scanning every release again).
         Raises :class:`Undecided` when the search budget runs out.
         """
         overrides = overrides or {}
-        declared = set(self.declared) | set(overrides)
+        fixed = fixed or {}
+        declared = set(self.declared) | set(overrides) | set(fixed)
         domains: dict[str, list[Optional[str]]] = {}
         for package in declared:
-            domains[package] = list(self.candidates(package, overrides.get(package)))
+            if package in fixed:
+                domains[package] = [fixed[package]]
+            else:
+                domains[package] = list(self.candidates(package, overrides.get(package)))
         # Packages the candidates may pull in (requirements among modelled packages).
         frontier = list(domains)
         while frontier:
@@ -406,8 +414,7 @@ class Problem:
         fits = []
         base = [] if without_asgiref_pins else None
         for version in self.candidates("asgiref", base if base is not None else None):
-            override = {"asgiref": [f"=={version}"]}
-            if self.solve(override) is not None:
+            if self.solve(fixed={"asgiref": version}) is not None:  # as if pinned ==version
                 fits.append(version)
         return fits
 

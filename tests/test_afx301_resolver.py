@@ -127,3 +127,15 @@ def test_constraints_file_restricts_but_does_not_install(tree):
     })
     findings = engine.run([str(root)])[0].findings
     assert [(f.path.rsplit("/", 1)[1], f.line) for f in findings] == [("constraints.txt", 2)]
+
+
+def test_fixing_a_release_is_pinning_it():
+    """``solve(fixed=...)`` (asgiref_fits's shortcut) equals an ``==`` pin of a candidate release."""
+    from asgifix.resolver import Constraint, Problem
+
+    for constraints in ([Constraint("django", "==4.2.7")], [Constraint("channels", ">=3,<4"),
+                                                             Constraint("daphne", "==3.0.2")], []):
+        problem = Problem(constraints)
+        for version in problem.candidates("asgiref", []):
+            assert problem.candidates("asgiref", [f"=={version}"]) == [version]
+            assert problem.solve(fixed={"asgiref": version}) == problem.solve({"asgiref": [f"=={version}"]})
