@@ -277,8 +277,11 @@ class Problem:
                 chosen.append(outside)
         return chosen
 
-    def _extras(self, package: str) -> tuple[str, ...]:
+    def extras(self, package: str) -> tuple[str, ...]:
+        """The extras the declarations ask of ``package`` (``channels[daphne]``)."""
         return self._extras_of.get(package, ())
+
+    _extras = extras
 
     # -- solving -------------------------------------------------------------------
     def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None,

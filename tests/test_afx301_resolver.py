@@ -139,3 +139,45 @@ def test_fixing_a_release_is_pinning_it():
         for version in problem.candidates("asgiref", []):
             assert problem.candidates("asgiref", [f"=={version}"]) == [version]
             assert problem.solve(fixed={"asgiref": version}) == problem.solve({"asgiref": [f"=={version}"]})
+
+
+# -- --target-asgiref: what the move needs of the other pins ------------------------------
+
+def _target_findings(tmp_path, requirements_text, target):
+    from asgifix.catalogue import load_catalogue, select_rules
+    from asgifix.config import Settings
+    from asgifix.engine import Engine
+
+    (tmp_path / "requirements.txt").write_text(requirements_text)
+    settings = Settings(target_asgiref=target)
+    engine = Engine(settings, select_rules(load_catalogue(), ["AFX301"], []), jobs=1)
+    report, _, _ = engine.run([str(tmp_path)])
+    return report.findings
+
+
+def test_target_reports_each_package_that_rejects_the_target_where_it_is_declared(tmp_path):
+    # channels 2.1.7 requires asgiref~=2.3 (its wheel metadata); Django 2.2.28 requires asgiref<4,>=3.2.
+    findings = _target_findings(tmp_path, "Django==2.2.28\nchannels==2.1.7\nasgiref==2.3.2\n", "3.13.0")
+    assert [(f.line, f.code) for f in findings] == [(2, "AFX301")]
+    (finding,) = findings
+    assert "`channels==2.1.7` does not install with asgiref 3.13.0" in finding.message
+    assert "requires asgiref~=2.3" in finding.message
+    assert "2.2.0 to 4.3.2 accept asgiref 3.13.0" in finding.message
+    assert finding.fix is None
+    # The hint moves only forward: never back to channels 1.x (asgiref>=1.0.1, no upper bound).
+    assert "channels==" in finding.hint and "channels==1." not in finding.hint
+
+
+def test_target_that_every_pin_accepts_is_clean_even_when_the_asgiref_pin_differs(tmp_path):
+    assert _target_findings(tmp_path, "Django==4.2.7\nchannels==4.1.0\nasgiref==3.7.2\n", "3.13.0") == []
+
+
+def test_target_older_than_the_pins_names_every_package_that_needs_newer(tmp_path):
+    findings = _target_findings(tmp_path, "Django==3.0.14\nchannels==3.0.5\nasgiref==3.5.2\n", "3.1.0")
+    assert [f.line for f in findings] == [1, 2]
+    assert "requires asgiref~=3.2" in findings[0].message  # Django 3.0's metadata
+    assert "no newer releases" in findings[0].hint
+
+
+def test_target_newer_than_the_data_is_not_judged(tmp_path):
+    assert _target_findings(tmp_path, "Django==2.2.28\nchannels==2.1.7\n", "99.0") == []

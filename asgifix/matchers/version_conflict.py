@@ -26,7 +26,7 @@ from ..asgiref_scope import release_runs
 from ..compat import intended_specifier
 from ..model import Edit, Finding, Fix, Span
 from ..project import Declaration, ProjectModel
-from ..resolver import Constraint, Problem, Undecided, modelled, requirements
+from ..resolver import Constraint, Problem, Undecided, Unrecorded, modelled, requirements
 from . import ProjectMatcher
 
 PIP_SAYS = "pip stops with \"Cannot install ... because these package versions have conflicting dependencies\""
@@ -51,6 +51,9 @@ def _allows(specifier: str, version: str) -> bool:
 
 class VersionConflict(ProjectMatcher):
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        if self.context.target_asgiref:
+            yield from self._upgrade(project, self.context.target_asgiref)
+            return
         yield from self._inconsistent_locks(project)
         declarations = problem_declarations(project)
         if not declarations or not any(d.name != "asgiref" for d in declarations):
@@ -206,6 +209,93 @@ class VersionConflict(ProjectMatcher):
                 return True
 
         return [m for m in movers if forward(m)] or movers
+
+    # -- --target-asgiref: what the move needs of the other pins ----------------------
+    def _upgrade(self, project: ProjectModel, target: str) -> Iterator[Finding]:
+        """The declarations that keep asgiref ``target`` from being installed, and what they must move to.
+
+        The project's own asgiref pins are what the move changes, so they are
+        left out; everything else is weighed against exactly that release.
+        """
+        release = _recorded_release(target)
+        if release is None:
+            return  # newer than the data (or never released): nothing recorded to judge with
+        declarations = [d for d in problem_declarations(project) if d.name != "asgiref"]
+        if not declarations:
+            return
+        problem = build_problem(declarations)
+        first_of: dict[str, Declaration] = {}
+        for declaration in declarations:
+            first_of.setdefault(declaration.name, declaration)
+        try:
+            if problem.solve(fixed={"asgiref": release}) is not None:
+                return
+            blockers = [name for name in first_of if not self._accepting(problem, name, problem.candidates(name),
+                                                                           release)]
+            moved = self._moving_forward(problem, blockers or list(first_of), list(first_of), release)
+        except Undecided:
+            return
+        for name in blockers:
+            declaration = first_of[name]
+            written = (declaration.text or "").strip() or name
+            candidates = problem.candidates(name)
+            needs = sorted({requirements(name, v, problem.extras(name)).get("asgiref") or "" for v in candidates})
+            everyone = list(reversed(problem.candidates(name, [])))  # oldest first
+            accepting = self._accepting(problem, name, everyone, release)
+            said = " or ".join(f"asgiref{n}" for n in needs if n) or "another asgiref"
+            message = (f"`{written}` does not install with asgiref {release} (--target-asgiref {target}): "
+                       f"{name}{_specifier(declaration)} requires {said}")
+            successors = [row for row in knowledge.successors_of(name) if row.get("package")]
+            if not successors:  # (a Channels 1 layer's older releases "accept" it only for lack of an upper bound)
+                message += (f"; {name} {release_runs(accepting, everyone)} accept asgiref {release}" if accepting
+                            else f"; no release of {name} accepts asgiref {release}")
+            if successors:
+                hint = f"{name} belongs to the Channels 1 era: replace it with {successors[0]['package']} (see AFX102)"
+            elif moved:
+                hint = f"move with asgiref {release}, for example: {moved}"
+            else:
+                hint = f"no newer releases of the declared packages install with asgiref {release}"
+            yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                          self._span(project, declaration), None, hint)
+        if not blockers:
+            # Each package has releases that accept the target, but not the ones that fit together.
+            declaration = declarations[0]
+            message = (f"the project's pins cannot be installed together with asgiref {release} "
+                       f"(--target-asgiref {target}), although each package has releases that accept it")
+            hint = (f"move with asgiref {release}, for example: {moved}" if moved
+                    else f"no newer releases of these packages install with asgiref {release}")
+            yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                          self._span(project, declaration), None, hint)
+
+    @staticmethod
+    def _moving_forward(problem: Problem, blockers: list[str], every: list[str], release: str) -> str:
+        """``channels==4.3.2, daphne==4.2.1``: pins that install with ``release``, moving only forward.
+
+        First only the blockers move (each to a release no older than the newest it
+        allows now); when they cannot fit the other pins, every package may move
+        forward. Metadata alone would also allow moving back (channels 1.1.1 declares
+        ``asgiref>=1.0.1`` with no upper bound), which is no advice for an upgrade.
+        """
+        def forward(names: list[str]) -> dict[str, list[str]]:
+            moves = {}
+            for name in names:
+                current = problem.candidates(name)
+                moves[name] = [f">={current[0]}"] if current and not isinstance(current[0], Unrecorded) else []
+            return moves
+
+        for names in (blockers, every):
+            solution = problem.solve(forward(names), fixed={"asgiref": release})
+            if solution is not None:
+                current = {name: problem.candidates(name)[:1] for name in every}
+                changed = [name for name in every if solution.get(name) and [solution[name]] != current[name]]
+                return ", ".join(f"{name}=={solution[name]}" for name in changed)
+        return ""
+
+    @staticmethod
+    def _accepting(problem: Problem, name: str, versions: list[str], release: str) -> list[str]:
+        """Of ``versions`` of ``name``, the ones whose asgiref requirement admits ``release``."""
+        return [v for v in versions
+                if _allows(requirements(name, v, problem.extras(name)).get("asgiref") or "", release)]
 
     # -- lock files -----------------------------------------------------------------
     def _inconsistent_locks(self, project: ProjectModel) -> Iterator[Finding]:
@@ -364,6 +454,17 @@ def _release_tuple(version: str) -> tuple:
     from packaging.version import Version
 
     return Version(version).release
+
+
+def _recorded_release(target: str) -> Optional[str]:
+    """The recorded asgiref release equal to ``target`` (``3.8`` is 3.8.0), or None."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        wanted = Version(target)
+    except InvalidVersion:
+        return None
+    return next((r for r in knowledge.asgiref_releases() if Version(r) == wanted), None)
 
 
 def build_problem(declarations: list[Declaration], python_version: Optional[str] = None) -> Problem:
