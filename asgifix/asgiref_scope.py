@@ -89,6 +89,9 @@ def _contains(specifier: str, release: str) -> bool:
     return _specifier_set(specifier).contains(release, prereleases=True)
 
 
+SHOWN_PINS = 3  # pins named in a message; the rest are counted
+
+
 def pinned_scope(project: ProjectModel) -> AsgirefScope:
     """The releases the project's own asgiref declarations allow (a lock file wins)."""
     releases = knowledge.asgiref_releases()
@@ -107,14 +110,16 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
         newest = releases[-1]
         return AsgirefScope((newest,), f"asgiref is not pinned, so pip installs the newest release, {newest}")
     allowed = releases
-    for _, specifier in pins:
+    for specifier in dict.fromkeys(specifier for _, specifier in pins):
         allowed = _satisfying(specifier, allowed)
-    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d, _ in pins)
+    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d, _ in pins[:SHOWN_PINS])
+    if len(pins) > SHOWN_PINS:  # a monorepo pins asgiref in every service: name a few
+        where += f" and {len(pins) - SHOWN_PINS} more"
     if not allowed:
         # The pins contradict each other (AFX301's finding); judge the code against
         # every release one of them allows, so it is not silently skipped.
         union = set()
-        for _, specifier in pins:
+        for specifier in dict.fromkeys(specifier for _, specifier in pins):
             union.update(_satisfying(specifier, releases))
         allowed = [r for r in releases if r in union]
         return AsgirefScope(tuple(allowed), f"the project's asgiref pins disagree ({where})",

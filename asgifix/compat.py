@@ -281,13 +281,20 @@ def intended_specifier(declaration) -> str:
     text = (declaration.text or "").strip()
     if not text:
         return ""
+    # A pure function of the text and its syntax: a monorepo repeats the same line in every service.
+    return _intended_specifier(text, declaration.source_kind == "pipfile",
+                               (declaration.group or "").startswith("tool.poetry"))
+
+
+@lru_cache(maxsize=4096)
+def _intended_specifier(text: str, pipfile: bool, poetry: bool) -> str:
     from .matchers.malformed_requirement import propose_repair
     from .sources.constraints import pipfile_to_pep440, poetry_to_pep440, repair_pipfile, repair_poetry
 
-    if declaration.source_kind == "pipfile":
+    if pipfile:
         repaired = repair_pipfile(text)
         return (pipfile_to_pep440(repaired)[0] or "") if repaired else ""
-    if (declaration.group or "").startswith("tool.poetry"):
+    if poetry:
         repaired = repair_poetry(text)
         return (poetry_to_pep440(repaired)[0] or "") if repaired else ""
     repaired, _ = propose_repair(text)

@@ -92,10 +92,18 @@ def follow_includes(results: list["FileResult"], roots: list[str],
     from .discovery import SourceFile
 
     outcome = IncludeOutcome([], [], set())
+    reals: dict[str, str] = {}  # each file's real path, resolved once (a lstat per path component)
+
+    def real_of(result: "FileResult") -> str:
+        path = result.source.fspath
+        if path not in reals:
+            reals[path] = os.path.realpath(path)
+        return reals[path]
+
     by_real: dict[str, "FileResult"] = {}
     for result in results:
         if result.source.kind == "requirements":
-            by_real.setdefault(os.path.realpath(result.source.path), result)
+            by_real.setdefault(real_of(result), result)
     queue = [r for r in results if r.source.kind == "requirements"]
     edges: dict[str, list[tuple[str, IncludeRequest]]] = {}
     reached_by_r: set[str] = set()
@@ -104,10 +112,12 @@ def follow_includes(results: list["FileResult"], roots: list[str],
     while position < len(queue):
         result = queue[position]
         position += 1
-        here = os.path.realpath(result.source.path)
+        here = None
         for kind, request in result.facts:
             if kind != INCLUDE_FACT:
                 continue
+            if here is None:
+                here = real_of(result)
             target = request.target
             if _ENV_VAR.search(target):
                 continue  # expanded by pip from the environment at install time: nothing to check here
@@ -145,9 +155,11 @@ def follow_includes(results: list["FileResult"], roots: list[str],
                 by_real[real] = included
                 outcome.extra.append(included)
                 queue.append(included)
-    outcome.problems.extend(_cycles(edges, [os.path.realpath(r.source.path) for r in queue]))
-    discovered = {os.path.realpath(r.source.path) for r in results}
-    for real in reached_by_c - reached_by_r - discovered:
+    if edges:
+        outcome.problems.extend(_cycles(edges, [real_of(r) for r in queue]))
+    only_constrained = reached_by_c - reached_by_r
+    discovered = {real_of(r) for r in results} if only_constrained else set()
+    for real in only_constrained - discovered:
         outcome.constraint_only.add(by_real[real].source.display)
     return outcome
 

@@ -21,6 +21,8 @@ Vocabulary:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import json
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -339,6 +341,7 @@ def param_default_history(module: str, qualname: str, param: str) -> List[Tuple[
 # ecosystem
 # --------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
     """PEP 503 normalisation: ``asgi_redis`` / ``ASGI.Redis`` -> ``asgi-redis``."""
     import re

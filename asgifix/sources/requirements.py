@@ -10,8 +10,10 @@ those spans. Line joining and comment stripping replicate pip's
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Optional
 
 from ..textio import TextDocument
@@ -259,7 +261,26 @@ def _simple_entry(logical: LogicalLine, match: "re.Match[str]") -> RequirementEn
 
 
 def _pip_entry(logical: LogicalLine) -> RequirementEntry:
-    """Everything beyond the simple subset is decided by pip's own code."""
+    """Everything beyond the simple subset is decided by pip's own code.
+
+    pip's verdict on a line depends on its text alone, except for a path,
+    URL or editable line (pip looks at the file system for those): the others
+    are judged once per text (a monorepo repeats its lines in every service,
+    and a fix re-reads each file after editing it).
+    """
+    text = logical.text
+    if text.startswith((".", "~", "-e", "--editable")) or _PATH_LIKE.search(text):
+        return _pip_entry_uncached(logical)
+    judged = _pip_entry_of_text(text)
+    return dataclasses.replace(judged, logical=logical, options=dict(judged.options))
+
+
+@lru_cache(maxsize=2048)
+def _pip_entry_of_text(text: str) -> RequirementEntry:
+    return _pip_entry_uncached(LogicalLine(0, text, list(range(len(text)))))
+
+
+def _pip_entry_uncached(logical: LogicalLine) -> RequirementEntry:
     import pip_requirements_parser as pip  # imported only for lines that need it (~90 ms)
 
     text = logical.text
