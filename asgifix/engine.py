@@ -20,7 +20,7 @@ from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, roots_for
-from .matchers import FileFacts, FileMatcher, ProjectMatcher, RuleContext, collector, matcher_class
+from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
@@ -96,13 +96,14 @@ class Engine:
         self.unsafe_fixes = unsafe_fixes
         self.base_dir = (base_dir or (settings.config_path.parent if settings.config_path else Path.cwd())).resolve()
         self.context = RuleContext(settings.target_asgiref, settings.pin_strategy)
-        self.file_matchers: dict[str, list[FileMatcher]] = {}
-        self.project_matchers: list[ProjectMatcher] = []
+        # Matchers (and collectors) are imported on their first check, not here.
+        self.file_matchers: dict[str, list[LazyMatcher]] = {}
+        self.project_matchers: list[LazyMatcher] = []
         # file kind -> [(collector name, function, needles)], each collector once per kind
         self.collectors: dict[str, list[tuple[str, Callable, tuple[bytes, ...]]]] = {}
         for rule in self.rules:
-            matcher = matcher_class(rule.matcher)(rule, self.context)
-            if isinstance(matcher, ProjectMatcher):
+            matcher = lazy_matcher(rule, self.context)
+            if matcher.is_project:
                 self.project_matchers.append(matcher)
                 for name in matcher.facts:
                     function, needles = collector(name)
@@ -110,7 +111,7 @@ class Engine:
                         registered = self.collectors.setdefault(kind, [])
                         if all(existing[0] != name for existing in registered):
                             registered.append((name, function, needles))
-            if isinstance(matcher, FileMatcher):
+            else:
                 for kind in rule.file_kinds:
                     self.file_matchers.setdefault(kind, []).append(matcher)
         # Declarations feed project rules, so declaration files are read even
@@ -373,7 +374,10 @@ class Engine:
             constraint_only = outcome.constraint_only
         for result in declared:
             project.declarations.extend(constraint_marked(result.declarations, constraint_only))
-        for matcher in self.project_matchers:
+        # With nothing declared and nothing collected there is nothing to judge
+        # (and no project matcher, resolver or release data need be imported).
+        project_matchers = self.project_matchers if project.declarations or project.facts else ()
+        for matcher in project_matchers:
             for finding in matcher.check_project(project):
                 path = project.paths.get(finding.path)
                 if path is not None and any(finding.code.startswith(p) for p in self._per_file_ignores(path)):

@@ -25,16 +25,38 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model import Finding
     from ..project import ProjectModel
 
-# matcher name -> "module:Class" (relative to this package)
-REGISTRY: dict[str, str] = {
-    "malformed-requirement": "malformed_requirement:MalformedRequirement",
-    "obsolete-package": "obsolete_package:ObsoletePackage",
-    "undeclared-package": "undeclared_package:UndeclaredPackage",
-    "broken-include": "broken_include:BrokenInclude",
-    "asgiref-name": "asgiref_api:AsgirefNameMatcher",
-    "asgiref-signature": "asgiref_api:AsgirefSignatureMatcher",
-    "async-to-sync-in-coroutine": "async_usage:AsyncToSyncInCoroutine",
-    "version-conflict": "version_conflict:VersionConflict",
+class MatcherSpec:
+    """Where a matcher lives and what the engine must know before importing it.
+
+    ``shape`` is "file" (:class:`FileMatcher`) or "project" (:class:`ProjectMatcher`);
+    ``needles`` is a file matcher's bytes prefilter; ``facts`` names the
+    :data:`COLLECTORS` a project matcher reads. Kept here, as data, so that
+    building an engine imports no matcher module: a run imports a matcher
+    (and what it needs: the resolver, the knowledge data) only when it has
+    something to check (tests/test_matchers_registry.py checks these against the classes).
+    """
+
+    __slots__ = ("target", "shape", "needles", "facts")
+
+    def __init__(self, target: str, shape: str, needles: tuple[bytes, ...] = (), facts: tuple[str, ...] = ()):
+        self.target = target
+        self.shape = shape
+        self.needles = needles
+        self.facts = facts
+
+
+# matcher name -> where it lives ("module:Class", relative to this package) and its shape
+REGISTRY: dict[str, MatcherSpec] = {
+    "malformed-requirement": MatcherSpec("malformed_requirement:MalformedRequirement", "file"),
+    "obsolete-package": MatcherSpec("obsolete_package:ObsoletePackage", "project",
+                                    facts=("django-wiring", "asgiref-usage")),
+    "undeclared-package": MatcherSpec("undeclared_package:UndeclaredPackage", "project", facts=("django-wiring",)),
+    "broken-include": MatcherSpec("broken_include:BrokenInclude", "project"),
+    "asgiref-name": MatcherSpec("asgiref_api:AsgirefNameMatcher", "project", facts=("asgiref-usage",)),
+    "asgiref-signature": MatcherSpec("asgiref_api:AsgirefSignatureMatcher", "project", facts=("asgiref-usage",)),
+    "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
+                                              needles=(b"async_to_sync", b"AsyncToSync")),
+    "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
@@ -45,6 +67,11 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
 }
+
+
+def _load(target: str) -> Any:
+    module_name, attribute = target.split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module_name}"), attribute)
 
 
 class UnknownMatcher(Exception):
@@ -93,18 +120,71 @@ class FileFacts:
         self.lines = lines
 
 
-def collector(name: str):
+class LazyMatcher:
+    """A rule's matcher, imported and built on its first check (see :class:`MatcherSpec`)."""
+
+    __slots__ = ("rule", "context", "spec", "_matcher")
+
+    def __init__(self, rule: "Rule", context: RuleContext, spec: MatcherSpec):
+        self.rule = rule
+        self.context = context
+        self.spec = spec
+        self._matcher: Optional[Matcher] = None
+
+    @property
+    def needles(self) -> tuple[bytes, ...]:
+        return self.spec.needles
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        return self.spec.facts
+
+    @property
+    def is_project(self) -> bool:
+        return self.spec.shape == "project"
+
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            self._matcher = _load(self.spec.target)(self.rule, self.context)
+        return self._matcher
+
+    def check_file(self, parsed: Any) -> Iterable["Finding"]:
+        return self.matcher().check_file(parsed)
+
+    def check_project(self, project: "ProjectModel") -> Iterable["Finding"]:
+        return self.matcher().check_project(project)
+
+
+class LazyCollector:
+    """A collector function, imported on its first call."""
+
+    __slots__ = ("target", "_function")
+
+    def __init__(self, target: str):
+        self.target = target
+        self._function: Any = None
+
+    def __call__(self, parsed: Any) -> Any:
+        if self._function is None:
+            self._function = _load(self.target)
+        return self._function(parsed)
+
+
+def collector(name: str) -> tuple[LazyCollector, tuple[bytes, ...]]:
     target, needles = COLLECTORS[name]
-    module_name, function_name = target.split(":")
-    module = importlib.import_module(f"{__name__}.{module_name}")
-    return getattr(module, function_name), needles
+    return LazyCollector(target), needles
+
+
+def matcher_spec(name: str) -> MatcherSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownMatcher(f"no matcher named {name!r} (known: {', '.join(sorted(REGISTRY))})") from None
 
 
 def matcher_class(name: str) -> type:
-    try:
-        target = REGISTRY[name]
-    except KeyError:
-        raise UnknownMatcher(f"no matcher named {name!r} (known: {', '.join(sorted(REGISTRY))})") from None
-    module_name, class_name = target.split(":")
-    module = importlib.import_module(f"{__name__}.{module_name}")
-    return getattr(module, class_name)
+    return _load(matcher_spec(name).target)
+
+
+def lazy_matcher(rule: "Rule", context: RuleContext) -> LazyMatcher:
+    return LazyMatcher(rule, context, matcher_spec(rule.matcher))

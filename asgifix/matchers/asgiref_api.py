@@ -59,8 +59,6 @@ def _expand(intervals, releases: list[str]) -> list[str]:
 
 
 class _AsgirefMatcher(ProjectMatcher):
-    facts = ("asgiref-usage",)
-
     def _usages(self, project: ProjectModel) -> Iterator[tuple[str, AsgirefUsage]]:
         for facts in project.facts.get("asgiref-usage", ()):
             assert isinstance(facts, FileFacts)

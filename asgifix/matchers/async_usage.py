@@ -91,8 +91,6 @@ class _Finder(ast.NodeVisitor):
 
 
 class AsyncToSyncInCoroutine(FileMatcher):
-    needles = (b"async_to_sync", b"AsyncToSync")
-
     def check_file(self, parsed: PythonModule) -> Iterator[Finding]:
         statements = StatementText(parsed.document)
         aliases = _aliases(parsed.tree, statements)

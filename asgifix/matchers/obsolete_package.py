@@ -143,9 +143,6 @@ def generic_row(declaration: Declaration) -> Optional[dict]:
 
 
 class ObsoletePackage(ProjectMatcher):
-    # Python code that goes with a replacement: imports, layer backends, asgiref names.
-    facts = ("django-wiring", "asgiref-usage")
-
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         table = {canonical_name(row["package"]): row for row in self.params.get("obsolete", [])}
         evidence = None

@@ -157,8 +157,6 @@ def package_uses(path: str, wiring: list[Wiring], packages: list[dict]) -> list[
 
 
 class UndeclaredPackage(ProjectMatcher):
-    facts = ("django-wiring",)
-
     # -- whole project ---------------------------------------------------------------------
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         packages = self.params.get("packages", [])
