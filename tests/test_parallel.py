@@ -98,12 +98,10 @@ def test_small_runs_never_start_a_pool(tmp_path, monkeypatch):
     assert not started
 
 
-def test_pooled_fix_writes_the_bytes_serial_fix_writes(tmp_path, monkeypatch, small_thresholds):
-    started = _count_pools(monkeypatch)
+def _assert_pooled_fix_writes_the_serial_bytes(tmp_path):
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     serial = _engine(1).fix([str(one)])
     pooled = _engine(2).fix([str(two)])
-    assert started
     assert pooled.report.fixed == serial.report.fixed > 0
     assert [p.replace("/two/", "/one/") for p in pooled.report.changed_paths] == serial.report.changed_paths
     for directory, _, names in os.walk(one):
@@ -111,6 +109,12 @@ def test_pooled_fix_writes_the_bytes_serial_fix_writes(tmp_path, monkeypatch, sm
             path = os.path.join(directory, name)
             with open(path, "rb") as a, open(path.replace(str(one), str(two)), "rb") as b:
                 assert a.read() == b.read(), path
+
+
+def test_pooled_fix_writes_the_bytes_serial_fix_writes(tmp_path, monkeypatch, small_thresholds):
+    started = _count_pools(monkeypatch)
+    _assert_pooled_fix_writes_the_serial_bytes(tmp_path)
+    assert started
 
 
 def _die(batch):  # replaces the worker function: the worker process dies
@@ -207,16 +211,9 @@ def test_bulk_mode_workers_read_files_and_give_the_serial_results(tmp_path, monk
 def test_bulk_mode_fix_writes_the_bytes_serial_fix_writes(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel, "BULK_THRESHOLD", 10)
     monkeypatch.setattr(parallel, "BULK_BATCH", 8)
-    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
-    serial = _engine(1).fix([str(one)])
-    pooled = _engine(2).fix([str(two)])
-    assert pooled.report.fixed == serial.report.fixed > 0
-    assert [p.replace("/two/", "/one/") for p in pooled.report.changed_paths] == serial.report.changed_paths
-    for directory, _, names in os.walk(one):
-        for name in names:
-            path = os.path.join(directory, name)
-            with open(path, "rb") as a, open(path.replace(str(one), str(two)), "rb") as b:
-                assert a.read() == b.read(), path
+    started = _count_pools(monkeypatch)
+    _assert_pooled_fix_writes_the_serial_bytes(tmp_path)
+    assert started
 
 
 def test_bulk_mode_survives_a_dead_worker(tmp_path, monkeypatch):
