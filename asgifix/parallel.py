@@ -276,8 +276,7 @@ class Scheduler:
             yield source, _analyze(self.engine, source, work)
             return
         self.pending += 1
-        if work is not None:
-            self.pending_bytes += len(work) if isinstance(work, bytes) else len(work.raw)
+        self.pending_bytes += len(work) if isinstance(work, bytes) else len(work.raw)
         self.open.items.append([source, _PENDING])
         self.open.work.append((source, work))
         self.held += 1
