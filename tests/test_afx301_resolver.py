@@ -181,3 +181,21 @@ def test_target_older_than_the_pins_names_every_package_that_needs_newer(tmp_pat
 
 def test_target_newer_than_the_data_is_not_judged(tmp_path):
     assert _target_findings(tmp_path, "Django==2.2.28\nchannels==2.1.7\n", "99.0") == []
+
+
+def test_a_malformed_asgiref_pin_is_repaired_by_afx101_then_moved_by_afx301(tmp_path):
+    from asgifix.catalogue import load_catalogue, select_rules
+    from asgifix.config import Settings
+    from asgifix.engine import Engine
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("Django==4.2.16\nchannels==4.1.0\nasgiref 3.5.2\n")
+    settings = Settings()
+    engine = Engine(settings, select_rules(load_catalogue(), ["AFX101", "AFX301"], []), jobs=1)
+    report, _, _ = engine.run([str(tmp_path)])
+    (conflict,) = [f for f in report.findings if f.code == "AFX301"]
+    # No fix of its own on the malformed line (it would have written a bare `asgiref`).
+    assert conflict.fix is None
+    assert "pin asgiref==3.13.0 once the line is repaired (AFX101" in conflict.hint
+    engine.fix([str(tmp_path)])
+    assert requirements.read_text() == "Django==4.2.16\nchannels==4.1.0\nasgiref==3.13.0\n"

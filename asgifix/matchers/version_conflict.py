@@ -138,6 +138,10 @@ class VersionConflict(ProjectMatcher):
             if document is not None else None
         if entry is None:
             return None, f"{wanted} by hand"
+        if entry.kind == "invalid":
+            # A malformed line ("asgiref 3.5.2") is AFX101's to repair first; rewriting its
+            # version here would keep its (absent) specifier style and drop the pin.
+            return None, f"{wanted} once the line is repaired (AFX101; `asgifix fix` does both)"
         from ..sources.declared import package_replacement
 
         replacement = package_replacement(document, entry, None, version, unpin=unpin)
