@@ -225,8 +225,8 @@ class Scheduler:
         """Whether the engine should read the next discovered file itself.
 
         False once the tree has proved big (more than :data:`BULK_THRESHOLD`
-        files) and a pool can run: the file is then passed to :meth:`analyze`
-        unread (``work=None``) and a worker reads it.
+        files) and a pool can run: the file then goes to :meth:`add_unread`
+        and a worker reads it.
         """
         if self.bulk:
             return False
