@@ -66,12 +66,12 @@ class TextDocument:
         if wide:
             # pip reads a requirements file in UTF-16/32 with a BOM (what Windows PowerShell's
             # `pip freeze > requirements.txt` writes); TOML, setup.cfg and Python must be UTF-8.
-            for mark, wide in _WIDE_BOMS:
+            for mark, encoding in _WIDE_BOMS:
                 if raw.startswith(mark):
                     try:
-                        return cls(path, display, raw, raw[len(mark):].decode(wide), wide, True)
+                        return cls(path, display, raw, raw[len(mark):].decode(encoding), encoding, True)
                     except UnicodeDecodeError as exc:
-                        raise DecodeProblem(f"is not valid {wide} after its byte order mark ({exc.reason})") from None
+                        raise DecodeProblem(f"is not valid {encoding} after its byte order mark ({exc.reason})") from None
         bom = raw.startswith(codecs.BOM_UTF8)
         body = raw[len(codecs.BOM_UTF8):] if bom else raw
         encoding = "utf-8"
