@@ -447,9 +447,16 @@ class Engine:
             write_errors = _write_all(to_write)
             fix_errors.extend(write_errors)
             written = {path for path, _ in to_write} - {error.path for error in write_errors}
-            for path in [p for p in changed if p not in written]:  # not written: not fixed
+            unwritten = [p for p in changed if p not in written]
+            for path in unwritten:  # not written: not fixed
                 fixed -= fixed_in.get(path, 0)
                 changed.pop(path)
+                overrides.pop(path, None)
+                cache.pop(path, None)
+            if unwritten:
+                # The report must describe the files as they are on disk: those left
+                # unwritten keep the findings of their original text.
+                report, _, _ = self.run(paths, cache=cache, overrides=overrides)
         report.errors.extend(fix_errors)
         report.fixed = fixed
         report.changed_paths = sorted(changed)

@@ -118,6 +118,8 @@ def test_a_file_that_cannot_be_written_is_not_counted_as_fixed(tree, monkeypatch
     assert data["errors"] == [{"path": f"{root.as_posix()}/requirements.txt",
                                "message": "cannot write file: Permission denied"}]
     assert (root / "requirements.txt").read_text() == "asgiref 3.5.2\n"
+    # The report describes the file as it still is: its finding remains.
+    assert [(f["code"], f["line"]) for f in data["findings"]] == [("AFX101", 1)]
 
 
 @pytest.mark.parametrize("encoding, mark", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
