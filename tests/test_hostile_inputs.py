@@ -157,3 +157,16 @@ def test_a_directory_that_cannot_be_listed_is_an_error_and_the_walk_goes_on(tree
     assert result.exit_code == 2
     assert data["errors"] == [{"path": "locked", "message": "cannot list directory: Permission denied"}]
     assert [f["path"] for f in data["findings"]] == ["requirements.txt"]
+
+
+@pytest.mark.parametrize("value, line, what", [
+    ('dependencies = "Django==4.2"', 4, "must be an array of requirement strings, not a string"),
+    ('dependencies = [\n  "Django==4.2",\n  3,\n]', 6, "must hold requirement strings, not a scalar"),
+    ('[project.optional-dependencies]\nws = "channels"', 5, "`project.optional-dependencies.ws` must be an array"),
+])
+def test_a_mistyped_dependency_list_is_a_one_line_error_at_its_line(tree, value, line, what):
+    root = tree({"pyproject.toml": f'[project]\nname = "x"\nversion = "1"\n{value}\n'})
+    result = run_cli("check", str(root), "--format", "json")
+    (error,) = result.json()["errors"]
+    assert error["line"] == line and what in error["message"]
+    assert result.exit_code == 1  # reported like a file that does not parse; the run goes on

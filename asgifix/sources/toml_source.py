@@ -51,11 +51,21 @@ def writer_for(text: str, node: Node) -> Writer:
 
 
 def pep508_strings(document: TextDocument, node: Optional[Node], group: str, **extra) -> list[DeclaredRequirement]:
-    """Every string of a TOML array, as PEP 508 entries."""
-    if node is None or node.kind != "array":
+    """Every string of a TOML array, as PEP 508 entries.
+
+    A value of another type (``dependencies = "Django"``) is a file that pip and
+    every build backend reject: :class:`SourceProblem`, at the value's line.
+    """
+    if node is None:
         return []
+    if node.kind != "array":
+        raise SourceProblem(f"`{group}` must be an array of requirement strings, not a {node.kind}",
+                            document.position(node.start)[0])
     found = []
     for item in node.items:
+        if not item.is_string and item.kind != "table":  # (tables: PEP 735 include-group)
+            raise SourceProblem(f"`{group}` must hold requirement strings, not a {item.kind}",
+                                document.position(item.start)[0])
         if item.is_string:
             line = document.position(item.content_start)[0]
             found.append(pep508_entry(item.value, item.content_start, item.content_end, line, group,
