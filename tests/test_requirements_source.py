@@ -176,3 +176,16 @@ def test_line_parser_shortcut_agrees_with_pip(tokens):
         return args, vars(options), arguments
 
     assert outcome(lambda text: _parse_line(pip, text)) == outcome(pip.get_line_parser())
+
+
+def test_pip_verdict_remembered_per_text_equals_a_fresh_one():
+    """_pip_entry reuses pip's verdict for a line text; the entry must be what pip's parser gives."""
+    from asgifix.sources.requirements import LogicalLine, _pip_entry, _pip_entry_uncached
+
+    lines = ["Django = 3.2", "asgiref 3.5.2", "channels =>2.0", "x==1 --hash=sha256:abc --hash=sha256:def",
+             "pkg[extra]>=1.0; python_version < '3.8'", "--index-url https://example.invalid/simple",
+             "daphne==3.0.2,", "-r base.txt", "name @ https://example.invalid/x.whl", "-e ."]
+    for repeat in range(2):  # the second pass is served from the cache
+        for number, text in enumerate(lines, start=1):
+            logical = LogicalLine(number + 10 * repeat, text, list(range(5, 5 + len(text))))
+            assert _pip_entry(logical) == _pip_entry_uncached(logical), text

@@ -10,7 +10,6 @@ those spans. Line joining and comment stripping replicate pip's
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -119,8 +118,14 @@ class RequirementsFile:
         return [e for e in self.entries if e.kind == "requirement"]
 
 
-def logical_lines(text: str) -> list[LogicalLine]:
-    """pip's ``preprocess`` (join_lines + split_comments), keeping character offsets."""
+@lru_cache(maxsize=16)
+def logical_lines(text: str) -> tuple[LogicalLine, ...]:
+    """pip's ``preprocess`` (join_lines + split_comments), keeping character offsets.
+
+    Remembered for the last few texts: the engine asks :func:`looks_foreign` and
+    then :func:`parse` about the same text, and a fix re-reads what it wrote.
+    The lines are shared: never change them.
+    """
     physical: list[tuple[int, int, str]] = []  # (line number, start offset, text without ending)
     offset = 0
     for number, chunk in enumerate(_SPLITLINES_KEEPENDS(text, True), start=1):
@@ -173,7 +178,7 @@ def logical_lines(text: str) -> list[LogicalLine]:
             continue
         first = len(before) - len(before.lstrip())
         result.append(LogicalLine(number, stripped, offsets[first : first + len(stripped)], comment))
-    return result
+    return tuple(result)
 
 
 def _canonical(name: str) -> str:
@@ -272,7 +277,10 @@ def _pip_entry(logical: LogicalLine) -> RequirementEntry:
     if text.startswith((".", "~", "-e", "--editable")) or _PATH_LIKE.search(text):
         return _pip_entry_uncached(logical)
     judged = _pip_entry_of_text(text)
-    return dataclasses.replace(judged, logical=logical, options=dict(judged.options))
+    # (built field by field: dataclasses.replace costs several times more, per line)
+    return RequirementEntry(judged.kind, logical, judged.requirement_text, judged.name, judged.display_name,
+                            judged.specifier, judged.marker, judged.extras, judged.hashes, judged.target,
+                            judged.error, dict(judged.options), judged.via)
 
 
 @lru_cache(maxsize=2048)
