@@ -28,7 +28,7 @@ class AsgirefScope:
     def pins_without(self, present: set) -> list[str]:
         """``asgiref==3.2.10 (requirements.txt:5)`` for each pin allowing none of ``present``."""
         releases = knowledge.asgiref_releases()
-        return [f"{(d.text or '').strip() or d.name} ({_location(d)})"
+        return [f"`{(d.text or '').strip() or d.name}` ({_location(d)})"
                 for d, specifier in self.pin_specs
                 if not any(r in present for r in _satisfying(specifier, releases))]
 
@@ -112,7 +112,7 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
     allowed = releases
     for specifier in dict.fromkeys(specifier for _, specifier in pins):
         allowed = _satisfying(specifier, allowed)
-    where = ", ".join(f"{d.text.strip() or d.name} ({_location(d)})" for d, _ in pins[:SHOWN_PINS])
+    where = ", ".join(f"`{d.text.strip() or d.name}` ({_location(d)})" for d, _ in pins[:SHOWN_PINS])
     if len(pins) > SHOWN_PINS:  # a monorepo pins asgiref in every service: name a few
         where += f" and {len(pins) - SHOWN_PINS} more"
     if not allowed:
@@ -122,7 +122,7 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
         for specifier in dict.fromkeys(specifier for _, specifier in pins):
             union.update(_satisfying(specifier, releases))
         allowed = [r for r in releases if r in union]
-        return AsgirefScope(tuple(allowed), f"the project's asgiref pins disagree ({where})",
+        return AsgirefScope(tuple(allowed), f"the project's asgiref pins disagree: {where}",
                             tuple(d for d, _ in pins), pin_specs=tuple(pins), disagree=True)
     return AsgirefScope(tuple(allowed), f"the project pins {where}", tuple(d for d, _ in pins),
                         pin_specs=tuple(pins))
