@@ -85,8 +85,7 @@ def _releases(package: str, table: Optional[Iterable[dict]]) -> list[Release]:
     if knowledge is not None:
         try:
             for version in knowledge.releases_of(package):
-                record = knowledge.release_record(package, version)
-                if record.get("yanked"):
+                if knowledge.is_yanked(package, version):
                     continue
                 requires = {k: v for k, v in knowledge.requirements_of(package, version).items() if v is not None}
                 found.append(Release(package, version, requires))

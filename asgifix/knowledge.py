@@ -419,6 +419,14 @@ def release_record(package: str, version: str) -> Dict[str, Any]:
     return json.loads(json.dumps(rec))
 
 
+def is_yanked(package: str, version: str) -> bool:
+    """Whether the index marks the release yanked (no copy of the record is made).
+
+    Raises :class:`UnknownRelease`.
+    """
+    return bool(_package(package)[_release_key(package, version)].get("yanked"))
+
+
 def requirements_of(package: str, version: str) -> Dict[str, Optional[str]]:
     """``{"asgiref": spec|None, "django": ..., "channels": ..., "daphne": ...}`` of a release.
 

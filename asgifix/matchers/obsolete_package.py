@@ -113,10 +113,16 @@ def generic_row(declaration: Declaration) -> Optional[dict]:
     from ..compat import releases
 
     known = releases(declaration.name)  # newest first
-    if not any(_needs_asgiref_1(r) for r in known):
-        return None  # (most packages: the release data has nothing on them, or nothing old)
-    allowed = [r for r in known if not declaration.specifier or can_agree(f"=={r.version}", declaration.specifier)]
-    if not allowed or not all(_needs_asgiref_1(r) for r in allowed):
+    allowed = []
+    for release in known:
+        if declaration.specifier and not can_agree(f"=={release.version}", declaration.specifier):
+            continue
+        if not _needs_asgiref_1(release):
+            # (most declarations: their newest allowed release already works with asgiref 2+,
+            # so the rest of the history is never looked at)
+            return None
+        allowed.append(release)
+    if not allowed:
         return None
     newest = allowed[0]
     try:
