@@ -199,3 +199,25 @@ def test_a_malformed_asgiref_pin_is_repaired_by_afx101_then_moved_by_afx301(tmp_
     assert "pin asgiref==3.13.0 once the line is repaired (AFX101" in conflict.hint
     engine.fix([str(tmp_path)])
     assert requirements.read_text() == "Django==4.2.16\nchannels==4.1.0\nasgiref==3.13.0\n"
+
+
+def test_fixture_afx301_names_the_real_ranges_and_fix_resolves_it(tmp_path):
+    """The README's fixture: AFX301 states what each pin needs; `fix --unsafe-fixes` leaves no AFX301."""
+    import shutil
+
+    from .conftest import FIXTURES, run_cli
+
+    project = tmp_path / "legacy-chat"
+    shutil.copytree(FIXTURES / "legacy-chat", project)
+    before = run_cli("check", str(project), "--format", "json").json()["findings"]
+    (conflict,) = [f for f in before if f["code"] == "AFX301"]
+    # Read from the released metadata (rules/data/ecosystem.json): Django 4.2.7, daphne 3.0.2, asgi-redis 1.4.3.
+    for fact in ("django 4.2.7 requires asgiref<4,>=3.6.0", "daphne 3.0.2 requires asgiref<4,>=3.2.10",
+                 "asgi-redis 1.4.3 requires asgiref~=1.1.2"):
+        assert fact in conflict["message"]
+    run_cli("fix", str(project), "--unsafe-fixes")
+    after = run_cli("check", str(project), "--format", "json").json()["findings"]
+    assert not [f for f in after if f["code"] in ("AFX301", "AFX101", "AFX102")]
+    pins = [line for name in ("requirements.txt", "requirements-dev.txt")
+            for line in (project / name).read_text().splitlines() if line.startswith("asgiref")]
+    assert len({pin.split("#")[0].strip() for pin in pins}) == 1  # the two asgiref pins now agree
