@@ -48,18 +48,26 @@ class AsgirefScope:
         return f"asgiref {self.low} to {self.high}"
 
 
-def release_for_target(target: str) -> Optional[str]:
-    """The recorded release equal to ``target`` (``3.8`` finds ``3.8.0``), else the newest older one."""
-    from packaging.version import Version
+def release_for_target(target: str, exact: bool = False) -> Optional[str]:
+    """The recorded release equal to ``target`` (``3.8`` finds ``3.8.0``), else the newest older one.
 
-    wanted = Version(target)
+    With ``exact``, only an equal release (None otherwise, and for a target that is no version).
+    """
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        wanted = Version(target)
+    except InvalidVersion:
+        if exact:
+            return None
+        raise
     best = None
     for release in knowledge.asgiref_releases():
         if Version(release) == wanted:
             return release
         if Version(release) <= wanted:
             best = release
-    return best
+    return None if exact else best
 
 
 def _location(declaration: Declaration) -> str:

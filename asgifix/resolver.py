@@ -281,7 +281,6 @@ class Problem:
         """The extras the declarations ask of ``package`` (``channels[daphne]``)."""
         return self._extras_of.get(package, ())
 
-    _extras = extras
 
     # -- solving -------------------------------------------------------------------
     def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None,
@@ -310,7 +309,7 @@ class Problem:
             for version in list(domains[package]):
                 if version is None:
                     continue
-                for name in requirements(package, version, self._extras(package)):
+                for name in requirements(package, version, self.extras(package)):
                     if name not in domains and modelled(name):
                         domains[name] = [*self.candidates(name, []), ABSENT]
                         frontier.append(name)
@@ -322,7 +321,7 @@ class Problem:
     def _needs(self, package: str, version: Optional[str]) -> dict[str, str]:
         if version is None:
             return {}
-        return requirements(package, version, self._extras(package))
+        return requirements(package, version, self.extras(package))
 
     def _propagate(self, domains: dict[str, list[Optional[str]]]) -> bool:
         """Remove releases whose requirements no remaining candidate can meet (arc consistency)."""
@@ -426,7 +425,7 @@ class Problem:
         accepted: set[str] = set()
         every = knowledge.asgiref_releases()
         for version in self.candidates(package):
-            spec = requirements(package, version, self._extras(package)).get("asgiref")
+            spec = requirements(package, version, self.extras(package)).get("asgiref")
             if spec is None:
                 return list(every)
             accepted.update(v for v in every if _allows(spec, v))

@@ -492,7 +492,7 @@ def explain_uv_solution(problem: Problem, resolved: Dict[str, str]) -> str:
             else:
                 reasons.append(f"{name} {version} is not a candidate of the declared specifiers "
                                "(pre-release, yanked or Requires-Python)")
-        extras = problem._extras(name)
+        extras = problem.extras(name)
         try:
             needs = requirements(name, version, extras)
         except knowledge.UnknownRelease:

@@ -22,7 +22,7 @@ import re
 from typing import Iterator, NamedTuple, Optional
 
 from .. import knowledge, sources
-from ..asgiref_scope import release_runs
+from ..asgiref_scope import release_for_target, release_runs
 from ..compat import intended_specifier
 from ..model import Edit, Finding, Fix, Span
 from ..project import Declaration, ProjectModel
@@ -221,7 +221,7 @@ class VersionConflict(ProjectMatcher):
         The project's own asgiref pins are what the move changes, so they are
         left out; everything else is weighed against exactly that release.
         """
-        release = _recorded_release(target)
+        release = release_for_target(target, exact=True)
         if release is None:
             return  # newer than the data (or never released): nothing recorded to judge with
         declarations = [d for d in problem_declarations(project) if d.name != "asgiref"]
@@ -381,12 +381,7 @@ def declared_python(project: ProjectModel) -> Optional[DeclaredPython]:
 def _python_declarations(name: str, text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if name in ("pyproject.toml", "Pipfile"):
-        import sys
-
-        if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
+        from ..sources.toml_source import tomllib
 
         try:
             data = tomllib.loads(text)
@@ -458,17 +453,6 @@ def _release_tuple(version: str) -> tuple:
     from packaging.version import Version
 
     return Version(version).release
-
-
-def _recorded_release(target: str) -> Optional[str]:
-    """The recorded asgiref release equal to ``target`` (``3.8`` is 3.8.0), or None."""
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        wanted = Version(target)
-    except InvalidVersion:
-        return None
-    return next((r for r in knowledge.asgiref_releases() if Version(r) == wanted), None)
 
 
 def build_problem(declarations: list[Declaration], python_version: Optional[str] = None) -> Problem:
