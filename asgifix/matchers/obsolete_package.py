@@ -48,14 +48,16 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
                     declaration.specifier, f"<{row['from']}"):
                 return f"`{describe(declaration)}` in {declaration.path}, which requires {row['requires']}"
     # Any other declared package all of whose allowed releases need asgiref 2+ (daphne==2.5.0: asgiref~=3.2).
-    from ..compat import releases
-
+    judged: set[tuple[str, str]] = set()  # each (package, specifier) once: a monorepo repeats its pins
     for declaration in ordered:
         if not declaration.specifier or not declaration.name or declaration.name == "asgiref":
             continue
-        allowed = [r for r in releases(declaration.name) if can_agree(f"=={r.version}", declaration.specifier)]
-        needs_2 = [r for r in allowed if r.requires.get("asgiref") and not can_agree(r.requires["asgiref"], "<2")]
-        if allowed and len(needs_2) == len(allowed):
+        key = (declaration.name, declaration.specifier)
+        if key in judged:
+            continue
+        judged.add(key)
+        allowed = _allowed_if_all(declaration, _needs_asgiref_2)
+        if allowed:
             return f"`{describe(declaration)}` in {declaration.path}, which requires asgiref{allowed[0].requires['asgiref']}"
     return None
 
@@ -86,6 +88,26 @@ def code_to_change(project: ProjectModel, row: dict) -> list[str]:
     return [f"{path}:{line} ({what})" for path, line, what in sorted(places)]
 
 
+def _allowed_if_all(declaration: Declaration, has) -> list:
+    """The releases ``declaration`` allows (newest first) when there are some and ``has(release)``
+    holds for each; [] otherwise. Stops at the first allowed release without it (the usual case)."""
+    from ..compat import releases
+
+    allowed = []
+    for release in releases(declaration.name):
+        if declaration.specifier and not can_agree(f"=={release.version}", declaration.specifier):
+            continue
+        if not has(release):
+            return []
+        allowed.append(release)
+    return allowed
+
+
+def _needs_asgiref_2(release) -> bool:
+    spec = release.requires.get("asgiref")
+    return bool(spec) and not can_agree(spec, "<2")
+
+
 def _needs_asgiref_1(release) -> bool:
     spec = release.requires.get("asgiref")
     return bool(spec) and not can_agree(spec, ">=2")
@@ -112,18 +134,12 @@ def generic_row(declaration: Declaration) -> Optional[dict]:
 
     from ..compat import releases
 
-    known = releases(declaration.name)  # newest first
-    allowed = []
-    for release in known:
-        if declaration.specifier and not can_agree(f"=={release.version}", declaration.specifier):
-            continue
-        if not _needs_asgiref_1(release):
-            # (most declarations: their newest allowed release already works with asgiref 2+,
-            # so the rest of the history is never looked at)
-            return None
-        allowed.append(release)
+    # (most declarations: their newest allowed release already works with asgiref 2+,
+    # so the rest of the history is never looked at)
+    allowed = _allowed_if_all(declaration, _needs_asgiref_1)
     if not allowed:
         return None
+    known = releases(declaration.name)  # newest first
     newest = allowed[0]
     try:
         newer = [r for r in known if not _needs_asgiref_1(r) and Version(r.version) > Version(newest.version)]
@@ -230,6 +246,7 @@ class ObsoletePackage(ProjectMatcher):
         span = document.span(start, declaration.end) if document is not None else _line_span(declaration)
         hint: Optional[str]
         fix = None
+        places = code_to_change(project, row)
         if not successor:
             hint = f"no automatic fix: {row['successor-note']}"
         elif declaration.source_kind == "lock":
@@ -240,12 +257,9 @@ class ObsoletePackage(ProjectMatcher):
             hint = self._generated_hint(project, declaration, successor)
         else:
             release, relaxed = choose(successor, constraints)
-            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed,
-                                  code_to_change(project, row))
-        if fix is None:
-            places = code_to_change(project, row)
-            if places:
-                hint += f"; code to change with it: {_listed(places)}"
+            fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed, places)
+        if fix is None and places:
+            hint += f"; code to change with it: {_listed(places)}"
         return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint)
 
     def _fix(self, document, entry, declaration: Declaration, row: dict, successor: str,
