@@ -115,11 +115,25 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
     pins = [(d, d.specifier or intended_specifier(d)) for d in declarations if not d.locked]
     pins = [(d, spec) for d, spec in pins if spec]
     if not pins:
+        # What pip installs today: the newest release the set's other pins accept, on its Pythons.
+        resolved = project.allowed_versions("asgiref")
+        if resolved:
+            if resolved == [releases[-1]]:
+                return AsgirefScope(tuple(resolved), f"asgiref is not pinned, so pip installs the newest "
+                                                     f"release, {resolved[-1]}")
+            return AsgirefScope(tuple(resolved), f"asgiref is not pinned, and the other pins give "
+                                                 f"asgiref {release_runs(resolved, releases)}")
         newest = releases[-1]
         return AsgirefScope((newest,), f"asgiref is not pinned, so pip installs the newest release, {newest}")
     allowed = releases
     for specifier in dict.fromkeys(specifier for _, specifier in pins):
         allowed = _satisfying(specifier, allowed)
+    if allowed:
+        # Of those, the releases the rest of the set accepts too (Django 4.2 excludes asgiref < 3.6).
+        resolved = project.allowed_versions("asgiref")
+        narrowed = [r for r in allowed if r in set(resolved)] if resolved else []
+        if narrowed:
+            allowed = narrowed
     where = ", ".join(f"`{d.text.strip() or d.name}` ({_location(d)})" for d, _ in pins[:SHOWN_PINS])
     if len(pins) > SHOWN_PINS:  # a monorepo pins asgiref in every service: name a few
         where += f" and {len(pins) - SHOWN_PINS} more"

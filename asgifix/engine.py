@@ -355,6 +355,7 @@ class Engine:
                 kept.append(result)
                 if result.declarations or source.kind in self.declaration_kinds:
                     project.documents[source.display] = result.document
+                    project.kinds[source.display] = source.kind
 
         # Results stream through (a big tree is never held in memory); requirements
         # files are kept, as pip reads what their -r/-c lines name.
@@ -377,8 +378,8 @@ class Engine:
         # With nothing declared and nothing collected there is nothing to judge
         # (and no project matcher, resolver or release data need be imported).
         project_matchers = self.project_matchers if project.declarations or project.facts else ()
-        for matcher in project_matchers:
-            for finding in matcher.check_project(project):
+        if project_matchers:
+            for finding in self._judge_install_sets(project, project_matchers):
                 path = project.paths.get(finding.path)
                 if path is not None and any(finding.code.startswith(p) for p in self._per_file_ignores(path)):
                     continue
@@ -387,6 +388,47 @@ class Engine:
                     report.findings.append(with_source_line(line_text, finding))
         report.sort()
         return report, project, kept
+
+    def _judge_install_sets(self, project: ProjectModel, matchers) -> list[Finding]:
+        """Project rules, judged in each install set (see :mod:`asgifix.install_sets`).
+
+        A finding that several sets make at the same place with the same words is one
+        finding naming them all; in a project with several sets every finding names the
+        sets it holds in. Sets that propose different fixes for the same place get none.
+        """
+        from .install_sets import build, view_facts
+
+        sets = build(project)
+        project.install_sets = sets
+        if not sets:
+            return [finding for matcher in matchers for finding in matcher.check_project(project)]
+        serving: dict = {}
+        views = [project.view(s, view_facts(project.facts, sets, s, serving), len(sets)) for s in sets]
+        merged: dict[tuple, tuple[Finding, list[str], set]] = {}
+        for matcher in matchers:
+            for view in views:
+                for finding in matcher.check_project(view):
+                    span = finding.span
+                    key = (finding.code, finding.path, span.line, span.column, span.end_line, span.end_column,
+                           finding.message)
+                    fix_key = finding.fix.to_json()["edits"].__repr__() if finding.fix else None
+                    if key not in merged:
+                        merged[key] = (finding, [view.install_set.name], {fix_key})
+                    else:
+                        first, names, fixes = merged[key]
+                        if view.install_set.name not in names:
+                            names.append(view.install_set.name)
+                        fixes.add(fix_key)
+        findings = []
+        named = len([s for s in sets if not s.copy]) > 1 or any(s.copy for s in sets)
+        for finding, names, fixes in merged.values():
+            if len(fixes) > 1 and finding.fix is not None:
+                finding = dataclasses.replace(finding, fix=None, hint=(
+                    f"the environments {', '.join(names)} need different fixes here: fix it by hand"))
+            if named:
+                finding = dataclasses.replace(finding, environments=tuple(names))
+            findings.append(finding)
+        return findings
 
     def fix(self, paths: list[str], *, write: bool = True,
             progress: Optional[Callable[[SourceFile], None]] = None) -> FixOutcome:

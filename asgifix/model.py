@@ -68,6 +68,8 @@ class Finding:
     hint: Optional[str] = None
     # The text of the finding's first line, for reporters that show it.
     source_line: Optional[str] = field(default=None, compare=False)
+    # The install sets (by name) the finding holds in, when the project has several.
+    environments: tuple[str, ...] = ()
 
     @property
     def line(self) -> int:
@@ -89,6 +91,7 @@ class Finding:
             "end_column": self.span.end_column,
             "fix": self.fix.to_json() if self.fix else None,
             "hint": self.hint,
+            "environments": list(self.environments),
         }
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .textio import TextDocument
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .install_sets import InstallSet
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,39 @@ class ProjectModel:
     line_texts: dict[tuple[str, int], str] = field(default_factory=dict)
     # Display path -> path on disk, for every file read.
     paths: dict[str, Path] = field(default_factory=dict)
+    # Display path -> file kind, for every document kept.
+    kinds: dict[str, str] = field(default_factory=dict)
+    # Set on the view of one install set (see :meth:`view`): the environment the rules judge.
+    install_set: Optional["InstallSet"] = None
+    # How many install sets the project has (messages name the set only when there are several).
+    set_count: int = 1
+    # On the whole model, once project rules ran: every install set found.
+    install_sets: list = field(default_factory=list)
+
+    @property
+    def pythons(self) -> tuple[str, ...]:
+        """The Pythons this environment runs on, oldest first (() when nothing says)."""
+        return self.install_set.pythons if self.install_set is not None else ()
+
+    def view(self, install_set: "InstallSet", facts: dict[str, list], set_count: int) -> "ProjectModel":
+        """The model one install set's rules see: its declarations, the facts of the code it serves."""
+        return ProjectModel(
+            declarations=[d for d in self.declarations if d.path in install_set.files],
+            documents=self.documents, facts=facts, line_texts=self.line_texts, paths=self.paths,
+            kinds=self.kinds, install_set=install_set, set_count=set_count)
+
+    def allowed_versions(self, package: str) -> Optional[list[str]]:
+        """Releases of ``package`` (oldest first) that an install of this environment can end up with.
+
+        Decided by the resolver from every constraint of the set (an unpinned asgiref beside
+        ``django==1.8.12`` and ``channels>=0.13.1`` is 1.1.2). A package the set declares
+        with a version range may be any release some installable combination uses; one it
+        does not pin is what pip installs today (the newest that fits, on each of the set's
+        Pythons). None when the set does not install the package, or it is not in the data.
+        """
+        from .environment import allowed_versions
+
+        return allowed_versions(self, package)
 
     def line_text_getter(self, path: str) -> Callable[[int], str]:
         document = self.documents.get(path)

@@ -220,6 +220,11 @@ def _outside_fits(package: str, texts: tuple[str, ...], probes: tuple[str, ...] 
     return None
 
 
+# Answers of :meth:`Problem.solve` by problem signature and question (a run asks few distinct ones).
+_SOLVED: dict = {}
+_UNDECIDED = object()
+
+
 class Problem:
     """Declared constraints over the modelled packages (several per package are intersected)."""
 
@@ -233,6 +238,10 @@ class Problem:
                 declared.setdefault(name, {})[constraint] = None
         self.declared: dict[str, list[Constraint]] = {name: list(unique) for name, unique in declared.items()}
         self.python_version = python_version
+        # What the answers depend on: each install set of a monorepo that repeats the same
+        # pins builds its own problem, and is answered once (see :meth:`solve`).
+        self.signature = (tuple(sorted((name, tuple(sorted((c.specifier, c.extras) for c in unique)))
+                                       for name, unique in self.declared.items())), python_version)
         self._extras_of = {name: tuple(sorted({e for c in unique for e in c.extras}))
                            for name, unique in self.declared.items()}
 
@@ -293,6 +302,25 @@ class Problem:
         scanning every release again).
         Raises :class:`Undecided` when the search budget runs out.
         """
+        key = (self.signature,
+               tuple(sorted((k, None if v is None else tuple(v)) for k, v in (overrides or {}).items())),
+               tuple(sorted((fixed or {}).items())))
+        if key in _SOLVED:
+            answer = _SOLVED[key]
+            if answer is _UNDECIDED:
+                raise Undecided()
+            return dict(answer) if answer is not None else None
+        try:
+            answer = self._solve(overrides, fixed)
+        except Undecided:
+            _SOLVED[key] = _UNDECIDED
+            raise
+        _SOLVED[key] = answer
+        return dict(answer) if answer is not None else None
+
+    def _solve(self, overrides: Optional[dict[str, Optional[list[str]]]],
+               fixed: Optional[dict[str, str]]) -> Optional[dict[str, Optional[str]]]:
+        """:meth:`solve` without remembering: the search itself."""
         overrides = overrides or {}
         fixed = fixed or {}
         declared = set(self.declared) | set(overrides) | set(fixed)

@@ -6,8 +6,8 @@ rules/data/ by scripts/build_knowledge.py): asgiref 3.13.0 ``>=3.11``; 3.12.0 an
 Requires-Dist ``asgiref<4,>=3.6.0``.
 
 The verdict ignores Requires-Python (tests/test_afx301_resolver.py); the fix uses the oldest
-Python the project declares, and with none declared it pins the newest asgiref whatever its
-Requires-Python (3.13.0, which Python 3.8-3.10 cannot install).
+Python the install set declares, and with none declared the oldest Python the pinned Django
+release supports (Django 4.2.7: 3.8, so asgiref 3.8.1, never 3.13.0, which 3.8-3.10 cannot install).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from asgifix import knowledge
 from asgifix.catalogue import load_catalogue, select_rules
 from asgifix.config import Settings
 from asgifix.engine import Engine
-from asgifix.matchers.version_conflict import _python_floor
+from asgifix.pythons import python_floor as _python_floor
 
 CONFLICT = "Django==4.2.7\nasgiref==3.2.10\n"
 
@@ -44,14 +44,14 @@ def _fixed(tmp_path, files: dict) -> str:
     return f"{pin[0]} | {finding.hint}"
 
 
-def test_no_declared_python_pins_the_newest_asgiref(tmp_path):
+def test_no_declared_python_pins_for_the_oldest_python_django_supports(tmp_path):
     result = _fixed(tmp_path, {"requirements.txt": CONFLICT})
-    assert result.startswith("asgiref==3.13.0 |") and "Python" not in result
+    assert result.startswith("asgiref==3.8.1 |") and "on Python 3.8" in result and "`django==4.2.7`" in result
 
 
 @pytest.mark.parametrize("name, text, pin, where", [
     ("pyproject.toml", '[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.9"\n',
-     "asgiref==3.11.1", "on Python 3.9, the oldest //pyproject.toml's requires-python `>=3.9` allows"),
+     "asgiref==3.11.1", "on Python 3.9, the oldest of //pyproject.toml's requires-python `>=3.9`"),
     ("pyproject.toml", '[tool.poetry]\nname = "x"\n[tool.poetry.dependencies]\npython = "^3.10"\n',
      "asgiref==3.12.1", "on Python 3.10"),
     ("setup.cfg", "[metadata]\nname = x\n[options]\npython_requires = >=3.8\n", "asgiref==3.8.1", "on Python 3.8"),
@@ -68,19 +68,20 @@ def test_the_pin_installs_on_the_declared_python(tmp_path, name, text, pin, wher
     assert result.startswith(pin + " |") and all(part in result for part in where.split("//")), result
 
 
-def test_the_lowest_declared_python_wins(tmp_path):
+def test_another_packages_python_does_not_decide(tmp_path):
+    # svc/ is a package of its own (another install set): its Python is not this set's.
     (tmp_path / "svc").mkdir()
     result = _fixed(tmp_path, {"requirements.txt": CONFLICT,
                                "pyproject.toml": '[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.10"\n',
                                "svc/setup.cfg": "[options]\npython_requires = >=3.8\n"})
-    assert result.startswith("asgiref==3.8.1 |") and "svc/setup.cfg" in result
+    assert result.startswith("asgiref==3.12.1 |") and "svc/setup.cfg" not in result
 
 
-def test_a_python_the_other_pins_cannot_run_on_is_not_used(tmp_path):
-    # Django 4.2.7 needs Python >= 3.8: on 3.7 nothing installs, so the fix is chosen as without a Python.
+def test_a_python_the_other_pins_cannot_run_on_is_skipped(tmp_path):
+    # Django 4.2.7 needs Python >= 3.8: on 3.7 nothing installs, so the pin is chosen for 3.8.
     result = _fixed(tmp_path, {"requirements.txt": CONFLICT,
                                "pyproject.toml": '[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.7"\n'})
-    assert result.startswith("asgiref==3.13.0 |") and "Python" not in result
+    assert result.startswith("asgiref==3.8.1 |") and "on Python 3.8, the oldest the other pins install on" in result
 
 
 @pytest.mark.parametrize("spec, floor", [

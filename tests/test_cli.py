@@ -75,6 +75,7 @@ def test_json_contract(tree):
             ],
         },
         "hint": "Rewrite as `asgiref==3.5.2`",
+        "environments": [],
     }
     assert "asgiref 3.5.2" in finding["message"]
 

@@ -263,3 +263,50 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                        f"{described} ({context})")
             hint = f"pass {param.name}= explicitly to keep one behaviour"
             yield "warning", message, hint
+
+
+def changes_between(project: ProjectModel, old: list[str], new: str, limit: int = 3) -> str:
+    """What the code of ``project`` relies on that moving from the ``old`` releases to ``new`` changes.
+
+    A name every old release has and ``new`` lacks, and a parameter the code leaves to its
+    default where the default differs; "" when the move is transparent to the code.
+    """
+    releases = knowledge.asgiref_releases()
+    crossed: list[str] = []
+    seen: set[str] = set()
+    for facts in project.facts.get("asgiref-usage", ()):
+        usage = facts.value
+        for reference in usage.references:
+            module, rest = split_dotted(reference.dotted)
+            if module is None:
+                continue
+            name = rest[0] if rest else None
+            label = module if name is None else f"{module}.{name}"
+            present = set(knowledge.versions_having(module, name) if name else knowledge.versions_having(module))
+            if label not in seen and all(v in present for v in old) and new not in present:
+                seen.add(label)
+                crossed.append(f"`{label}` ({facts.path}:{reference.line}) is not in asgiref {new}")
+        for call in usage.calls:
+            module, rest = split_dotted(call.dotted)
+            if module is None or not rest or call.has_star_kwargs:
+                continue
+            qualname = ".".join(rest)
+            params = knowledge.signature_in(module, qualname, new) or []
+            positional = [p.name for p in params if p.kind in ("positional-only", "positional-or-keyword")]
+            passed = set(call.keywords) | set(positional[: call.positional])
+            for param in params:
+                if param.name in passed or param.default is None:
+                    continue
+                defaults: dict[str, set] = {}
+                for intervals, default in knowledge.param_default_history(module, qualname, param.name):
+                    for release in _expand(intervals, releases):
+                        if release in old or release == new:
+                            defaults.setdefault(str(default), set()).add(release)
+                new_default = next((d for d, where in defaults.items() if new in where), None)
+                old_defaults = {d for d, where in defaults.items() if where & set(old)}
+                key = f"{qualname}.{param.name}"
+                if new_default is not None and old_defaults - {new_default} and key not in seen:
+                    seen.add(key)
+                    crossed.append(f"`{qualname}(...)` ({facts.path}:{call.line}) leaves `{param.name}` to its "
+                                   f"default, which becomes {new_default}")
+    return "; ".join(crossed[:limit]) + (f" and {len(crossed) - limit} more" if len(crossed) > limit else "")

@@ -171,7 +171,8 @@ class ObsoletePackage(ProjectMatcher):
         evidence_known = False
         flagged: list[tuple[Declaration, dict]] = []
         declared_outside_locks = {d.name for d in project.declarations if not (d.locked and d.source_kind == "lock")}
-        generic_rows: dict[tuple[str, str], Optional[dict]] = {}  # each (package, specifier) judged once
+        # each (package, specifier) judged once per run, whichever install set declares it
+        generic_rows: dict[tuple[str, str], Optional[dict]] = self.__dict__.setdefault("_generic_rows", {})
         for declaration in project.declarations:
             if declaration.constraint or not declaration.name:
                 continue

@@ -26,6 +26,7 @@ from ..asgiref_scope import release_for_target, release_runs
 from ..compat import intended_specifier
 from ..model import Edit, Finding, Fix, Span
 from ..project import Declaration, ProjectModel
+from ..environment import build_problem, problem_declarations
 from ..resolver import Constraint, Problem, Undecided, Unrecorded, modelled, requirements
 from . import ProjectMatcher
 
@@ -68,15 +69,22 @@ class VersionConflict(ProjectMatcher):
             return
         pins = [d for d in declarations if d.name == "asgiref"]
         if fits and pins:
-            target = fits[0], ""
-            python = declared_python(project)
-            if python is not None:
-                try:
-                    runnable = build_problem(declarations, python.floor).asgiref_fits(without_asgiref_pins=True)
-                except Undecided:
-                    runnable = []
-                if runnable:  # else the declared Python excludes more than asgiref: judged without it
-                    target = runnable[0], f" on Python {python.floor}, the oldest {python.where} allows"
+            target = fits[0], "", True
+            install_set = project.install_set
+            floor = install_set.python_floor if install_set is not None else None
+            if floor is not None:
+                # The oldest of the set's Pythons on which the other pins install (a declared
+                # Python they exclude is AFX302's finding, not a reason to pin for no Python).
+                target = fits[0], f"; none of them installs on {install_set.python_where}", False
+                for python in install_set.pythons:
+                    try:
+                        runnable = build_problem(declarations, python).asgiref_fits(without_asgiref_pins=True)
+                    except Undecided:
+                        runnable = []
+                    if runnable:
+                        oldest = "the oldest of" if python == floor else "the oldest the other pins install on, of"
+                        target = runnable[0], f" on Python {python}, {oldest} {install_set.python_where}", True
+                        break
             yield from self._asgiref_pins(project, problem, pins, fits, target)
         else:
             # Nothing fits even with the asgiref pins left out: another package has to move
@@ -106,8 +114,8 @@ class VersionConflict(ProjectMatcher):
         return described
 
     # -- the asgiref pin is the problem ----------------------------------------------
-    def _asgiref_pins(self, project, problem, pins, fits, target: tuple[str, str]) -> Iterator[Finding]:
-        newest, on_python = target
+    def _asgiref_pins(self, project, problem, pins, fits, target: tuple[str, str, bool]) -> Iterator[Finding]:
+        newest, on_python, installs = target
         others = [d for d in problem_declarations(project) if d.name != "asgiref"]
         needs = self._needs(problem, others)
         outside = [d for d in pins if not any(_allows(_specifier(d), v) for v in fits)]
@@ -122,12 +130,12 @@ class VersionConflict(ProjectMatcher):
                 where = ", ".join(f"{d.path}:{d.line} `{(d.text or '').strip()}`" for d in pins if d is not declaration)
                 message = (f"`{pinned}` disagrees with the other asgiref pin(s) ({where}); the rest of the "
                            f"project accepts asgiref {_runs(fits)}; {PIP_SAYS}")
-            fix, hint = self._pin_fix(project, declaration, newest, on_python)
+            fix, hint = self._pin_fix(project, declaration, newest, on_python, installs)
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
                           self._span(project, declaration), fix, hint)
 
     def _pin_fix(self, project: ProjectModel, declaration: Declaration, version: str,
-                 on_python: str = "") -> tuple[Optional[Fix], str]:
+                 on_python: str = "", installs: bool = True) -> tuple[Optional[Fix], str]:
         unpin = self.context.pin_strategy == "unpin"
         wanted = "drop the asgiref version" if unpin else f"pin asgiref=={version}"
         if declaration.generated:
@@ -149,7 +157,18 @@ class VersionConflict(ProjectMatcher):
             return None, f"{wanted} by hand"
         edits, shown = replacement
         message = f"Rewrite as `{shown}`" + ("" if unpin else f" (the newest asgiref the other pins accept{on_python})")
-        return Fix("safe", message, tuple(Edit(document.display, document.span(a, b), c) for a, b, c in edits)), message
+        safety = "safe"
+        if not installs:
+            safety = "unsafe"
+        else:
+            crossed = crossed_changes(project, declaration, version)
+            if crossed:
+                safety = "unsafe"
+                message += f"; the move crosses asgiref changes the code relies on: {crossed}"
+        if safety == "safe" and not unpin and _lock_managed(project, declaration):
+            safety = "unsafe"
+            message += f"; then re-run {_lock_managed(project, declaration)}"
+        return Fix(safety, message, tuple(Edit(document.display, document.span(a, b), c) for a, b, c in edits)), message
 
     # -- no asgiref fits: another package has to move ---------------------------------
     def _must_move(self, project, problem: Problem, declarations: list[Declaration],
@@ -352,122 +371,27 @@ class VersionConflict(ProjectMatcher):
         return Span(0, 0, declaration.line, 1, declaration.line, 1)
 
 
-class DeclaredPython(NamedTuple):
-    floor: str  # the oldest Python version the declaration allows, e.g. "3.9"
-    where: str  # e.g. "pyproject.toml's requires-python `>=3.9`"
+def _lock_managed(project: ProjectModel, declaration: Declaration) -> str:
+    """The lock command to re-run when ``declaration`` sits in a manifest whose lock file is in the set."""
+    install_set = project.install_set
+    if install_set is None or not install_set.locks:
+        return ""
+    names = {lock.rsplit("/", 1)[-1] for lock in install_set.locks}
+    if declaration.source_kind == "pipfile" and "Pipfile.lock" in names:
+        return "`pipenv lock`"
+    if declaration.source_kind == "pyproject":
+        for lock, command in (("poetry.lock", "`poetry lock`"), ("uv.lock", "`uv lock`"), ("pdm.lock", "`pdm lock`")):
+            if lock in names:
+                return command
+    return ""
 
 
-_SETUP_PY_PYTHON = re.compile(r"""\bpython_requires\s*=\s*(?P<q>["'])(?P<spec>[^"'\n]*)(?P=q)""")
+def crossed_changes(project: ProjectModel, declaration: Declaration, version: str) -> str:
+    """What the set's code relies on that differs between the pin's releases and ``version``, in words."""
+    from ..asgiref_scope import _satisfying
+    from .asgiref_api import changes_between
 
-
-def declared_python(project: ProjectModel) -> Optional[DeclaredPython]:
-    """The oldest Python any of the project's files says it supports, or None when none says.
-
-    Read from the declaration files the project model keeps: PEP 621 ``requires-python``,
-    Poetry's ``python`` dependency, ``python_requires`` in setup.cfg (``[options]``) or a
-    literal one in setup.py, Pipfile's ``[requires] python_version``/``python_full_version``.
-    Several files: the lowest floor wins (the pin must install on every Python they allow).
-    """
-    found: list[tuple[tuple, DeclaredPython]] = []
-    for path, document in project.documents.items():
-        name = path.rsplit("/", 1)[-1]
-        for label, spec in _python_declarations(name, document.text):
-            floor = _python_floor(spec)
-            if floor is not None:
-                found.append((_release_tuple(floor), DeclaredPython(floor, f"{path}'s {label} `{spec}`")))
-    return min(found)[1] if found else None
-
-
-def _python_declarations(name: str, text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    if name in ("pyproject.toml", "Pipfile"):
-        from ..sources.toml_source import tomllib
-
-        try:
-            data = tomllib.loads(text)
-        except Exception:
-            return out
-        if name == "Pipfile":
-            requires = data.get("requires")
-            if isinstance(requires, dict):
-                for key in ("python_full_version", "python_version"):
-                    if isinstance(requires.get(key), str):
-                        out.append((f"[requires] {key}", f"=={requires[key].strip()}.*"
-                                    if key == "python_version" else f"=={requires[key].strip()}"))
-                        break
-            return out
-        project = data.get("project")
-        if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
-            out.append(("requires-python", project["requires-python"]))
-        tool = data.get("tool")
-        poetry = tool.get("poetry") if isinstance(tool, dict) else None
-        dependencies = poetry.get("dependencies") if isinstance(poetry, dict) else None
-        python = dependencies.get("python") if isinstance(dependencies, dict) else None
-        if isinstance(python, str):
-            from ..sources.constraints import poetry_to_pep440
-
-            spec, _ = poetry_to_pep440(python)
-            if spec:
-                out.append(("Poetry python", spec))
-    elif name == "setup.cfg":
-        import configparser
-
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read_string(text)
-            value = parser.get("options", "python_requires", fallback=None)
-        except configparser.Error:
-            value = None
-        if value and value.strip():
-            out.append(("python_requires", value.strip()))
-    elif name == "setup.py":
-        match = _SETUP_PY_PYTHON.search(text)
-        if match and match.group("spec").strip():
-            out.append(("python_requires", match.group("spec").strip()))
-    return out
-
-
-def _python_floor(text: str) -> Optional[str]:
-    """The oldest Python version ``text`` (a specifier set) allows: ``>=3.9`` 3.9, ``^3.8.1`` 3.8.1, ``>3.8`` 3.9."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        spec = SpecifierSet(text)
-    except InvalidSpecifier:
-        return None
-    probes = {f"{major}.{minor}" for major in (2, 3) for minor in range(0, 40)}
-    probes |= {c.version[:-2] if c.version.endswith(".*") else c.version for c in spec}
-    allowed = []
-    for probe in probes:
-        try:
-            version = Version(probe)
-        except InvalidVersion:
-            continue
-        if spec.contains(version, prereleases=True):
-            allowed.append(version)
-    return str(min(allowed)) if allowed else None
-
-
-def _release_tuple(version: str) -> tuple:
-    from packaging.version import Version
-
-    return Version(version).release
-
-
-def build_problem(declarations: list[Declaration], python_version: Optional[str] = None) -> Problem:
-    """The resolver problem AFX301 weighs for ``declarations`` (see :func:`problem_declarations`).
-
-    ``python_version`` (e.g. ``"3.12"``) makes Requires-Python filter releases;
-    AFX301 leaves it out. scripts/validate_resolver.py builds its problems here too.
-    """
-    return Problem((Constraint(d.name, _specifier(d), tuple(d.extras)) for d in declarations),
-                   python_version=python_version)
-
-
-def problem_declarations(project: ProjectModel) -> list[Declaration]:
-    """Declarations the resolver weighs: not lock files; constraint files (``-c``, uv
-    constraint lists) only for packages something else brings in, since they install nothing."""
-    chosen = [d for d in project.declarations if not d.locked and d.name and modelled(d.name)]
-    installed = {d.name for d in chosen if not d.constraint} | {"asgiref"}
-    return [d for d in chosen if not d.constraint or d.name in installed]
+    old = _satisfying(_specifier(declaration), knowledge.asgiref_releases()) if _specifier(declaration) else []
+    if not old:
+        return ""
+    return changes_between(project, old, version)

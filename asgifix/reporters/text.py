@@ -41,6 +41,12 @@ class _Writer:
         self.lines.append(line)
 
 
+def environments_text(names: tuple[str, ...], limit: int = 3) -> str:
+    """``in the environment of requirements/prod.txt`` (and of the others, counted past ``limit``)."""
+    shown = ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    return f"in the environment{'s' if len(names) > 1 else ''} of {shown}"
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -69,6 +75,8 @@ def _finding_lines(out: _Writer, finding: Finding) -> None:
             width = max(1, len(source) - span.column + 1)
         underline = " " * (span.column - 1) + "^" * width
         out.add(out.styled(f" {pad} |", "blue") + " " + out.styled(underline, _SEVERITY_STYLE[finding.severity]))
+    if finding.environments:
+        out.add(out.styled("  = note: ", "bold cyan") + out.plain(environments_text(finding.environments)))
     if finding.hint:
         out.add(out.styled("  = help: ", "bold cyan") + out.plain(finding.hint))
     out.add()
