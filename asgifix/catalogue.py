@@ -31,7 +31,8 @@ def _toml():
 CODE_PATTERN = re.compile(r"^AFX[1-5][0-9]{2}$")
 FIX_SAFETY = ("safe", "unsafe", "none")
 FIX_AVAILABILITY = ("always", "sometimes", "never")
-FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock", "server-config")
+FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock", "server-config",
+              "python-version")
 
 
 class CatalogueError(Exception):

@@ -227,14 +227,22 @@ def implied(constraints: dict[str, list[str]], table: Optional[Iterable[dict]] =
 
 
 def choose(package: str, constraints: dict[str, list[str]], table: Optional[Iterable[dict]] = None,
-           soft: tuple[str, ...] = ("asgiref",)) -> tuple[Optional[Release], list[str]]:
+           soft: tuple[str, ...] = ("asgiref",), python: Optional[str] = None) -> tuple[Optional[Release], list[str]]:
     """The newest release of ``package`` that fits ``constraints`` (and what pinned releases require).
 
     Constraints that already contradict each other (``asgiref==3.2.10`` next to
     ``Django==4.2.7``, which needs asgiref 3.6+) cannot guide the choice: they are
     dropped, as are, when nothing fits, constraints on the ``soft`` packages
     (asgiref pins, which AFX3xx reports). The second value names what was dropped.
+
+    With the release data installed the answer is the resolver's (:mod:`asgifix.resolver`,
+    the one compatibility engine), on ``python`` when given (the install set's oldest
+    Python); the pairwise check below serves only the fallback table.
     """
+    if table is None:
+        chosen = _resolved_choice(package, constraints, soft, python)
+        if chosen is not None:
+            return chosen
     candidates = releases(package, table)
     relaxed = implied(constraints, table)
     dropped = [name for name, specs in relaxed.items() if len(specs) > 1 and not can_agree(*specs)]
@@ -305,3 +313,39 @@ def _intended_specifier(text: str, pipfile: bool, poetry: bool) -> str:
         return str(Requirement(repaired).specifier)
     except InvalidRequirement:
         return ""
+
+
+def _resolved_choice(package: str, constraints: dict[str, list[str]], soft: tuple[str, ...],
+                     python: Optional[str]) -> Optional[tuple[Optional[Release], list[str]]]:
+    """:func:`choose` by the resolver; None when it cannot answer (no data for ``package``)."""
+    knowledge = _knowledge()
+    if knowledge is None:
+        return None
+    from .resolver import Constraint, Problem, Undecided, modelled
+
+    package = canonical_name(package)
+    if not modelled(package):
+        return None
+
+    def solve(names_dropped: list[str], on_python: Optional[str]) -> Optional[str]:
+        kept = [Constraint(name, spec) for name, specs in constraints.items() if name not in names_dropped
+                for spec in specs]
+        problem = Problem([*kept, Constraint(package, "")], python_version=on_python)
+        try:
+            solution = problem.solve()
+        except Undecided:
+            return None
+        return solution.get(package) if solution else None
+
+    pythons = [python, None] if python else [None]
+    dropped: list[str] = []
+    attempts = [[]] + [[name] for name in soft if name in constraints and name != package]
+    for attempt in attempts:
+        for on_python in pythons:
+            version = solve(attempt, on_python)
+            if version:
+                dropped = list(attempt)
+                requires = {k: v for k, v in knowledge.requirements_of(package, version).items() if v is not None} \
+                    if knowledge.has_release(package, version) else {}
+                return Release(package, str(version), requires), dropped
+    return None, [name for name in soft if name in constraints]

@@ -98,6 +98,10 @@ def classify_name(name: str, parent_name: str, *, explicit: bool = False) -> Opt
         return "pipfile"
     if name in LOCK_FILES or (lower.startswith("pylock.") and lower.endswith(".toml")):
         return "lock"
+    if lower in (".python-version", "runtime.txt"):
+        return "python-version"
+    if parent_name == "workflows" and lower.endswith((".yml", ".yaml")):
+        return "server-config"  # CI workflows: what they install, and with which Python
     if lower in SERVER_CONFIG_NAMES or lower.endswith(SERVER_CONFIG_SUFFIXES):
         return "server-config"
     if lower.startswith(SERVER_CONFIG_PREFIXES) and (

@@ -27,8 +27,10 @@ from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
 
 MAX_FIX_ITERATIONS = 10
-# File kinds that declare dependencies: read whenever a project rule is selected.
-DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock")
+# File kinds that declare dependencies, or say what is installed on which Python (install sets):
+# read whenever a project rule is selected.
+DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock", "server-config",
+                     "python-version")
 # Kinds decoded as Python source (PEP 263 coding cookies).
 PYTHON_KINDS = ("python", "setup-py")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
@@ -119,6 +121,8 @@ class Engine:
         self.declaration_kinds = (
             {kind for kind in DECLARATION_KINDS if kind in sources.READERS} if self.project_matchers else set()
         )
+        # Of those, the files project fixes may edit (and whose documents are kept).
+        self.document_kinds = self.declaration_kinds - {"server-config", "python-version"}
         # The bytes prefilter: a file of a kind is decoded and parsed only when it
         # contains a needle of some matcher or collector that wants it (None: every file).
         self.needles: dict[str, Optional[tuple[bytes, ...]]] = {}
@@ -227,7 +231,7 @@ class Engine:
                 value, lines = collected
                 texts = {line: document.line_text(line) for line in lines}
                 result.facts.append((name, FileFacts(source.display, value, texts)))
-        if source.kind in self.declaration_kinds or any(f.fix for f in result.findings):
+        if source.kind in self.document_kinds or any(f.fix for f in result.findings):
             result.document = document
         return result
 
@@ -353,7 +357,7 @@ class Engine:
                 project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
-                if result.declarations or source.kind in self.declaration_kinds:
+                if result.declarations or source.kind in self.document_kinds:
                     project.documents[source.display] = result.document
                     project.kinds[source.display] = source.kind
 
@@ -365,6 +369,11 @@ class Engine:
                 requirement_results.append(result)
         for directory, reason in getattr(self, "unlisted", ()):
             report.errors.append(FileError(directory, f"cannot list directory: {reason}"))
+        # Requirements files that a Dockerfile, script or CI step installs (`pip install -r
+        # deps/base.pip`) are read whatever they are called, as pip would.
+        for result in self._installed_files(paths, project, requirement_results, analyze_once):
+            add(result)
+            requirement_results.append(result)
         constraint_only: set[str] = set()
         if requirement_results:
             outcome = follow_includes(requirement_results, roots_for(paths, self.base_dir), analyze_once)
@@ -388,6 +397,44 @@ class Engine:
                     report.findings.append(with_source_line(line_text, finding))
         report.sort()
         return report, project, kept
+
+    def _installed_files(self, paths: list[str], project: ProjectModel, read: list[FileResult],
+                         analyze: Callable[[SourceFile], FileResult]) -> list[FileResult]:
+        """Files that install commands name and discovery did not read (by name, they are not requirements)."""
+        from .install_sets import INSTALL_FACT
+
+        commands = project.facts.get(INSTALL_FACT, ())
+        if not commands:
+            return []
+        import posixpath
+
+        seen = {os.path.realpath(r.source.fspath) for r in read}
+        roots = roots_for(paths, self.base_dir)
+        given = [p for p in paths if os.path.isdir(p)]
+        extra: list[FileResult] = []
+        for command in commands:
+            on_disk = project.paths.get(command.path)
+            if on_disk is None:
+                continue
+            for target in command.requirement_files:
+                if "$" in target or "://" in target:
+                    continue
+                candidates = [(os.path.join(os.path.dirname(str(on_disk)), target),
+                               posixpath.normpath(posixpath.join(posixpath.dirname(command.path), target)))]
+                candidates += [(os.path.join(root, target), posixpath.normpath(posixpath.join(root, target)))
+                               for root in given]
+                for fspath, display in candidates:
+                    real = os.path.realpath(fspath)
+                    if real in seen:
+                        break
+                    if not os.path.isfile(real):
+                        continue
+                    if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+                        continue
+                    seen.add(real)
+                    extra.append(analyze(SourceFile(Path(fspath), display, "requirements", True)))
+                    break
+        return extra
 
     def _judge_install_sets(self, project: ProjectModel, matchers) -> list[Finding]:
         """Project rules, judged in each install set (see :mod:`asgifix.install_sets`).

@@ -84,6 +84,7 @@ class InstallSet:
     python_where: str = ""
     python_declared: bool = False
     locks: tuple[str, ...] = ()  # lock files of the set (evidence)
+    installed_by: tuple[str, ...] = ()  # files whose commands install it (a Dockerfile, a CI workflow)
 
     @property
     def python_floor(self) -> Optional[str]:
@@ -174,8 +175,10 @@ def build(project: "ProjectModel") -> list[InstallSet]:
             included.add(target)
     # What commands install (Dockerfiles, Makefiles, CI, scripts).
     commanded: dict[str, set[str]] = {}  # environment -> files it installs
+    command_files: dict[str, set[str]] = {}  # installed file -> the files whose commands install it
     for command in project.facts.get(INSTALL_FACT, ()):
         installs = commanded.setdefault(command.environment or f"{command.path}:{command.line}", set())
+        before = set(installs)
         for target in command.requirement_files:
             for candidate in (_resolve(command.path, target), posixpath.normpath(target.lstrip("./") or ".")):
                 if candidate in kinds:
@@ -187,6 +190,8 @@ def build(project: "ProjectModel") -> list[InstallSet]:
             for path, kind in kinds.items():
                 if kind in PACKAGE_KINDS + ("pipfile",) and _dirname(path) == directory:
                     installs.add(path)
+        for path in installs - before:
+            command_files.setdefault(path, set()).add(command.path)
     installed_by_command = set().union(*commanded.values()) if commanded else set()
     # Entry points.
     entries: list[str] = []
@@ -268,8 +273,10 @@ def build(project: "ProjectModel") -> list[InstallSet]:
         files |= set(locks)
         copy = any(member in copies for member in members)
         homes = sorted({_home(m) for m in members}, key=len)
+        installers = sorted(set().union(*(command_files.get(m, set()) for m in members)))
         sets.append(InstallSet(" + ".join(members), tuple(members), frozenset(files),
-                               None if copy else homes[0], copy=copy, locks=tuple(locks)))
+                               None if copy else homes[0], copy=copy, locks=tuple(locks),
+                               installed_by=tuple(installers)))
     # Lock files that no manifest owns (a Pipfile.lock alone) are sets of their own.
     owned = set().union(*(s.files for s in sets)) if sets else set()
     for path in sorted(locked_paths - owned):
@@ -393,8 +400,9 @@ def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Option
         chosen = tuple(v for v in KNOWN_PYTHONS if v in common) or found[0][0]
         return chosen, "; ".join(where for _, where in found)
     # 2. What runs it: .python-version, runtime.txt, a Dockerfile's FROM, nearest above the set's home.
-    pins = [pin for pin in project.facts.get(PYTHON_FACT, ()) if _inside(home, _dirname(pin.path))
-            or _dirname(pin.path) == home]
+    # The image that installs the set decides; else the pins nearest above its home.
+    pins = [pin for pin in project.facts.get(PYTHON_FACT, ()) if pin.path in install_set.installed_by]
+    pins = pins or [pin for pin in project.facts.get(PYTHON_FACT, ()) if _inside(home, _dirname(pin.path))]
     if pins:
         nearest = max(_dirname(pin.path).count("/") + (1 if _dirname(pin.path) else 0) for pin in pins)
         chosen_pins = [p for p in pins if _dirname(p.path).count("/") + (1 if _dirname(p.path) else 0) == nearest]

@@ -17,6 +17,11 @@ def committed_release_data(monkeypatch):
     monkeypatch.setattr(compat, "_knowledge", lambda: None)
 
 
+# A pin that needs asgiref 3 (Django 4.2 requires asgiref>=3.6): without one, a lone Channels 1
+# layer resolves to a consistent asgiref 1.x environment, which is old but not broken.
+EVIDENCE = "Django==4.2.7\n"
+
+
 def _engine(unsafe=True, target=None, pin_strategy="newest"):
     settings = Settings(target_asgiref=target, pin_strategy=pin_strategy)
     return Engine(settings, select_rules(load_catalogue(), ["AFX102"], []), unsafe_fixes=unsafe)
@@ -33,7 +38,7 @@ def _fixed(root, name, **options):
 
 
 def test_message_states_the_verified_facts(tree):
-    root = tree({"requirements.txt": "asgi_redis==1.4.3\n"})
+    root = tree({"requirements.txt": EVIDENCE + "asgi_redis==1.4.3\n"})
     (finding,) = _findings(root)
     for fact in ("1.4.3", "2017-09-14", "asgiref~=1.1.2", "asgiref.base_layer", "channels_redis", "2018-02-02"):
         assert fact in finding.message
@@ -42,13 +47,13 @@ def test_message_states_the_verified_facts(tree):
 
 
 def test_the_fix_is_unsafe_and_needs_the_flag(tree):
-    root = tree({"requirements.txt": "asgi_redis==1.4.3\n"})
-    assert _fixed(root, "requirements.txt", unsafe=False) == "asgi_redis==1.4.3\n"
-    assert _fixed(root, "requirements.txt") == "channels_redis==4.3.0\n"
+    root = tree({"requirements.txt": EVIDENCE + "asgi_redis==1.4.3\n"})
+    assert _fixed(root, "requirements.txt", unsafe=False) == EVIDENCE + "asgi_redis==1.4.3\n"
+    assert _fixed(root, "requirements.txt") == EVIDENCE + "channels_redis==4.3.0\n"
 
 
 @pytest.mark.parametrize("pins, chosen", [
-    ("", "4.3.0"),
+    (EVIDENCE, "4.3.0"),
     ("channels==4.0.0\n", "4.2.1"),  # 4.3.0 requires channels>=4.2.2
     ("asgiref==3.2.3\nchannels==2.4.0\n", "3.1.0"),  # 3.2+ require asgiref>=3.2.10
     ("channels==2.1.0\nasgiref==2.3.2\n", "2.3.3"),
@@ -59,17 +64,18 @@ def test_successor_version_fits_the_other_pins(tree, pins, chosen):
 
 
 def test_style_spelling_marker_and_comment_are_kept(tree):
-    root = tree({"requirements.txt": "ASGI_Redis >=1.4 ; python_version >= '3'  # layer\r\n"})
-    assert _fixed(root, "requirements.txt") == "channels_redis >=4.3.0 ; python_version >= '3'  # layer\r\n"
+    root = tree({"requirements.txt": "Django==4.2.7\r\nASGI_Redis >=1.4 ; python_version >= '3'  # layer\r\n"})
+    assert _fixed(root, "requirements.txt") == (
+        "Django==4.2.7\r\nchannels_redis >=4.3.0 ; python_version >= '3'  # layer\r\n")
 
 
 def test_unpin_strategy_and_unpinned_declarations(tree):
-    root = tree({"requirements.txt": "asgi_redis==1.4.3\nasgi-ipc\n"})
-    assert _fixed(root, "requirements.txt", pin_strategy="unpin").startswith("channels_redis\n")
+    root = tree({"requirements.txt": EVIDENCE + "asgi_redis==1.4.3\nasgi-ipc\n"})
+    assert _fixed(root, "requirements.txt", pin_strategy="unpin").startswith(EVIDENCE + "channels_redis\n")
 
 
 def test_no_successor_no_fix(tree):
-    root = tree({"setup.cfg": "[options]\ninstall_requires =\n    asgi_ipc\n"})
+    root = tree({"setup.cfg": "[options]\ninstall_requires =\n    Django==4.2.7\n    asgi_ipc\n"})
     (finding,) = _findings(root)
     assert finding.fix is None and "no IPC layer" in finding.hint
 
@@ -79,6 +85,16 @@ def test_a_package_the_index_does_not_serve(tree):
     (finding,) = _findings(root)
     assert "pip cannot install it at all" in finding.message
     assert _fixed(root, "requirements.txt") == "channels_rabbitmq\n"
+
+
+def test_a_consistent_channels_1_environment_is_not_reported(tree):
+    # asgi_redis alone resolves with asgiref 1.1.2: nothing in the environment needs asgiref 2+.
+    root = tree({"requirements.txt": "asgi_redis==1.4.3\n"})
+    assert _findings(root) == []
+    (finding,) = _findings(root, target="3.8.1")  # what moving to asgiref 3.8.1 needs: it goes
+    assert "asgiref~=1.1.2" in finding.message and finding.fix is not None
+    root = tree({"requirements.txt": "Django==1.11.29\nchannels==1.1.8\ndaphne==1.4.2\nasgi_redis==1.4.3\n"})
+    assert _findings(root) == []
 
 
 def test_channels_1_needs_evidence_of_asgiref_2(tree):
@@ -96,18 +112,19 @@ def test_channels_1_needs_evidence_of_asgiref_2(tree):
 def test_generated_and_hashed_lines_are_not_rewritten(tree):
     compiled = ("#    pip-compile requirements/main.in\n"
                 "asgi-redis==1.4.3 \\\n    --hash=sha256:abc\n    # via -r requirements/main.in\n")
-    root = tree({"requirements/main.txt": compiled, "requirements/main.in": "asgi-redis\n"})
+    root = tree({"requirements/main.txt": EVIDENCE + compiled, "requirements/main.in": EVIDENCE + "asgi-redis\n"})
     findings = {f.path.rsplit("/", 1)[-1]: f for f in _findings(root)}
     assert findings["main.txt"].fix is None
     assert "requirements/main.in" in findings["main.txt"].hint and "pip-compile" in findings["main.txt"].hint
     assert findings["main.in"].fix is not None
-    assert _fixed(root, "requirements/main.txt") == compiled
-    assert (root / "requirements/main.in").read_text() == "channels-redis\n"
+    assert _fixed(root, "requirements/main.txt") == EVIDENCE + compiled
+    assert (root / "requirements/main.in").read_text() == EVIDENCE + "channels-redis\n"
 
 
 def test_lock_files_are_evidence_only(tree):
     lock = '[[package]]\nname = "asgi-redis"\nversion = "1.4.3"\n'
-    root = tree({"poetry.lock": lock, "pyproject.toml": '[tool.poetry.dependencies]\nasgi-redis = "^1.4"\n'})
+    root = tree({"poetry.lock": lock,
+                 "pyproject.toml": '[tool.poetry.dependencies]\ndjango = "^4.2"\nasgi-redis = "^1.4"\n'})
     assert [f.path.rsplit("/", 1)[-1] for f in _findings(root)] == ["pyproject.toml"]
     root = tree({"poetry.lock": lock, "pyproject.toml": '[tool.poetry.dependencies]\ndjango = "^4.2"\n'})
     (finding,) = _findings(root)
@@ -120,20 +137,21 @@ def test_constraints_are_not_declarations(tree):
 
 
 def test_lines_that_cannot_be_rewritten_in_place(tree):
-    root = tree({"requirements.txt": "asgi_redis\\\n==1.4.3\nasgi_redis @ https://example.com/asgi_redis.zip\n"})
+    root = tree({"requirements.txt": EVIDENCE + "asgi_redis\\\n==1.4.3\nasgi_redis @ https://example.com/asgi_redis.zip\n"})
     findings = _findings(root)
     assert len(findings) == 2 and all(f.fix is None for f in findings)
 
 
 @pytest.mark.parametrize("name, before, after", [
-    ("Pipfile", '[packages]\nasgi_redis = "==1.4.3"\n', '[packages]\nchannels_redis = "==4.3.0"\n'),
-    ("Pipfile", '[packages]\n"asgi-redis" = "*"\n', '[packages]\n"channels-redis" = "*"\n'),
-    ("setup.py", 'from setuptools import setup\nsetup(install_requires=["asgi_redis~=1.4"])\n',
-     'from setuptools import setup\nsetup(install_requires=["channels_redis~=4.3.0"])\n'),
-    ("pyproject.toml", '[tool.poetry.group.prod.dependencies]\nasgi-redis = "1.4.3"\n',
-     '[tool.poetry.group.prod.dependencies]\nchannels-redis = "4.3.0"\n'),
-    ("pyproject.toml", "[dependency-groups]\nlayers = ['asgi_redis==1.4.3']\n",
-     "[dependency-groups]\nlayers = ['channels_redis==4.3.0']\n"),
+    ("Pipfile", '[packages]\ndjango = "==4.2.7"\nasgi_redis = "==1.4.3"\n',
+     '[packages]\ndjango = "==4.2.7"\nchannels_redis = "==4.3.0"\n'),
+    ("Pipfile", '[packages]\ndjango = "==4.2.7"\n"asgi-redis" = "*"\n', '[packages]\ndjango = "==4.2.7"\n"channels-redis" = "*"\n'),
+    ("setup.py", 'from setuptools import setup\nsetup(install_requires=["Django==4.2.7", "asgi_redis~=1.4"])\n',
+     'from setuptools import setup\nsetup(install_requires=["Django==4.2.7", "channels_redis~=4.3.0"])\n'),
+    ("pyproject.toml", '[tool.poetry.group.prod.dependencies]\ndjango = "4.2.7"\nasgi-redis = "1.4.3"\n',
+     '[tool.poetry.group.prod.dependencies]\ndjango = "4.2.7"\nchannels-redis = "4.3.0"\n'),
+    ("pyproject.toml", "[dependency-groups]\nlayers = ['Django==4.2.7', 'asgi_redis==1.4.3']\n",
+     "[dependency-groups]\nlayers = ['Django==4.2.7', 'channels_redis==4.3.0']\n"),
 ])
 def test_every_format_is_rewritten_in_its_own_syntax(tree, name, before, after):
     root = tree({name: before})

@@ -62,6 +62,12 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
     return None
 
 
+def _installs_on_asgiref_1(project: ProjectModel) -> bool:
+    """Whether the environment installs as it is declared, with an asgiref 1.x (a consistent Channels 1 stack)."""
+    allowed = project.allowed_versions("asgiref")
+    return bool(allowed) and all(version.split(".")[0] in ("0", "1") for version in allowed)
+
+
 def code_to_change(project: ProjectModel, row: dict) -> list[str]:
     """Where the code uses what the replacement takes away: ``path:line (what)``, in path order.
 
@@ -187,15 +193,16 @@ class ObsoletePackage(ProjectMatcher):
             if declaration.source_kind == "lock" and declaration.name in declared_outside_locks:
                 continue  # reported where it is declared
             below = row.get("obsolete-below", "")
-            if below or row.get("generic"):
-                if below and (not declaration.specifier or can_agree(declaration.specifier, f">={below}")):
-                    continue  # newer releases are allowed: not obsolete
-                if not evidence_known:
-                    evidence = asgiref_2_evidence(project, self.context.target_asgiref,
-                                                  self.params.get("needs-asgiref-2", []))
-                    evidence_known = True
-                if evidence is None:
-                    continue  # a project still on asgiref 1.x: old, but consistent
+            if below and (not declaration.specifier or can_agree(declaration.specifier, f">={below}")):
+                continue  # newer releases are allowed: not obsolete
+            if not evidence_known:
+                evidence = asgiref_2_evidence(project, self.context.target_asgiref,
+                                              self.params.get("needs-asgiref-2", []))
+                if evidence is not None and not self.context.target_asgiref and _installs_on_asgiref_1(project):
+                    evidence = None  # the environment resolves to a Channels 1 stack: old, but consistent
+                evidence_known = True
+            if evidence is None and not row.get("uninstallable"):
+                continue  # a project still on asgiref 1.x: old, but consistent
             flagged.append((declaration, row))
         if not flagged:
             return
@@ -257,7 +264,7 @@ class ObsoletePackage(ProjectMatcher):
         elif declaration.generated:
             hint = self._generated_hint(project, declaration, successor)
         else:
-            release, relaxed = choose(successor, constraints)
+            release, relaxed = choose(successor, constraints, python=project.install_set.python_floor if project.install_set else None)
             fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed, places)
         if fix is None and places:
             hint += f"; code to change with it: {_listed(places)}"

@@ -223,7 +223,7 @@ class UndeclaredPackage(ProjectMatcher):
 
     def _fix(self, project: ProjectModel, package: str) -> tuple[Optional[Fix], str]:
         constraints = project_constraints(project, self.context.target_asgiref)
-        release, relaxed = choose(package, constraints)
+        release, relaxed = choose(package, constraints, python=project.install_set.python_floor if project.install_set else None)
         version = None if self.context.pin_strategy == "unpin" or release is None else release.version
         for path in _main_files(project):
             document = project.documents[path]

@@ -28,6 +28,7 @@ READERS: dict[str, str] = {
     "pipfile": "pipfile",
     "lock": "lock",
     "server-config": "server_config",
+    "python-version": "python_version",
 }
 
 

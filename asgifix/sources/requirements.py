@@ -493,6 +493,14 @@ def facts(model: RequirementsFile) -> list:
             start, end = entry.logical.span_of(target_at, target_at + len(entry.target))
             found.append((INCLUDE_FACT, include_request(model.document, start, end, entry.target,
                                                         entry.kind == "constraint")))
+        elif entry.kind in ("editable", "path"):
+            # `-e .`, `.`, `./pkg[dev]`: a local package installed into the same environment (install sets).
+            target = entry.requirement_text or re.sub(r"^\s*(-e|--editable)[\s=]*", "", entry.logical.text)
+            target = target.split("#", 1)[0].strip().split("[", 1)[0]
+            if target.startswith((".", "/")) and "://" not in target:
+                from ..install_sets import LOCAL_INSTALL_FACT
+
+                found.append((LOCAL_INSTALL_FACT, (model.document.display, target)))
     if model.compiled:
         found.append(("compiled-requirements", (model.document.display, model.compiled_from)))
     return found

@@ -133,3 +133,85 @@ def server_commands(model: ServerConfig, servers: Iterable[str]) -> list[ServerC
                     found.append(ServerCommand(word, text, offset + start, offset + end, number))
                     break
     return found
+
+
+# -- what the file installs, and on which Python (install sets) --------------------------
+
+_PIP_WORDS = {"pip", "pip3", "pip2"}
+_FROM_PYTHON = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(?:[\w.-]+(?::\d+)?/)*(?:library/)?python:"
+                          r"(?P<version>\d+\.\d+(?:\.\d+)?)", re.IGNORECASE)
+_REQUIREMENT_OPTIONS = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
+
+
+def _is_dockerfile(document: TextDocument) -> bool:
+    name = document.path.name.lower()
+    return name.startswith(("dockerfile", "containerfile")) or name.endswith(".dockerfile")
+
+
+def install_commands(model: ServerConfig) -> list:
+    """Each ``pip install`` (``python -m pip``, ``uv pip``) of the file with the requirement files and
+    local packages it installs. A Dockerfile is one environment; elsewhere each command is its own."""
+    from ..install_sets import InstallCommand
+
+    document = model.document
+    environment = document.display if _is_dockerfile(document) else ""
+    found = []
+    for number in range(1, document.line_count + 1):
+        line = document.line_text(number)
+        if "install" not in line:
+            continue
+        tokens = [value for value, _, _ in _tokens(line)]
+        for index in range(len(tokens) - 1):
+            word = tokens[index].rsplit("/", 1)[-1]
+            if tokens[index + 1] != "install" or word not in _PIP_WORDS:
+                continue
+            files: list[str] = []
+            local: list[str] = []
+            pending: Optional[str] = None
+            for value in tokens[index + 2:]:
+                if value in _SEPARATORS:
+                    break
+                if pending is not None:
+                    if pending in _REQUIREMENT_OPTIONS:
+                        files.append(value)
+                    elif pending in ("-e", "--editable") and value.startswith((".", "/")):
+                        local.append(value.split("[")[0])
+                    pending = None
+                    continue
+                option, equals, rest = value.partition("=")
+                if value in _REQUIREMENT_OPTIONS or value in ("-e", "--editable"):
+                    pending = value
+                elif equals and option in _REQUIREMENT_OPTIONS:
+                    files.append(rest)
+                elif value.startswith("-r") and len(value) > 2 and not value.startswith("--"):
+                    files.append(value[2:])
+                elif value.startswith(("-", "$")):
+                    continue
+                elif value == "." or value.startswith(("./", "../", ".[")) or value.startswith("/"):
+                    local.append(value.split("[")[0] or ".")
+            if files or local:
+                found.append(InstallCommand(document.display, number, tuple(files), tuple(local),
+                                            environment or f"{document.display}:{number}"))
+    return found
+
+
+def python_images(model: ServerConfig) -> list:
+    """``FROM python:3.9-slim`` lines of a Dockerfile: the Python the image runs."""
+    from ..install_sets import PythonPin
+
+    document = model.document
+    if not _is_dockerfile(document):
+        return []
+    found = []
+    for number in range(1, document.line_count + 1):
+        match = _FROM_PYTHON.match(document.line_text(number))
+        if match:
+            found.append(PythonPin(document.display, number, match.group("version"),
+                                   document.line_text(number).strip()))
+    return found
+
+
+def facts(model: ServerConfig) -> list:
+    from ..install_sets import INSTALL_FACT, PYTHON_FACT
+
+    return [(INSTALL_FACT, c) for c in install_commands(model)] + [(PYTHON_FACT, p) for p in python_images(model)]
