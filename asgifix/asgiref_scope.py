@@ -153,7 +153,10 @@ def pinned_scope(project: ProjectModel) -> AsgirefScope:
 def project_scope(project: ProjectModel, target: Optional[str]) -> AsgirefScope:
     if target:
         release = release_for_target(target) or target
-        return AsgirefScope((release,), f"--target-asgiref {target}", target=True)
+        reason = f"--target-asgiref {target}"
+        if release_for_target(target, exact=True) is None and release != target:
+            reason += f" (unknown to the release data: judged as {release}, the newest older release it knows)"
+        return AsgirefScope((release,), reason, target=True)
     return pinned_scope(project)
 
 

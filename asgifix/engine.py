@@ -451,30 +451,42 @@ class Engine:
             return [finding for matcher in matchers for finding in matcher.check_project(project)]
         serving: dict = {}
         views = [project.view(s, view_facts(project.facts, sets, s, serving), len(sets)) for s in sets]
-        merged: dict[tuple, tuple[Finding, list[str], set]] = {}
+        # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)
+        merged: dict[tuple, dict[Optional[tuple], tuple[Finding, list[str]]]] = {}
         for matcher in matchers:
             for view in views:
                 for finding in matcher.check_project(view):
                     span = finding.span
                     key = (finding.code, finding.path, span.line, span.column, span.end_line, span.end_column,
                            finding.message)
-                    fix_key = finding.fix.to_json()["edits"].__repr__() if finding.fix else None
-                    if key not in merged:
-                        merged[key] = (finding, [view.install_set.name], {fix_key})
-                    else:
-                        first, names, fixes = merged[key]
-                        if view.install_set.name not in names:
-                            names.append(view.install_set.name)
-                        fixes.add(fix_key)
+                    fix_key = tuple((e.path, e.span.start, e.span.end, e.content) for e in finding.fix.edits) \
+                        if finding.fix else None
+                    by_fix = merged.setdefault(key, {})
+                    if fix_key not in by_fix:
+                        by_fix[fix_key] = (finding, [])
+                    names = by_fix[fix_key][1]
+                    if view.install_set.name not in names:
+                        names.append(view.install_set.name)
         findings = []
         named = len([s for s in sets if not s.copy]) > 1 or any(s.copy for s in sets)
-        for finding, names, fixes in merged.values():
-            if len(fixes) > 1 and finding.fix is not None:
-                finding = dataclasses.replace(finding, fix=None, hint=(
-                    f"the environments {', '.join(names)} need different fixes here: fix it by hand"))
-            if named:
-                finding = dataclasses.replace(finding, environments=tuple(names))
-            findings.append(finding)
+        for by_fix in merged.values():
+            variants = list(by_fix.values())
+            if None in by_fix and len(variants) > 1:
+                # Sets that cannot fix it share the finding of one that can.
+                unfixed = by_fix[None][1]
+                variants = [v for k, v in by_fix.items() if k is not None]
+                variants[0][1].extend(name for name in unfixed if name not in variants[0][1])
+            edits = [e for finding, _ in variants if finding.fix for e in finding.fix.edits]
+            if len(variants) > 1 and any(_overlaps(a, b) for i, a in enumerate(edits) for b in edits[i + 1:]):
+                # Sets that want the same place written differently would undo each other's fix.
+                finding = variants[0][0]
+                names = [name for _, its in variants for name in its]
+                variants = [(dataclasses.replace(finding, fix=None, hint=(
+                    f"the environments {', '.join(names)} need different fixes here: fix it by hand")), names)]
+            for finding, names in variants:
+                if named:
+                    finding = dataclasses.replace(finding, environments=tuple(names))
+                findings.append(finding)
         return findings
 
     def fix(self, paths: list[str], *, write: bool = True,

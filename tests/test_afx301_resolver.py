@@ -180,8 +180,18 @@ def test_target_older_than_the_pins_names_every_package_that_needs_newer(tmp_pat
     assert "no newer releases" in findings[0].hint
 
 
-def test_target_newer_than_the_data_is_not_judged(tmp_path):
-    assert _target_findings(tmp_path, "Django==2.2.28\nchannels==2.1.7\n", "99.0") == []
+def test_target_newer_than_the_data_is_judged_by_its_number_and_said_unknown(tmp_path):
+    (finding,) = _target_findings(tmp_path, "Django==2.2.28\nchannels==2.1.7\n", "99.0")
+    assert "`channels==2.1.7` does not accept asgiref 99.0" in finding.message and "asgiref~=2.3" in finding.message
+    assert "not a release the bundled data knows" in finding.hint
+    (tmp_path / "requirements.txt").unlink()
+    # Django 4.2 requires asgiref<4: the unknown 4.0.0 is refused by its number.
+    (finding,) = _target_findings(tmp_path, "Django==4.2.7\n", "4.0.0")
+    assert "asgiref<4,>=3.6.0" in finding.message
+    (tmp_path / "requirements.txt").unlink()
+    # Pins that accept the number still never pass silently.
+    (finding,) = _target_findings(tmp_path, "Django==4.2.7\n", "3.99.0")
+    assert finding.severity == "info" and "cannot be checked" in finding.message
 
 
 def test_a_malformed_asgiref_pin_is_repaired_by_afx101_then_moved_by_afx301(tmp_path):

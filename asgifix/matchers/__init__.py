@@ -57,6 +57,7 @@ REGISTRY: dict[str, MatcherSpec] = {
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
+    "python-conflict": MatcherSpec("version_conflict:PythonConflict", "project"),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers

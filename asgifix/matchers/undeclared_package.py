@@ -187,8 +187,11 @@ class UndeclaredPackage(ProjectMatcher):
     @staticmethod
     def _declared(project: ProjectModel, package: str, row: dict) -> bool:
         providers = row.get("provided-by", [])
+        # An environment installed from a lock file alone (a Pipfile.lock without its Pipfile):
+        # what the lock pins is what is installed.
+        lock_only = bool(project.declarations) and all(d.locked for d in project.declarations)
         for declaration in project.declarations:
-            if declaration.locked or declaration.constraint:
+            if (declaration.locked and not lock_only) or declaration.constraint:
                 continue
             if declaration.name == package:
                 return True
@@ -248,10 +251,24 @@ class UndeclaredPackage(ProjectMatcher):
             elif relaxed:
                 message += (f"; the project's {', '.join(relaxed)} pins contradict each other (see AFX3xx), "
                             f"so the version ignores them: review it")
-            fix = Fix("safe" if version and not relaxed else "unsafe", message,
-                      tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
+            safety = "safe" if version and not relaxed else "unsafe"
+            from .version_conflict import _lock_managed
+
+            lock_command = _lock_managed(project, _PathOnly(path, kind))
+            if lock_command:
+                safety = "unsafe"  # the lock file no longer matches until it is regenerated
+                message += f"; then re-run {lock_command}"
+            fix = Fix(safety, message, tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
             return fix, message
         return None, f"declare {package} in the project's dependencies (asgifix found no file it can add it to)"
+
+
+class _PathOnly:
+    """What _lock_managed needs of a declaration: where it is and in which format."""
+
+    def __init__(self, path: str, kind: str):
+        self.path = path
+        self.source_kind = kind
 
 
 def _kind_of(project: ProjectModel, path: str) -> str:
@@ -289,14 +306,19 @@ def _main_files(project: ProjectModel) -> list[str]:
     generated = {p for p, ds in by_path.items() if all(d.generated for d in ds)}
     constraint = {p for p, ds in by_path.items() if all(d.constraint for d in ds)}
     candidates = []
+    install_set = project.install_set
     for path in project.documents:
+        if install_set is not None and path not in install_set.files:
+            continue  # another environment's file: never written into
         kind = _kind_of(project, path)
         if kind not in _KIND_ORDER or path in generated or path in constraint:
             continue
         name = posixpath.basename(path).lower()
-        # requirements.in / requirements.txt / base before dev, test, docs variants.
+        # The set's entry files first (what is installed), then requirements.in / requirements.txt /
+        # base before dev, test, docs variants.
+        entry = 0 if install_set is None or path in install_set.entries else 1
         preference = 0 if name in ("requirements.in", "requirements.txt", "base.txt", "base.in") else 1
-        candidates.append((path.count("/"), _KIND_ORDER[kind], preference, path))
+        candidates.append((path.count("/"), entry, _KIND_ORDER[kind], preference, path))
     return [path for *_, path in sorted(candidates)]
 
 

@@ -241,9 +241,10 @@ class VersionConflict(ProjectMatcher):
         left out; everything else is weighed against exactly that release.
         """
         release = release_for_target(target, exact=True)
-        if release is None:
-            return  # newer than the data (or never released): nothing recorded to judge with
         declarations = [d for d in problem_declarations(project) if d.name != "asgiref"]
+        if release is None:
+            yield from self._unknown_target(project, target, declarations)
+            return
         if not declarations:
             return
         problem = build_problem(declarations)
@@ -289,6 +290,46 @@ class VersionConflict(ProjectMatcher):
                     else f"no newer releases of these packages install with asgiref {release}")
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
                           self._span(project, declaration), None, hint)
+
+    def _unknown_target(self, project: ProjectModel, target: str, declarations: list[Declaration]) -> Iterator[Finding]:
+        """A target the release data does not know (``4.0.0``, ``99.0``): the recorded requirements are
+        judged against its number, and the finding says it is unknown (never a silent "all passed")."""
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            Version(target)
+        except InvalidVersion:
+            return
+        newest = knowledge.latest_asgiref_release()
+        unknown = f"asgiref {target} is not a release the bundled data knows (the newest it knows is {newest})"
+        problem = build_problem(declarations)
+        blocked = False
+        seen: set[str] = set()
+        for declaration in declarations:
+            if declaration.name in seen:
+                continue
+            seen.add(declaration.name)
+            candidates = [v for v in problem.candidates(declaration.name) if not isinstance(v, Unrecorded)]
+            if not candidates:
+                continue
+            needs = {requirements(declaration.name, v, problem.extras(declaration.name)).get("asgiref")
+                     for v in candidates}
+            if None in needs or any(_allows(spec or "", target) for spec in needs):
+                continue
+            blocked = True
+            written = (declaration.text or "").strip() or declaration.name
+            said = " or ".join(sorted(f"asgiref{n}" for n in needs if n))
+            yield Finding(self.rule.code, self.rule.severity,
+                          f"`{written}` does not accept asgiref {target} (--target-asgiref {target}): "
+                          f"{declaration.name}{_specifier(declaration)} requires {said}",
+                          declaration.path, self._span(project, declaration), None,
+                          f"{unknown}: judged by its version number against the recorded requirements")
+        if not blocked and (declarations or project.declared("asgiref")):
+            first = (declarations or project.declared("asgiref"))[0]
+            yield Finding(self.rule.code, "info", f"{unknown}: its API and requirements cannot be checked",
+                          first.path, self._span(project, first), None,
+                          f"the declared pins accept the version number {target}; refresh the data "
+                          f"(scripts/build_knowledge.py) or target a known release")
 
     @staticmethod
     def _moving_forward(problem: Problem, blockers: list[str], every: list[str], release: str) -> str:
@@ -395,3 +436,75 @@ def crossed_changes(project: ProjectModel, declaration: Declaration, version: st
     if not old:
         return ""
     return changes_between(project, old, version)
+
+
+class PythonConflict(ProjectMatcher):
+    """AFX302: a pin that installs on none of the declared Pythons' releases (Requires-Python excludes it)."""
+
+    def check_project(self, project: ProjectModel) -> Iterator[Finding]:
+        install_set = project.install_set
+        if install_set is None or not install_set.python_declared or not install_set.pythons:
+            return  # a Python inferred from the pins themselves can never contradict them
+        declarations = problem_declarations(project)
+        if not declarations:
+            return
+        anywhere = build_problem(declarations)
+        try:
+            if anywhere.solve() is None:
+                return  # the pins conflict whatever the Python: AFX301's finding
+        except Undecided:
+            return
+        reported: set[str] = set()
+        pythons = list(dict.fromkeys((install_set.pythons[0], install_set.pythons[-1])))
+        for python in pythons:
+            on_python = build_problem(declarations, python)
+            try:
+                if on_python.solve() is not None:
+                    continue
+            except Undecided:
+                continue
+            culprits = [d for d in declarations if d.name not in reported
+                        and anywhere.candidates(d.name) and not on_python.candidates(d.name)]
+            for declaration in culprits:
+                reported.add(declaration.name)
+                yield self._finding(project, declaration, python, anywhere, install_set)
+
+    def _finding(self, project: ProjectModel, declaration: Declaration, python: str, anywhere: Problem,
+                 install_set) -> Finding:
+        written = (declaration.text or "").strip() or declaration.name
+        needs = sorted({str(_requires_python(declaration.name, v)) for v in anywhere.candidates(declaration.name)
+                        if _requires_python(declaration.name, v)})
+        message = (f"`{written}` does not install on Python {python}, which the environment runs on: it needs "
+                   f"Python {' or '.join(needs) or 'another version'}")
+        runnable = []
+        try:
+            runnable = [v for v in build_problem([d for d in problem_declarations(project) if d.name != declaration.name],
+                                                 python).candidates(declaration.name, [])
+                        if not isinstance(v, Unrecorded)]
+        except Undecided:
+            pass
+        fix = None
+        if declaration.name == "asgiref" and runnable:
+            try:
+                fits = build_problem(problem_declarations(project), python).asgiref_fits(without_asgiref_pins=True)
+            except Undecided:
+                fits = []
+            if fits:
+                fix, _ = VersionConflict._pin_fix(self, project, declaration, fits[0],
+                                                  f" on Python {python}, the oldest of {install_set.python_where}")
+                if fix is not None:
+                    fix = Fix("unsafe", fix.message + "; it moves asgiref back: check the code against it", fix.edits)
+        newest = runnable[0] if runnable else None
+        hint = (f"{install_set.python_where} allows Python {python}: raise it, or pin "
+                f"{declaration.name}=={newest}, the newest release that installs there") if newest else (
+            f"{install_set.python_where} allows Python {python}: raise it to a Python {declaration.name} supports")
+        if fix is not None:
+            hint = fix.message
+        return Finding(self.rule.code, self.rule.severity, message, declaration.path,
+                       VersionConflict._span(project, declaration), fix, hint)
+
+
+def _requires_python(package: str, version: str) -> Optional[str]:
+    from ..resolver import _record
+
+    return _record(package, version).get("requires_python")
