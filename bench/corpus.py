@@ -265,8 +265,11 @@ def score(results: dict, finding_labels: list[dict], breakages: list[dict]) -> d
             brk_rows.append((b, best))
         else:
             brk_rows.append((b, None))
+    matched = {id(f) for _, f in brk_rows if isinstance(f, dict)}
+    orphans = [lab for f, lab in right_list if not any(
+        _key(dict(g, repo=f["repo"])) == _key(lab) and id(g) in matched for g in findings_by_repo[f["repo"]])]
     return {"per_code": per_code, "unlabelled": unlabelled, "wrong": wrong_list, "right": right_list,
-            "stale": stale, "breakages": brk_rows, "ran": ran}
+            "stale": stale, "breakages": brk_rows, "ran": ran, "orphans": orphans}
 
 
 def report(results: dict, sc: dict) -> str:
@@ -319,6 +322,11 @@ def report(results: dict, sc: dict) -> str:
         w(f"Labels that no finding matched any more ({len(sc['stale'])}):")
         for lab in sc["stale"]:
             w(f"  {lab['repo']} {lab['code']} {lab['path']}:{lab['line']} ({lab['verdict']})")
+    if sc["orphans"]:
+        w("")
+        w(f"Right findings with no [[breakage]] entry ({len(sc['orphans'])}): add one so recall counts it")
+        for lab in sc["orphans"]:
+            w(f"  {lab['repo']} {lab['code']} {lab['path']}:{lab['line']}")
     missed = [(b, f) for b, f in counted if not f]
     if missed:
         w("")
