@@ -247,7 +247,8 @@ def score(results: dict, finding_labels: list[dict], breakages: list[dict]) -> d
                 unlabelled.append(f)
             else:
                 c[lab["verdict"]] += 1
-                (wrong_list if lab["verdict"] == "wrong" else right_list).append((f, lab))
+                if lab["verdict"] in ("right", "wrong"):
+                    (wrong_list if lab["verdict"] == "wrong" else right_list).append((f, lab))
     stale = [lab for k, lab in labels.items() if k[0] in ran and not any(
         _key(dict(f, repo=k[0])) == k for f in findings_by_repo.get(k[0], []))]
     # breakages: found by a finding of the expected code in the same file, nearest line, once each
