@@ -57,13 +57,23 @@ def pick(project: "ProjectModel", python: Optional[str]) -> Optional[dict]:
     from .resolver import Undecided
 
     declarations = problem_declarations(project)
-    key = (_key(declarations, ()), python)
+    order = pip_order(declarations)
+    key = (_key(declarations, ()), python, order)
     if key not in _PICKS:
         try:
-            _PICKS[key] = build_problem(declarations, python).solve() if declarations else None
+            _PICKS[key] = build_problem(declarations, python).solve(order=order) if declarations else None
         except Undecided:
             _PICKS[key] = None
     return _PICKS[key]
+
+
+def pip_order(declarations: list["Declaration"]) -> tuple[str, ...]:
+    """The order pip's resolver decides packages in: exact pins first, then as the files list them."""
+    from .knowledge import normalize_name
+
+    pinned = [d for d in declarations if specifier_of(d).startswith("==") and "," not in specifier_of(d)]
+    ordered = [normalize_name(d.name) for d in pinned] + [normalize_name(d.name) for d in declarations]
+    return tuple(dict.fromkeys(ordered))
 
 
 def pick_pythons(project: "ProjectModel") -> tuple[Optional[str], ...]:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # Python minor versions a set can run on (the oldest any recorded release supports to the newest released).
 KNOWN_PYTHONS = ("2.7", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 PACKAGE_KINDS = ("pyproject", "setup-py", "setup-cfg")
-REQUIREMENTS_DIRS = {"requirements", "requirements.d", "reqs", "requirements-files", "deps", "dependencies"}
+REQUIREMENTS_DIRS = {"requirements", "requirements.d", "reqs", "requirements-files", "dep", "deps", "dependencies"}
 # Backups and copies: never the environment that is installed.
 _COPY_NAME = re.compile(r"(?:\bcopy\b|\bbackup\b|\bbak\b|\borig\b|\bold\b|~$|\(\d+\)|\.bak$|\.orig$|\.old$)",
                         re.IGNORECASE)
@@ -82,7 +82,7 @@ class InstallSet:
     copy: bool = False
     pythons: tuple[str, ...] = ()  # oldest first; () when nothing says
     python_where: str = ""
-    python_declared: bool = False
+    python_declared: bool = False  # said by the set's own files or by what installs it (not guessed)
     locks: tuple[str, ...] = ()  # lock files of the set (evidence)
     installed_by: tuple[str, ...] = ()  # files whose commands install it (a Dockerfile, a CI workflow)
 
@@ -242,14 +242,15 @@ def build(project: "ProjectModel") -> list[InstallSet]:
                 if directory in packages:
                     union.join(entry, packages[directory][0])
         home = _home(entry)
-        if home in with_dependencies:
-            union.join(entry, packages[home][0])
+        if home in with_dependencies and _is_add_on(entry) and not _fully_pinned(project, entry):
+            union.join(entry, packages[home][0])  # pip install -e . -r requirements-dev.txt
     # pip-compile output and its .in source describe one environment.
     for compiled, source in project.facts.get("compiled-requirements", ()):
         source_path = _resolve(compiled, source) if source else (
             compiled[:-4] + ".in" if compiled.endswith(".txt") else None)
-        if source_path in union.parent and compiled in union.parent:
-            union.join(compiled, source_path)
+        if source_path in union.parent and compiled in union.parent and kinds.get(source_path) == "requirements" \
+                and "constraint" not in posixpath.basename(source_path).lower():
+            union.join(compiled, source_path)  # (a shared constraints input joins no alternatives)
     for installs in commanded.values():
         members = sorted(m for m in installs if m in union.parent and m not in copies)
         for other in members[1:]:
@@ -272,8 +273,11 @@ def build(project: "ProjectModel") -> list[InstallSet]:
                         locks.append(path)
         files |= set(locks)
         copy = any(member in copies for member in members)
-        homes = sorted({_home(m) for m in members}, key=len)
         installers = sorted(set().union(*(command_files.get(m, set()) for m in members)))
+        # A set serves the code below its entry (or below the parent of a requirements/ directory);
+        # one that a Dockerfile or script installs serves the code around that file too.
+        homes = sorted({_home(m) for m in members} | {_dirname(i) for i in installers},
+                       key=lambda h: (h.count("/") + (1 if h else 0), h))
         sets.append(InstallSet(" + ".join(members), tuple(members), frozenset(files),
                                None if copy else homes[0], copy=copy, locks=tuple(locks),
                                installed_by=tuple(installers)))
@@ -285,6 +289,23 @@ def build(project: "ProjectModel") -> list[InstallSet]:
     for install_set in sets:
         _set_pythons(project, install_set)
     return sets
+
+
+_ADD_ON = re.compile(r"(?:^|[-_./])(?:dev|devel|develop|development|test|tests|testing|ci|local|lint|extra|extras)"
+                     r"(?:$|[-_.])", re.IGNORECASE)
+
+
+def _is_add_on(path: str) -> bool:
+    """``requirements-dev.txt``, ``requirements/test.txt``, ``dev-requirements.in``: installed on top of a package."""
+    name = posixpath.basename(path)
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return bool(_ADD_ON.search(stem))
+
+
+def _fully_pinned(project: "ProjectModel", path: str) -> bool:
+    """pip-compile output (every pin ``==``): an environment of its own, an alternative to the package's ranges."""
+    pins = [d for d in project.declarations if d.path == path]
+    return bool(pins) and all(d.locked or d.generated for d in pins)
 
 
 def _lock_belongs(lock: str, manifest_kind: str) -> bool:
@@ -324,7 +345,12 @@ def sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
             best.append(install_set)
     if best:
         return best
-    return [s for s in sets if not s.copy]
+    # Code above every set (sets only in subdirectories): the sets nearest the root serve it.
+    candidates = [s for s in sets if not s.copy and s.home is not None]
+    if not candidates:
+        return []
+    shallowest = min(s.home.count("/") + (1 if s.home else 0) for s in candidates)
+    return [s for s in candidates if s.home.count("/") + (1 if s.home else 0) == shallowest]
 
 
 # -- Pythons ------------------------------------------------------------------------
@@ -332,8 +358,9 @@ def sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
 def _set_pythons(project: "ProjectModel", install_set: InstallSet) -> None:
     declared = _declared_python(project, install_set)
     if declared is not None:
-        install_set.pythons, install_set.python_where = declared
-        install_set.python_declared = True
+        # A Python said only near the set (the package above it, a .python-version) decides its
+        # fixes, but a pin is reported against it (AFX302) only when the set itself says it.
+        install_set.pythons, install_set.python_where, install_set.python_declared = declared
         return
     inferred = _inferred_python(project, install_set)
     if inferred is not None:
@@ -367,7 +394,7 @@ def _minor(version: str) -> Optional[str]:
     return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
-def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Optional[tuple[tuple[str, ...], str]]:
+def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Optional[tuple[tuple[str, ...], str, bool]]:
     # 1. What the set's own files say (the package metadata every installer honours).
     from .pythons import python_declarations
 
@@ -375,6 +402,7 @@ def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Option
     # The set's own files first; else the package files nearest above its home (a pyproject
     # that only says requires-python still says which Python the project's requirements run on).
     candidates = [sorted(install_set.files)]
+    own = True
     above: dict[str, list[str]] = {}
     for path, kind in project.kinds.items():
         if kind in PACKAGE_KINDS + ("pipfile",) and path not in install_set.files and _inside(home, _dirname(path)):
@@ -392,16 +420,18 @@ def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Option
                     found.append((allowed, f"{path}'s {label} `{spec}`"))
         if found:
             break
+        own = False
     if found:
         # Several files: the Pythons all of them allow (an install must satisfy each).
         common = set(found[0][0])
         for allowed, _ in found[1:]:
             common &= set(allowed)
         chosen = tuple(v for v in KNOWN_PYTHONS if v in common) or found[0][0]
-        return chosen, "; ".join(where for _, where in found)
+        return chosen, "; ".join(where for _, where in found), own
     # 2. What runs it: .python-version, runtime.txt, a Dockerfile's FROM, nearest above the set's home.
     # The image that installs the set decides; else the pins nearest above its home.
     pins = [pin for pin in project.facts.get(PYTHON_FACT, ()) if pin.path in install_set.installed_by]
+    own = bool(pins)
     pins = pins or [pin for pin in project.facts.get(PYTHON_FACT, ()) if _inside(home, _dirname(pin.path))]
     if pins:
         nearest = max(_dirname(pin.path).count("/") + (1 if _dirname(pin.path) else 0) for pin in pins)
@@ -410,7 +440,7 @@ def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Option
                           key=KNOWN_PYTHONS.index)
         if versions:
             where = ", ".join(f"{p.path}:{p.line} `{p.label}`" for p in chosen_pins[:3])
-            return tuple(versions), where
+            return tuple(versions), where, own
     return None
 
 

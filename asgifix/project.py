@@ -63,12 +63,20 @@ class ProjectModel:
         """The Pythons this environment runs on, oldest first (() when nothing says)."""
         return self.install_set.pythons if self.install_set is not None else ()
 
-    def view(self, install_set: "InstallSet", facts: dict[str, list], set_count: int) -> "ProjectModel":
+    # On a view: what the other sets of the same home declare (variants and add-ons of one project,
+    # such as requirements.txt and requirements-test.txt): evidence that a package is declared.
+    peer_declarations: list = field(default_factory=list)
+    peers: tuple = ()  # those sets
+
+    def view(self, install_set: "InstallSet", facts: dict[str, list], set_count: int,
+             peers: tuple = ()) -> "ProjectModel":
         """The model one install set's rules see: its declarations, the facts of the code it serves."""
+        peer_files = set().union(*(p.files for p in peers)) - install_set.files if peers else set()
         return ProjectModel(
             declarations=[d for d in self.declarations if d.path in install_set.files],
             documents=self.documents, facts=facts, line_texts=self.line_texts, paths=self.paths,
-            kinds=self.kinds, install_set=install_set, set_count=set_count)
+            kinds=self.kinds, install_set=install_set, set_count=set_count,
+            peer_declarations=[d for d in self.declarations if d.path in peer_files], peers=tuple(peers))
 
     def allowed_versions(self, package: str) -> Optional[list[str]]:
         """Releases of ``package`` (oldest first) that an install of this environment can end up with.

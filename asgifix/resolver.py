@@ -282,6 +282,14 @@ class Problem:
             chosen.append(version)
         if not chosen and texts:
             outside = unrecorded(package, specifiers)
+            if outside is None and self.python_version and not pins:
+                # Every recorded release the range allows needs a newer Python, but the range
+                # also allows older releases the data does not hold (``Django>=1.9`` on Python
+                # 3.4: Django 1.9 to 2.0): they are what pip would take.
+                bounds = ["0"] + [v for t in texts for c in _specifier(t)
+                                  for v in (c.version.replace(".*", ""), c.version.replace(".*", "") + ".1")]
+                if _outside_fits(package, tuple(texts), tuple(bounds)) is not None:
+                    outside = Unrecorded(";".join(texts), package, False)
             if outside is not None:
                 chosen.append(outside)
         return chosen
@@ -293,24 +301,30 @@ class Problem:
 
     # -- solving -------------------------------------------------------------------
     def solve(self, overrides: Optional[dict[str, Optional[list[str]]]] = None,
-              fixed: Optional[dict[str, str]] = None) -> Optional[dict[str, Optional[str]]]:
+              fixed: Optional[dict[str, str]] = None,
+              order: Optional[tuple[str, ...]] = None) -> Optional[dict[str, Optional[str]]]:
         """An installable assignment ``{package: version or None (absent)}``, or None when there is none.
 
         ``overrides`` replaces the declared specifiers of a package (an empty list: unconstrained).
         ``fixed`` sets a package to one release that :meth:`candidates` already
         offered (what ``overrides={package: ["==release"]}`` gives, without
         scanning every release again).
+        ``order``: decide these packages first, in this order, each newest first (pip's
+        preference: exact pins, then the requirements in the order they are written), so the
+        answer is the one pip reaches; without it the search takes the most constrained package
+        first, which finds *an* installable combination soonest.
         Raises :class:`Undecided` when the search budget runs out.
         """
         key = (self.signature,
                tuple(sorted((k, None if v is None else tuple(v)) for k, v in (overrides or {}).items())),
-               tuple(sorted((fixed or {}).items())))
+               tuple(sorted((fixed or {}).items())), order)
         if key in _SOLVED:
             answer = _SOLVED[key]
             if answer is _UNDECIDED:
                 raise Undecided()
             return dict(answer) if answer is not None else None
         try:
+            self._order = order
             answer = self._solve(overrides, fixed)
         except Undecided:
             _SOLVED[key] = _UNDECIDED
@@ -392,7 +406,10 @@ class Problem:
     def _search(self, domains, assigned, budget) -> Optional[dict[str, Optional[str]]]:
         if len(assigned) == len(domains):
             return dict(assigned)
-        package = min((p for p in domains if p not in assigned), key=lambda p: (len(domains[p]), p))
+        order = getattr(self, "_order", None)
+        package = next((p for p in order if p in domains and p not in assigned), None) if order else None
+        if package is None:
+            package = min((p for p in domains if p not in assigned), key=lambda p: (len(domains[p]), p))
         for version in domains[package]:
             budget[0] -= 1
             if budget[0] < 0:

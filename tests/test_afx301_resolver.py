@@ -81,8 +81,9 @@ def test_finding_names_each_package_and_the_intersection(tree):
 
 
 def test_fix_moves_pin_in_its_own_file_and_syntax(tree):
+    # requirements-dev.txt beside a package is installed with it: one environment.
     root, engine = _afx301(tree, {
-        "requirements.txt": "Django==4.2.7\n",
+        "requirements-dev.txt": "Django==4.2.7\n",
         "pyproject.toml": '[project]\nname = "x"\nversion = "1"\ndependencies = [\n  "asgiref >=3.2,<3.5",  # old\n]\n',
     })
     engine.fix([str(root)])

@@ -62,6 +62,17 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
     return None
 
 
+def _resolved_asgiref_2(project: ProjectModel) -> Optional[str]:
+    """Evidence that nothing pins: what pip installs for the environment is an asgiref 2+ (an unpinned
+    asgi_redis resolves to asgi-redis 1.1.0, whose metadata allows any asgiref, beside asgiref 3)."""
+    allowed = project.allowed_versions("asgiref")
+    if not allowed or any(version.split(".")[0] in ("0", "1") for version in allowed):
+        return None
+    from ..asgiref_scope import release_runs
+
+    return f"pip installs asgiref {release_runs(allowed)} for the environment's other packages"
+
+
 def _installs_on_asgiref_1(project: ProjectModel) -> bool:
     """Whether the environment installs as it is declared, with an asgiref 1.x (a consistent Channels 1 stack)."""
     allowed = project.allowed_versions("asgiref")
@@ -198,8 +209,11 @@ class ObsoletePackage(ProjectMatcher):
             if not evidence_known:
                 evidence = asgiref_2_evidence(project, self.context.target_asgiref,
                                               self.params.get("needs-asgiref-2", []))
-                if evidence is not None and not self.context.target_asgiref and _installs_on_asgiref_1(project):
-                    evidence = None  # the environment resolves to a Channels 1 stack: old, but consistent
+                if not self.context.target_asgiref:
+                    if _installs_on_asgiref_1(project):
+                        evidence = None  # the environment resolves to a Channels 1 stack: old, but consistent
+                    elif evidence is None:
+                        evidence = _resolved_asgiref_2(project)
                 evidence_known = True
             if evidence is None and not row.get("uninstallable"):
                 continue  # a project still on asgiref 1.x: old, but consistent

@@ -190,8 +190,11 @@ class UndeclaredPackage(ProjectMatcher):
         # An environment installed from a lock file alone (a Pipfile.lock without its Pipfile):
         # what the lock pins is what is installed.
         lock_only = bool(project.declarations) and all(d.locked for d in project.declarations)
-        for declaration in project.declarations:
-            if (declaration.locked and not lock_only) or declaration.constraint:
+        # Another environment of the same project (requirements-test.txt beside requirements.txt)
+        # that declares it: the package is declared, this file is an add-on or a variant.
+        peers = {id(d) for d in project.peer_declarations}
+        for declaration in [*project.declarations, *project.peer_declarations]:
+            if (declaration.locked and (not lock_only or id(declaration) in peers)) or declaration.constraint:
                 continue
             if declaration.name == package:
                 return True
@@ -307,8 +310,12 @@ def _main_files(project: ProjectModel) -> list[str]:
     constraint = {p for p, ds in by_path.items() if all(d.constraint for d in ds)}
     candidates = []
     install_set = project.install_set
+    # The set's own files, and those of its peers (the other environments of the same project
+    # directory): every peer then proposes the same edit, made once.
+    files = set(install_set.files).union(*(p.files for p in project.peers)) if install_set is not None else None
+    entries = set(install_set.entries).union(*(p.entries for p in project.peers)) if install_set is not None else None
     for path in project.documents:
-        if install_set is not None and path not in install_set.files:
+        if files is not None and path not in files:
             continue  # another environment's file: never written into
         kind = _kind_of(project, path)
         if kind not in _KIND_ORDER or path in generated or path in constraint:
@@ -316,7 +323,7 @@ def _main_files(project: ProjectModel) -> list[str]:
         name = posixpath.basename(path).lower()
         # The set's entry files first (what is installed), then requirements.in / requirements.txt /
         # base before dev, test, docs variants.
-        entry = 0 if install_set is None or path in install_set.entries else 1
+        entry = 0 if entries is None or path in entries else 1
         preference = 0 if name in ("requirements.in", "requirements.txt", "base.txt", "base.in") else 1
         candidates.append((path.count("/"), entry, _KIND_ORDER[kind], preference, path))
     return [path for *_, path in sorted(candidates)]

@@ -464,7 +464,8 @@ class PythonConflict(ProjectMatcher):
             except Undecided:
                 continue
             culprits = [d for d in declarations if d.name not in reported
-                        and anywhere.candidates(d.name) and not on_python.candidates(d.name)]
+                        and anywhere.candidates(d.name) and not on_python.candidates(d.name)
+                        and not _unrecorded_allowed(d)]
             for declaration in culprits:
                 reported.add(declaration.name)
                 yield self._finding(project, declaration, python, anywhere, install_set)
@@ -472,10 +473,14 @@ class PythonConflict(ProjectMatcher):
     def _finding(self, project: ProjectModel, declaration: Declaration, python: str, anywhere: Problem,
                  install_set) -> Finding:
         written = (declaration.text or "").strip() or declaration.name
-        needs = sorted({str(_requires_python(declaration.name, v)) for v in anywhere.candidates(declaration.name)
-                        if _requires_python(declaration.name, v)})
-        message = (f"`{written}` does not install on Python {python}, which the environment runs on: it needs "
-                   f"Python {' or '.join(needs) or 'another version'}")
+        from ..install_sets import KNOWN_PYTHONS, pythons_allowed
+
+        floors = {min(pythons_allowed(spec), key=KNOWN_PYTHONS.index) for spec in
+                  (_requires_python(declaration.name, v) for v in anywhere.candidates(declaration.name)) if spec
+                  and pythons_allowed(spec)}
+        oldest = min(floors, key=KNOWN_PYTHONS.index) if floors else None
+        message = (f"`{written}` does not install on Python {python}, which the environment runs on"
+                   + (f": the releases it allows need Python {oldest} or newer" if oldest else ""))
         runnable = []
         try:
             runnable = [v for v in build_problem([d for d in problem_declarations(project) if d.name != declaration.name],
@@ -502,6 +507,15 @@ class PythonConflict(ProjectMatcher):
             hint = fix.message
         return Finding(self.rule.code, self.rule.severity, message, declaration.path,
                        VersionConflict._span(project, declaration), fix, hint)
+
+
+def _unrecorded_allowed(declaration: Declaration) -> bool:
+    """Whether the declaration allows releases the data does not hold (``Django`` unpinned also means
+    Django 1.11, recorded only from 2.2): then the data cannot say it does not install."""
+    from ..resolver import _outside_fits
+
+    spec = _specifier(declaration)
+    return _outside_fits(declaration.name, (spec,) if spec else ()) is not None
 
 
 def _requires_python(package: str, version: str) -> Optional[str]:
