@@ -451,7 +451,7 @@ class Engine:
             return [finding for matcher in matchers for finding in matcher.check_project(project)]
         serving: dict = {}
         views = [project.view(s, view_facts(project.facts, sets, s, serving), len(sets),
-                              tuple(p for p in sets if p is not s and not p.copy and p.home == s.home))
+                              tuple(p for p in sets if p is not s and not p.copy and set(p.homes) & set(s.homes)))
                  for s in sets]
         # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)
         merged: dict[tuple, dict[Optional[tuple], tuple[Finding, list[str]]]] = {}

@@ -79,6 +79,7 @@ class InstallSet:
     entries: tuple[str, ...]
     files: frozenset  # display paths of every declaration file in the set
     home: Optional[str]  # display directory whose code it serves ("" is the root); None: serves no code
+    homes: tuple[str, ...] = ()  # every directory it serves (the entries' and those of what installs it)
     copy: bool = False
     pythons: tuple[str, ...] = ()  # oldest first; () when nothing says
     python_where: str = ""
@@ -244,13 +245,9 @@ def build(project: "ProjectModel") -> list[InstallSet]:
         home = _home(entry)
         if home in with_dependencies and _is_add_on(entry) and not _fully_pinned(project, entry):
             union.join(entry, packages[home][0])  # pip install -e . -r requirements-dev.txt
-    # pip-compile output and its .in source describe one environment.
-    for compiled, source in project.facts.get("compiled-requirements", ()):
-        source_path = _resolve(compiled, source) if source else (
-            compiled[:-4] + ".in" if compiled.endswith(".txt") else None)
-        if source_path in union.parent and compiled in union.parent and kinds.get(source_path) == "requirements" \
-                and "constraint" not in posixpath.basename(source_path).lower():
-            union.join(compiled, source_path)  # (a shared constraints input joins no alternatives)
+    # pip-compile output and its .in source are two ways to install one project (the pins, or a
+    # fresh resolve of the ranges): peers of one home, never one environment (the pins would
+    # hide what a fresh install of the .in gets).
     for installs in commanded.values():
         members = sorted(m for m in installs if m in union.parent and m not in copies)
         for other in members[1:]:
@@ -279,13 +276,13 @@ def build(project: "ProjectModel") -> list[InstallSet]:
         homes = sorted({_home(m) for m in members} | {_dirname(i) for i in installers},
                        key=lambda h: (h.count("/") + (1 if h else 0), h))
         sets.append(InstallSet(" + ".join(members), tuple(members), frozenset(files),
-                               None if copy else homes[0], copy=copy, locks=tuple(locks),
-                               installed_by=tuple(installers)))
+                               None if copy else homes[0], () if copy else tuple(homes), copy=copy,
+                               locks=tuple(locks), installed_by=tuple(installers)))
     # Lock files that no manifest owns (a Pipfile.lock alone) are sets of their own.
     owned = set().union(*(s.files for s in sets)) if sets else set()
     for path in sorted(locked_paths - owned):
         sets.append(InstallSet(path, (path,), frozenset({path}), None if is_copy(path) else _dirname(path),
-                               copy=is_copy(path), locks=(path,)))
+                               () if is_copy(path) else (_dirname(path),), copy=is_copy(path), locks=(path,)))
     for install_set in sets:
         _set_pythons(project, install_set)
     return sets
@@ -336,9 +333,10 @@ def sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
     best: list[InstallSet] = []
     depth = -1
     for install_set in sets:
-        if install_set.home is None or not _inside(path, install_set.home):
+        inside = [h for h in install_set.homes if _inside(path, h)]
+        if not inside:
             continue
-        here = 0 if install_set.home == "" else install_set.home.count("/") + 1
+        here = max(0 if h == "" else h.count("/") + 1 for h in inside)
         if here > depth:
             best, depth = [install_set], here
         elif here == depth:

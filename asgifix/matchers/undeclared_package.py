@@ -228,7 +228,11 @@ class UndeclaredPackage(ProjectMatcher):
         return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, fix, hint)
 
     def _fix(self, project: ProjectModel, package: str) -> tuple[Optional[Fix], str]:
-        constraints = project_constraints(project, self.context.target_asgiref)
+        # With the peers' pins too: every peer environment then chooses the same release (one edit).
+        from types import SimpleNamespace
+
+        everyone = SimpleNamespace(declarations=[*project.declarations, *project.peer_declarations])
+        constraints = project_constraints(everyone, self.context.target_asgiref)
         release, relaxed = choose(package, constraints, python=project.install_set.python_floor if project.install_set else None)
         version = None if self.context.pin_strategy == "unpin" or release is None else release.version
         for path in _main_files(project):
