@@ -43,8 +43,7 @@ KNOWN_PYTHONS = ("2.7", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11"
 PACKAGE_KINDS = ("pyproject", "setup-py", "setup-cfg")
 REQUIREMENTS_DIRS = {"requirements", "requirements.d", "reqs", "requirements-files", "dep", "deps", "dependencies"}
 # Backups and copies: never the environment that is installed.
-_COPY_NAME = re.compile(r"(?:\bcopy\b|\bbackup\b|\bbak\b|\borig\b|\bold\b|~$|\(\d+\)|\.bak$|\.orig$|\.old$)",
-                        re.IGNORECASE)
+_COPY_NAME = re.compile(r"(?:(?:^|[\W_])(?:copy|backup|bak|orig|old)(?:$|[\W_])|~$|\(\d+\))", re.IGNORECASE)
 _COPY_DIRS = {"old", "backup", "backups", "archive", "archived", "deprecated", "legacy_requirements"}
 # Declaration groups that the package's own tooling does not install by default (extras).
 OPTIONAL_GROUPS = ("project.optional-dependencies.",)

@@ -56,7 +56,8 @@ REGISTRY: dict[str, MatcherSpec] = {
     "asgiref-signature": MatcherSpec("asgiref_api:AsgirefSignatureMatcher", "project", facts=("asgiref-usage",)),
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
-    "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
+    # (asgiref-usage: a pin fix that crosses an asgiref change the code relies on is unsafe)
+    "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project", facts=("asgiref-usage",)),
     "python-conflict": MatcherSpec("version_conflict:PythonConflict", "project"),
 }
 

@@ -51,6 +51,7 @@ def _allows(specifier: str, version: str) -> bool:
 
 
 class VersionConflict(ProjectMatcher):
+    facts = ("asgiref-usage",)
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         if self.context.target_asgiref:
             yield from self._upgrade(project, self.context.target_asgiref)
