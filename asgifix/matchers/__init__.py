@@ -57,6 +57,8 @@ REGISTRY: dict[str, MatcherSpec] = {
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
+    "package-overwrites-module": MatcherSpec("package_overwrites:PackageOverwritesModule", "project",
+                                             facts=("django-wiring",)),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
