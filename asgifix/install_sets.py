@@ -452,8 +452,10 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
 
     common: Optional[set[str]] = None
     said: list[str] = []
-    for declaration in project.declarations:
-        if declaration.path not in install_set.files or declaration.name not in _PYTHON_DECIDERS:
+    deciders = sorted((d for d in project.declarations if d.name in _PYTHON_DECIDERS),
+                      key=lambda d: _PYTHON_DECIDERS.index(d.name))
+    for declaration in deciders:  # Django first: a pin the rest contradicts (channels 1 next to Django 3) is skipped
+        if declaration.path not in install_set.files:
             continue
         if declaration.locked and declaration.source_kind == "lock":
             continue
@@ -466,7 +468,7 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
         supported: set[str] = set()
         for version in versions:
             supported |= set(_release_pythons(knowledge, declaration.name, version))
-        if not supported:
+        if not supported or (common is not None and not common & supported):
             continue
         common = supported if common is None else common & supported
         said.append(f"`{declaration.name}{declaration.specifier}`")

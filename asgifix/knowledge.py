@@ -58,12 +58,22 @@ __all__ = [
     "asgiref_versions_allowed_by_all",
     "behaviour_changes",
     "successors_of",
+    "deprecation_of",
+    "requires_python",
+    "supported_pythons",
+    "top_level_modules",
+    "packages_shipping",
+    "submodules_shipped",
+    "asgiref_1_imports",
+    "security_fixes",
+    "security_fix_source",
     "clear_cache",
 ]
 
 API_FILE = "asgiref_api.json"
 ECOSYSTEM_FILE = "ecosystem.json"
 BEHAVIOUR_FILE = "behaviour.toml"
+FACTS_FILE = "release_facts.json"
 
 #: Requirement names ``requirements_of`` reports.
 RELEVANT_REQUIREMENTS = ("asgiref", "django", "channels", "daphne")
@@ -544,3 +554,214 @@ def successors_of(target: str) -> List[Dict[str, Any]]:
         if old == key or (":" not in key and old.startswith(key + ":")):
             out.append(dict(s))
     return out
+
+
+def deprecation_of(module: str, name: Optional[str] = None) -> Optional[Dict[str, Any]]:
+    """The curated deprecation of ``module`` / ``module:name`` whose warning is raised on import.
+
+    ``{"id", "deprecated": first release warning, "removed": first release where the import
+    fails (or None), "replacement": "module:Name" (or None), "description"}``, or None. From
+    behaviour.toml ``kind = "deprecated"``, ``warns = "import"`` entries (the asgiref.typing
+    ``Websocket*`` event names: deprecated in 3.4.0, removed in 3.5.0).
+    """
+    want = module + (":" + name if name else "")
+    for c in _behaviour().get("change", []):
+        if c.get("kind") != "deprecated" or c.get("warns") != "import":
+            continue
+        if want not in [c["target"], *c.get("also", [])]:
+            continue
+        new = (c.get("names") or {}).get(name or "")
+        replacement = c.get("replacement") or (module + ":" + new if new else None)
+        return {"id": c["id"], "deprecated": c["version"], "removed": c.get("removed"),
+                "replacement": replacement, "description": c["description"]}
+    return None
+
+
+# --------------------------------------------------------------------------
+# release facts: Python support, top-level modules, security fixes
+# --------------------------------------------------------------------------
+
+#: Pythons assumed when a release has no ``Python :: 3.X`` classifier (filtered by Requires-Python).
+FALLBACK_PYTHONS = tuple("3.%d" % n for n in range(5, 15))
+
+
+def _facts() -> Dict[str, Any]:
+    return _load_json(FACTS_FILE)
+
+
+def _release_order(package: str) -> List[str]:
+    key = normalize_name(package)
+    if key == "asgiref":
+        return _api()["releases"]
+    try:
+        return list(_package(key))
+    except UnknownRelease:
+        return []
+
+
+def _value_in_runs(package: str, version: str, table: str) -> Optional[str]:
+    """The value of ``version`` in a ``[[first, last, value], ...]`` table of release_facts.json."""
+    key = normalize_name(package)
+    rows = _facts()[table].get(key)
+    if not rows:
+        return None
+    order = _release_order(key)
+    if version not in order:
+        if key == "asgiref":
+            v = _canonical_asgiref_version(version)
+        else:
+            try:
+                v = _release_key(key, version)
+            except UnknownRelease:
+                v = None
+        if v is None:
+            return None
+        version = v
+    position = {r: i for i, r in enumerate(order)}
+    i = position[version]
+    for first, last, value in rows:
+        if position[first] <= i <= position[last]:
+            return value
+    return None
+
+
+def requires_python(package: str, version: str) -> Optional[str]:
+    """The release's Requires-Python (``">=3.8"``), or None when it declares none or is not recorded."""
+    if normalize_name(package) == "asgiref":
+        info = asgiref_release_info(version)
+        return info.get("requires_python") if info else None
+    try:
+        return _package(package)[_release_key(package, version)].get("requires_python")
+    except UnknownRelease:
+        return None
+
+
+def _admits(spec: Optional[str], minor: str) -> bool:
+    if not spec:
+        return True
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        s = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return True  # an unreadable Requires-Python does not restrict (pip ignores it too)
+    return s.contains(minor + ".0", prereleases=True) or s.contains(minor + ".999", prereleases=True)
+
+
+def supported_pythons(package: str, version: str) -> Tuple[str, ...]:
+    """The Python minor versions a release supports, oldest first: ``("3.8", "3.9", ...)``.
+
+    Its ``Programming Language :: Python :: 3.X`` classifiers that its Requires-Python admits;
+    without such classifiers, the Pythons 3.5-3.14 its Requires-Python admits; empty when the
+    release is not recorded, or has neither classifiers nor Requires-Python.
+    """
+    minors = _value_in_runs(package, version, "pythons")
+    if minors is None:
+        return ()
+    spec = requires_python(package, version)
+    listed = tuple(minors.split()) if minors else ()
+    if not listed:
+        if not spec:
+            return ()
+        listed = FALLBACK_PYTHONS
+    return tuple(m for m in listed if _admits(spec, m))
+
+
+def _top_level_raw(package: str, version: Optional[str]) -> List[str]:
+    key = normalize_name(package)
+    rows = _facts()["top_level"].get(key) or []
+    if version is not None:
+        value = _value_in_runs(key, version, "top_level")
+        return value.split() if value else []
+    seen: Dict[str, None] = {}
+    for _, _, value in rows:
+        for m in value.split():
+            seen.setdefault(m, None)
+    return list(seen)
+
+
+def top_level_modules(package: str, version: Optional[str] = None,
+                      include_namespace: bool = True) -> Tuple[str, ...]:
+    """Top-level import names the release installs (any recorded release when ``version`` is None).
+
+    Read from the file pip installs (the wheel's file list, or the sdist's
+    ``top_level.txt``). ``include_namespace=False`` leaves out directories the
+    package shares with others without owning them (no ``__init__.py`` of its own:
+    ``opentelemetry``, daphne's ``twisted/plugins``). Sorted; empty when unknown.
+    """
+    out = set()
+    for m in _top_level_raw(package, version):
+        if m.startswith("~"):
+            if include_namespace:
+                out.add(m[1:])
+        else:
+            out.add(m)
+    return tuple(sorted(out))
+
+
+def packages_shipping(module: str, include_namespace: bool = False) -> List[str]:
+    """Recorded packages some release of which installs the top-level ``module``, sorted.
+
+    ``packages_shipping("channels") == ["channels", "django-channels"]``. A dotted
+    name is reduced to its top level. Namespace portions count only with
+    ``include_namespace=True``.
+    """
+    top = module.split(".", 1)[0]
+    out = []
+    for package, rows in _facts()["top_level"].items():
+        names = {m for _, _, value in rows for m in value.split()}
+        if top in names or (include_namespace and "~" + top in names):
+            out.append(package)
+    return sorted(out)
+
+
+def submodules_shipped(package: str, module: str, version: Optional[str] = None) -> Optional[Tuple[str, ...]]:
+    """Dotted modules under a top-level ``module`` that ``package`` installs (any release when
+    ``version`` is None), for top-level names more than one recorded package installs; None
+    when not recorded. ``submodules_shipped("django-channels", "channels")`` has no ``channels.layers``.
+    """
+    table = (_facts().get("shared_modules") or {}).get(module.split(".", 1)[0], {}).get(normalize_name(package))
+    if table is None:
+        return None
+    if version is not None:
+        order = _release_order(package)
+        try:
+            v = _release_key(package, version)
+        except UnknownRelease:
+            return None
+        position = {r: i for i, r in enumerate(order)}
+        for first, last, value in table:
+            if position[first] <= position[v] <= position[last]:
+                return tuple(value.split())
+        return ()
+    return tuple(sorted({m for _, _, value in table for m in value.split()}))
+
+
+def asgiref_1_imports(package: str) -> Optional[Dict[str, Any]]:
+    """Where the last release of ``package`` that requires asgiref 1.x imports asgiref 1 modules.
+
+    ``{"version": "1.1.8", "requires": "asgiref~=1.1", "imports": ["<file>/<path>:L<n>  <line>", ...]}``
+    (``asgiref.base_layer`` / ``inmemory`` / ``conformance``), or None when no release requires asgiref 1.x.
+    """
+    entry = _facts()["asgiref_1_imports"].get(normalize_name(package))
+    return json.loads(json.dumps(entry)) if entry else None
+
+
+def security_fixes(package: str) -> List[Dict[str, Any]]:
+    """Security fixes the package's changelog names, oldest release first.
+
+    Each: ``{"version", "cve": [ids], "summary", "evidence", "date"?}``. Read from the
+    newest sdist that ships a changelog (:func:`security_fix_source`); empty when the
+    package ships none (asgiref, channels and channels_redis do not) or names no fix.
+    """
+    entry = _facts()["security"].get(normalize_name(package)) or {}
+    fixes = [dict(f) for f in entry.get("fixes", [])]
+    order = _release_order(package)
+    position = {r: i for i, r in enumerate(order)}
+    return sorted(fixes, key=lambda f: position.get(f["version"], len(order)))
+
+
+def security_fix_source(package: str) -> Optional[str]:
+    """The changelog :func:`security_fixes` was read from (``"daphne-4.2.3/CHANGELOG.txt"``),
+    or None when no sdist of the package ships one (or the package was not searched)."""
+    return (_facts()["security"].get(normalize_name(package)) or {}).get("changelog")

@@ -55,8 +55,8 @@ DECOY_LINES = (
 )
 # Patterns for `ruff check --select TID251` that flag the same modules/names.
 RUFF_BANNED = {
-    "asgiref.base_layer": "removed in asgiref 2.0; use channels.layers.BaseChannelLayer",
-    "asgiref.inmemory": "removed in asgiref 2.0; use channels.layers.InMemoryChannelLayer",
+    "asgiref.base_layer": "removed in asgiref 2.1; use channels.layers.BaseChannelLayer",
+    "asgiref.inmemory": "removed in asgiref 2.1; use channels.layers.InMemoryChannelLayer",
     "asgiref.sync.ThreadSensitiveContext": "use asgiref.sync.ThreadSensitiveContext from asgiref>=3.3 only",
     "asgi_redis": "replaced by channels_redis",
 }

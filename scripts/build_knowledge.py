@@ -102,6 +102,7 @@ ECOSYSTEM: Dict[str, Dict[str, Any]] = {
     "django-browser-reload": {"why": "Common Django dev app; requires asgiref>=3.6 from 1.12.1."},
     "django-channels-graphql-ws": {"why": "Channels-based GraphQL server pinning asgiref/channels/Django."},
     "djangochannelsrestframework": {"why": "Channels-based REST framework pinning channels/Django (no direct asgiref requirement)."},
+    "django-channels": {"why": "A different project that ships a top-level channels/ package and overwrites Django Channels."},
 }
 
 #: Names looked up once on the index and not served by it (recorded in the data).
@@ -192,6 +193,44 @@ if req["mode"] == "project":
                         "core_metadata": link.metadata_file_data is not None,
                     })
         out[name] = files if found else None
+elif req["mode"] == "ziplist":
+    # The member names of remote wheels, read from the zip central directory with HTTP
+    # range requests (what pip's lazy-wheel support does): a Django wheel is 8 MB, its
+    # directory a few kB. Returns {url: [names]}; a server without ranges sends it whole.
+    import io, struct, zipfile
+
+    def names_of(url):
+        resp = session.get(url, headers={"Range": "bytes=-65536", "Accept-Encoding": "identity"}, timeout=120)
+        resp.raise_for_status()
+        if resp.status_code == 200:
+            return zipfile.ZipFile(io.BytesIO(resp.content)).namelist()
+        total = int(resp.headers["Content-Range"].rsplit("/", 1)[1])
+        buf = resp.content
+        start = total - len(buf)
+        eocd = buf.rfind(b"PK\x05\x06")
+        if eocd < 0:
+            raise SystemExit("no end of central directory in " + url)
+        cd_size, cd_offset = struct.unpack("<II", buf[eocd + 12: eocd + 20])
+        if cd_offset == 0xFFFFFFFF:
+            raise SystemExit("zip64 wheel not supported: " + url)
+        if cd_offset < start:
+            more = session.get(url, headers={"Range": "bytes=%d-%d" % (cd_offset, start - 1),
+                                             "Accept-Encoding": "identity"}, timeout=120)
+            more.raise_for_status()
+            buf = more.content + buf
+            start = cd_offset
+        cd = buf[cd_offset - start: cd_offset - start + cd_size]
+        names, pos = [], 0
+        while pos + 46 <= len(cd) and cd[pos:pos + 4] == b"PK\x01\x02":
+            flags = struct.unpack("<H", cd[pos + 8: pos + 10])[0]
+            n, e, c = struct.unpack("<HHH", cd[pos + 28: pos + 34])
+            raw = cd[pos + 46: pos + 46 + n]
+            names.append(raw.decode("utf-8" if flags & 0x800 else "cp437"))
+            pos += 46 + n + e + c
+        return names
+
+    with concurrent.futures.ThreadPoolExecutor(req.get("workers", 3)) as pool:
+        out = dict(zip(req["urls"], pool.map(names_of, req["urls"])))
 elif req["mode"] == "download":
     def fetch(item):
         url, sha, dest = item
@@ -744,6 +783,32 @@ def pick_api_file(entry: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     return (pref or sorted(wheels, key=lambda f: f["filename"]) or [None])[0]
 
 
+def pick_installed_file(entry: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The file pip installs for a release: a pure-Python wheel a Python 3 accepts, else the sdist.
+
+    (Every recorded release has at most one such wheel; ``py3`` tags are preferred
+    over ``py2.py3`` ones only to make the choice deterministic.)
+    """
+    wheels = sorted((f for f in entry["files"] if f["kind"] == "wheel"
+                     and re.search(r"-(py3|py2\.py3|py3\.py2|cp3\d+)-", f["filename"])),
+                    key=lambda f: ("-py3-" not in f["filename"], f["filename"]))
+    if wheels:
+        return wheels[0]
+    return pick_api_file(entry)
+
+
+def py_modules(members: Dict[str, bytes], package: str = "asgiref") -> List[str]:
+    """Dotted modules of ``package`` among (top-stripped) archive members."""
+    out = []
+    for path in members:
+        if path.startswith(package + "/") and path.endswith(".py"):
+            parts = path[:-3].split("/")
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out.append(".".join(parts))
+    return sorted(out)
+
+
 def build_asgiref(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
     files = project_files(["asgiref"], cache, index_url)["asgiref"]
     if files is None:
@@ -755,9 +820,12 @@ def build_asgiref(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
     if cli and cli_norm - set(releases):
         log("WARNING: pip index versions lists versions with no usable file: %s" % sorted(cli_norm - set(releases)))
     log("asgiref: %d releases (%s .. %s)" % (len(releases), releases[0], releases[-1]))
-    chosen = {v: pick_api_file(rel[v]) for v in releases}
-    download([f for f in chosen.values() if f], cache, index_url, workers)
-    # also the wheel of releases that have one: requires_python metadata lives in both
+    # The API is read from what pip installs (the wheel when there is one): the
+    # 2.0.0 and 2.0.1 wheels still ship base_layer/inmemory/conformance, which their
+    # sdists no longer contain. The sdist is read as well, to record such differences.
+    chosen = {v: pick_installed_file(rel[v]) for v in releases}
+    sdists = {v: pick_api_file(rel[v]) for v in releases}
+    download([f for f in list(chosen.values()) + list(sdists.values()) if f], cache, index_url, workers)
     snapshots: Dict[str, Dict[str, Any]] = {}
     release_info: Dict[str, Any] = {}
     for v in releases:
@@ -777,7 +845,18 @@ def build_asgiref(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
             "uploaded": rel[v]["uploaded"],
             "yanked": rel[v]["yanked"],
         }
-        if changelog_of(rel_members):  # no asgiref sdist up to 3.13.0 ships one
+        sd = sdists[v]
+        if sd is not None and sd["filename"] != f["filename"]:
+            info["sdist"] = sd["filename"]
+            sd_top, sd_members = strip_top(archive_members(cache / "files" / sd["filename"]), sd["kind"] == "wheel")
+            mine, theirs = set(py_modules(rel_members)), set(py_modules(sd_members))
+            if mine - theirs:
+                info["modules_not_in_sdist"] = sorted(mine - theirs)
+            if theirs - mine:
+                info["modules_only_in_sdist"] = sorted(theirs - mine)
+            if changelog_of(sd_members):
+                info["changelog"] = sd_top + "/" + changelog_of(sd_members)
+        if changelog_of(rel_members):  # no asgiref file up to 3.13.0 ships one
             info["changelog"] = top + "/" + changelog_of(rel_members)
         if rel[v]["yanked_reason"]:
             info["yanked_reason"] = rel[v]["yanked_reason"]
@@ -850,6 +929,7 @@ def parse_core_metadata(text: str) -> Dict[str, Any]:
         "requires_dist": msg.get_all("Requires-Dist") or [],
         "requires_python": (msg.get("Requires-Python") or "").strip() or None,
         "metadata_version": msg.get("Metadata-Version"),
+        "classifier": msg.get_all("Classifier") or [],
     }
 
 
@@ -1039,7 +1119,7 @@ def cli_metadata(name: str, version: str, cache: Path, index_url: str) -> Option
                 raise RuntimeError("pip failed for %s==%s: %s" % (name, version, proc.stderr[-1500:]))
             data = json.loads(report.read_text())
             inst = data["install"][0]
-            slim = {"metadata": {k: inst["metadata"].get(k) for k in ("name", "version", "requires_dist", "requires_python", "metadata_version")},
+            slim = {"metadata": {k: inst["metadata"].get(k) for k in ("name", "version", "requires_dist", "requires_python", "metadata_version", "classifier")},
                     "url": inst["download_info"]["url"]}
             path.write_text(json.dumps(slim, indent=1, sort_keys=True))
     return json.loads(path.read_text())
@@ -1154,6 +1234,331 @@ def build_ecosystem(cache: Path, index_url: str, workers: int, packages: Optiona
 
 
 # --------------------------------------------------------------------------
+# release facts: Python classifiers, top-level modules, asgiref 1 imports, security fixes
+# --------------------------------------------------------------------------
+
+FACTS_FILE = "release_facts.json"
+
+#: Packages whose changelog (from their sdists) is searched for security fixes.
+CHANGELOG_PACKAGES = ("asgiref", "channels", "daphne", "channels-redis")
+
+#: Imports that only asgiref 1.x (and the 2.0.x wheels) can satisfy.
+ASGIREF_1_IMPORT = re.compile(r"^\s*(?:from\s+asgiref\.(?:base_layer|inmemory|conformance)\s+import\b"
+                              r"|import\s+asgiref\.(?:base_layer|inmemory|conformance)\b)")
+
+_PY3_CLASSIFIER = re.compile(r"^Programming Language :: Python :: 3\.(\d+)\s*$")
+_CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b")
+
+
+def python_minors(classifiers: Iterable[str]) -> str:
+    """``"3.8 3.9 3.10"``: the ``Python :: 3.X`` classifiers, in order ("" when none)."""
+    minors = {int(m.group(1)) for c in classifiers if (m := _PY3_CLASSIFIER.match(c.strip()))}
+    return " ".join("3.%d" % n for n in sorted(minors))
+
+
+def top_level_of_wheel(names: Iterable[str]) -> List[str]:
+    """Top-level import names a wheel installs, from its member list (what RECORD lists).
+
+    A directory without its own ``__init__.py`` is a namespace portion that other
+    distributions share (``opentelemetry/``, daphne's ``twisted/plugins/``): it is
+    written ``~name``.
+    """
+    mods = set()
+    packages = set()
+    for name in names:
+        if name.endswith("/"):
+            continue
+        parts = name.split("/")
+        if parts[0].endswith(".dist-info"):
+            continue
+        if parts[0].endswith(".data"):
+            if len(parts) > 2 and parts[1] in ("purelib", "platlib"):
+                parts = parts[2:]
+            else:
+                continue  # scripts, headers, data files
+        leaf = parts[-1]
+        if not leaf.endswith((".py", ".so", ".pyd")):
+            continue
+        head = parts[0] if len(parts) > 1 else leaf.split(".")[0]
+        if head != "__pycache__" and head.isidentifier():
+            mods.add(head)
+            if len(parts) == 1 or (len(parts) == 2 and leaf == "__init__.py"):
+                packages.add(head)
+    return sorted(m if m in packages else "~" + m for m in mods)
+
+
+def top_level_of_sdist(members: Dict[str, bytes]) -> Tuple[List[str], str]:
+    """(top-level names, how) for an sdist: setuptools' ``top_level.txt``, else ``SOURCES.txt``."""
+    tl = sorted(m for m in members if m.count("/") == 1 and m.endswith(".egg-info/top_level.txt"))
+    if tl:
+        names = [x.strip() for x in members[tl[0]].decode("utf-8", "replace").splitlines() if x.strip()]
+        if any(n.isidentifier() for n in names):
+            return sorted(set(n for n in names if n.isidentifier())), "top_level.txt"
+    src = sorted(m for m in members if m.count("/") == 1 and m.endswith(".egg-info/SOURCES.txt"))
+    if src:
+        listed = [x.strip() for x in members[src[0]].decode("utf-8", "replace").splitlines()]
+        return ([m.lstrip("~") for m in top_level_of_wheel(x for x in listed if "/" in x
+                 and not x.startswith(("tests/", "docs/", "examples/")))], "SOURCES.txt")
+    return [], "unknown"
+
+
+def wheel_listing(files: List[Dict[str, Any]], cache: Path, index_url: str, workers: int) -> Dict[str, List[str]]:
+    """Member names of each wheel (cached in ``cache/listings``); downloaded wheels are read locally."""
+    ldir = cache / "listings"
+    ldir.mkdir(parents=True, exist_ok=True)
+    out: Dict[str, List[str]] = {}
+    remote = []
+    for f in files:
+        path = ldir / (f["filename"] + ".json")
+        local = cache / "files" / f["filename"]
+        if path.exists():
+            out[f["filename"]] = json.loads(path.read_text())
+        elif local.exists():
+            with zipfile.ZipFile(local) as zf:
+                out[f["filename"]] = zf.namelist()
+        else:
+            remote.append(f)
+    for i in range(0, len(remote), 200):
+        chunk = remote[i: i + 200]
+        log("reading the file list of %d wheel(s) (range requests)" % len(chunk))
+        res = pip_helper({"mode": "ziplist", "index_url": index_url, "urls": [f["url"] for f in chunk],
+                          "workers": workers})
+        for f in chunk:
+            names = res[f["url"]]
+            (ldir / (f["filename"] + ".json")).write_text(json.dumps(names))
+            out[f["filename"]] = names
+    return out
+
+
+def installed_file(name: str, version: str, entry: Dict[str, Any], cache: Path) -> Optional[Dict[str, Any]]:
+    """The file pip installs: the wheel ``pip install --dry-run`` chose (cached report), else
+    a Python 3 wheel, else the sdist."""
+    report = cache / "reports" / ("%s-%s.json" % (canonicalize_name(name), version))
+    if report.exists():
+        fname = json.loads(report.read_text())["url"].rsplit("/", 1)[-1]
+        for f in entry["files"]:
+            if f["filename"] == fname:
+                return f
+    return pick_installed_file(entry)
+
+
+def classifiers_of(name: str, version: str, f: Dict[str, Any], cache: Path, index_url: str) -> List[str]:
+    """The release's classifiers: from pip's report (wheel METADATA), else the file's own metadata."""
+    report = cache / "reports" / ("%s-%s.json" % (canonicalize_name(name), version))
+    if report.exists():
+        rep = json.loads(report.read_text())
+        if "classifier" in rep["metadata"] and rep["url"].rsplit("/", 1)[-1] == f["filename"]:
+            return rep["metadata"]["classifier"] or []
+    download([f], cache, index_url, 1)
+    _, members = strip_top(archive_members(cache / "files" / f["filename"]), f["kind"] == "wheel")
+    meta = read_metadata_from_members(members, f["kind"] == "wheel")
+    if meta is None and f["kind"] == "sdist":
+        egg = sorted(m for m in members if m.count("/") == 1 and m.endswith(".egg-info/PKG-INFO"))
+        if egg:
+            meta = parse_core_metadata(members[egg[0]].decode("utf-8", "replace"))
+    return (meta or {}).get("classifier") or []
+
+
+def runs(values: Dict[str, str], releases: List[str]) -> List[List[str]]:
+    """``[[first, last, value], ...]``: consecutive releases sharing a value, in release order."""
+    out: List[List[str]] = []
+    for r in releases:
+        if r not in values:
+            continue
+        if out and out[-1][2] == values[r] and releases.index(out[-1][1]) == releases.index(r) - 1:
+            out[-1][1] = r
+        else:
+            out.append([r, r, values[r]])
+    return out
+
+
+def parse_changelog(text: str) -> List[Tuple[str, Optional[str], int, str]]:
+    """``(version, date, line, bullet text)`` for each ``* `` bullet under a ``version (date)`` heading."""
+    lines = text.splitlines()
+    out: List[Tuple[str, Optional[str], int, str]] = []
+    version: Optional[str] = None
+    date: Optional[str] = None
+    bullet: Optional[List[Any]] = None
+
+    def flush() -> None:
+        if bullet is not None and version is not None:
+            out.append((version, date, bullet[0], " ".join(bullet[1]).strip()))
+
+    for i, line in enumerate(lines):
+        underline = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and re.match(r"^[-=~]{3,}\s*$", underline) and not line.startswith(" "):
+            flush()
+            bullet = None
+            m = re.match(r"^(\S+)\s*(?:\((\d{4}-\d{2}-\d{2})\))?", line.strip())
+            version, date = (m.group(1), m.group(2)) if m else (None, None)
+            continue
+        if line.startswith("* "):
+            flush()
+            bullet = [i + 1, [line[2:].strip()]]
+        elif bullet is not None and line.startswith("  ") and line.strip():
+            bullet[1].append(line.strip())
+        elif bullet is not None and not line.strip():
+            bullet[1].append("")  # paragraph break inside a bullet
+        elif bullet is not None:
+            flush()
+            bullet = None
+    flush()
+    return out
+
+
+def security_fixes_from(text: str, where: str) -> List[Dict[str, Any]]:
+    """Changelog bullets naming a CVE or a vulnerability, one record each."""
+    lines = text.splitlines()
+    fixes = []
+    for version, date, line, body in parse_changelog(text):
+        if not (_CVE.search(body) or re.search(r"vulnerab", body, re.I)):
+            continue
+        flat = re.sub(r"\s+", " ", body).strip()
+        m = re.match(r"(.+?\.)(?:\s|$)", flat)
+        summary = m.group(1) if m else flat
+        fix: Dict[str, Any] = {"version": version, "cve": sorted(set(_CVE.findall(body))),
+                               "summary": summary, "evidence": "%s:L%d  %s" % (where, line, lines[line - 1].strip())}
+        if date:
+            fix["date"] = date
+        fixes.append(fix)
+    return fixes
+
+
+def build_facts(cache: Path, index_url: str, workers: int, out: Optional[Path] = None,
+                packages: Optional[List[str]] = None) -> Dict[str, Any]:
+    names = packages or list(ECOSYSTEM) + ["asgiref"]
+    listing = project_files(names, cache, index_url)
+    pythons: Dict[str, Any] = {}
+    top_level: Dict[str, Any] = {}
+    top_level_how: Dict[str, Any] = {}
+    old_imports: Dict[str, Any] = {}
+    security: Dict[str, Any] = {}
+    plan: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for name in names:
+        files = listing.get(name)
+        if files is None:
+            continue
+        rel = releases_from_files(name, files)
+        minv = ECOSYSTEM.get(name, {}).get("min_version")
+        versions = [v for v in ordered(rel) if minv is None or Version(v) >= Version(minv)]
+        plan[name] = {v: {"entry": rel[v], "file": installed_file(name, v, rel[v], cache)} for v in versions}
+    wheels = [p["file"] for rels in plan.values() for p in rels.values() if p["file"] and p["file"]["kind"] == "wheel"]
+    listings = wheel_listing(wheels, cache, index_url, workers)
+    for name, rels in plan.items():
+        cname = canonicalize_name(name)
+        versions = list(rels)
+        py_values: Dict[str, str] = {}
+        tl_values: Dict[str, str] = {}
+        how: Dict[str, str] = {}
+        for v, p in rels.items():
+            f = p["file"]
+            if f is None:
+                continue
+            py_values[v] = python_minors(classifiers_of(name, v, f, cache, index_url))
+            if f["kind"] == "wheel":
+                tl_values[v] = " ".join(top_level_of_wheel(listings[f["filename"]]))
+                how[v] = "wheel"
+            else:
+                download([f], cache, index_url, 1)
+                _, members = strip_top(archive_members(cache / "files" / f["filename"]), False)
+                mods, how[v] = top_level_of_sdist(members)
+                tl_values[v] = " ".join(mods)
+        pythons[cname] = runs(py_values, versions)
+        top_level[cname] = runs(tl_values, versions)
+        not_wheel = {v: h for v, h in how.items() if h != "wheel"}
+        if not_wheel:
+            top_level_how[cname] = runs(not_wheel, versions)
+    # Top-level packages more than one recorded distribution installs: the dotted modules
+    # each release puts under them (what an import finds after one overwrote the other).
+    owners: Dict[str, List[str]] = {}
+    for cname, rows in top_level.items():
+        for m in sorted({x for _, _, value in rows for x in value.split() if not x.startswith("~")}):
+            owners.setdefault(m, []).append(cname)
+    shared: Dict[str, Any] = {}
+    by_cname = {canonicalize_name(n): n for n in plan}
+    for module, pkgs in sorted(owners.items()):
+        if len(pkgs) < 2:
+            continue
+        shared[module] = {}
+        for cname in pkgs:
+            name = by_cname[cname]
+            values: Dict[str, str] = {}
+            for v, p in plan[name].items():
+                f = p["file"]
+                if f is None:
+                    continue
+                if f["kind"] == "wheel":
+                    paths = listings[f["filename"]]
+                else:
+                    paths = list(strip_top(archive_members(cache / "files" / f["filename"]), False)[1])
+                dotted = set()
+                for path in paths:
+                    if path.startswith(module + "/") and path.endswith(".py"):
+                        parts = path[:-3].split("/")
+                        if parts[-1] == "__init__":
+                            parts = parts[:-1]
+                        if all(x.isidentifier() for x in parts):
+                            dotted.add(".".join(parts))
+                values[v] = " ".join(sorted(dotted))
+            shared[module][cname] = runs(values, list(plan[name]))
+    # The last release of each package that requires asgiref 1.x: where it imports asgiref 1 modules.
+    eco = json.loads(((out or data_dir()) / ECOSYSTEM_FILE_NAME).read_text(encoding="utf-8"))["packages"]
+    for name, rels in plan.items():
+        cname = canonicalize_name(name)
+        recs = eco.get(cname) or {}
+        old = [v for v in rels if (recs.get(v) or {}).get("requires", {}).get("asgiref")
+               and not SpecifierSet(recs[v]["requires"]["asgiref"]).contains("2.0.0", prereleases=True)
+               and SpecifierSet(recs[v]["requires"]["asgiref"]).contains("1.1.2", prereleases=True)]
+        if not old:
+            continue
+        v = old[-1]
+        f = rels[v]["file"]
+        download([f], cache, index_url, 1)
+        _, members = strip_top(archive_members(cache / "files" / f["filename"]), f["kind"] == "wheel")
+        where = f["filename"] if f["kind"] == "wheel" else strip_top(archive_members(cache / "files" / f["filename"]), False)[0]
+        hits = []
+        for path in sorted(members):
+            if not path.endswith(".py"):
+                continue
+            for n, line in enumerate(decode_source(members[path]).splitlines(), 1):
+                if ASGIREF_1_IMPORT.match(line):
+                    hits.append("%s/%s:L%d  %s" % (where, path, n, line.strip()))
+        old_imports[cname] = {"version": v, "requires": "asgiref" + recs[v]["requires"]["asgiref"], "imports": hits}
+    # Security fixes named in changelogs shipped in sdists (the newest sdist that has one).
+    for name in CHANGELOG_PACKAGES:
+        rels = plan.get(name, {})
+        found = None
+        for v in reversed(list(rels)):
+            sd = pick_api_file(rels[v]["entry"])
+            if sd is None or sd["kind"] != "sdist":
+                continue
+            download([sd], cache, index_url, 1)
+            top, members = strip_top(archive_members(cache / "files" / sd["filename"]), False)
+            cl = changelog_of(members)
+            if cl:
+                found = (top + "/" + cl, decode_source(members[cl]))
+                break
+        cname = canonicalize_name(name)
+        if found is None:
+            security[cname] = {"changelog": None, "fixes": []}
+        else:
+            security[cname] = {"changelog": found[0], "fixes": security_fixes_from(found[1], found[0])}
+    return {
+        "schema": SCHEMA_VERSION,
+        "generated_by": "scripts/build_knowledge.py",
+        "pythons": {k: pythons[k] for k in sorted(pythons)},
+        "top_level": {k: top_level[k] for k in sorted(top_level)},
+        "top_level_from_sdist": {k: top_level_how[k] for k in sorted(top_level_how)},
+        "shared_modules": shared,
+        "asgiref_1_imports": {k: old_imports[k] for k in sorted(old_imports)},
+        "security": {k: security[k] for k in sorted(security)},
+    }
+
+
+ECOSYSTEM_FILE_NAME = "ecosystem.json"
+
+
+# --------------------------------------------------------------------------
 # behaviour.toml evidence check
 # --------------------------------------------------------------------------
 
@@ -1188,22 +1593,38 @@ def check_behaviour(cache: Path, index_url: str, workers: int, path: Optional[Pa
                     problems.append("%s: unparsable evidence %r" % (entry.get("id", entry.get("old")), ev))
                     continue
                 top = m.group("file").split("/", 1)[0]
-                project, _, version = top.rpartition("-")
+                if top.endswith(".whl"):  # "<wheel file name>/<member>": that wheel, as installed
+                    project, version = top.split("-")[:2]
+                else:
+                    project, _, version = top.rpartition("-")
                 wanted.setdefault(project, {}).setdefault(str(Version(version)), []).append((top, ev))
     listing = pip_helper({"mode": "project", "index_url": index_url, "names": sorted(wanted)})
-    chosen: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    chosen: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
     for project, versions in wanted.items():
         rel = releases_from_files(project, listing.get(project) or [])
-        for v in versions:
-            f = pick_api_file(rel[v]) if v in rel else None
-            if f is None or f["kind"] != "sdist":
-                problems.append("no sdist for %s %s" % (project, v))
-                continue
-            chosen[(project, v)] = f
+        for v, items in versions.items():
+            for kind in sorted({"wheel" if top.endswith(".whl") else "sdist" for top, _ in items}):
+                if kind == "wheel":
+                    for top in sorted({t for t, _ in items if t.endswith(".whl")}):
+                        f = next((x for x in rel.get(v, {}).get("files", []) if x["filename"] == top), None)
+                        if f is None:
+                            problems.append("no file %s on the index" % top)
+                            continue
+                        chosen[(project, v, top)] = f
+                    continue
+                f = pick_api_file(rel[v]) if v in rel else None
+                if f is None or f["kind"] != "sdist":
+                    problems.append("no sdist for %s %s" % (project, v))
+                    continue
+                chosen[(project, v, "")] = f
     download(list(chosen.values()), cache, index_url, workers)
-    for (project, v), f in sorted(chosen.items()):
+    for (project, v, wheel), f in sorted(chosen.items()):
         members = archive_members(cache / "files" / f["filename"])
+        if wheel:
+            members = {wheel + "/" + k: b for k, b in members.items()}
         for top, ev in wanted[project][v]:
+            if top.endswith(".whl") != bool(wheel) or (wheel and top != wheel):
+                continue
             m = EVIDENCE_RE.match(ev)
             assert m is not None
             name = m.group("file")
@@ -1227,7 +1648,7 @@ def check_behaviour(cache: Path, index_url: str, workers: int, path: Optional[Pa
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=str(REPO / ".knowledge-cache"), help="download cache directory")
-    ap.add_argument("--only", choices=("asgiref", "ecosystem"), help="build only one data file")
+    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts"), help="build only one data file")
     ap.add_argument("--index-url", default=os.environ.get("ASGIFIX_INDEX_URL", DEFAULT_INDEX))
     ap.add_argument("--workers", type=int, default=3, help="parallel pip processes / downloads (2-4)")
     ap.add_argument("--out", default=str(data_dir()), help="output directory (default rules/data)")
@@ -1251,6 +1672,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_json(out / "asgiref_api.json", build_asgiref(cache, args.index_url, args.workers))
     if args.only in (None, "ecosystem"):
         write_json(out / "ecosystem.json", build_ecosystem(cache, args.index_url, args.workers))
+    if args.only in (None, "facts"):  # reads ecosystem.json: after it
+        write_json(out / FACTS_FILE, build_facts(cache, args.index_url, args.workers, out))
     log("done in %.0f s" % (time.time() - t0))
     return 0
 

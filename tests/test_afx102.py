@@ -249,3 +249,25 @@ def test_channels_1_next_to_any_package_that_needs_asgiref_2(tree):
 def test_channels_1_with_its_own_daphne_1_is_consistent(tree):
     root = tree({"requirements.txt": "Django==1.11.29\nchannels==1.1.8\ndaphne==1.4.2\n"})
     assert _findings(root) == []
+
+
+@pytest.mark.parametrize("pin, quoted", [
+    # Django-4.2.7 METADATA: Requires-Dist: asgiref<4,>=3.6.0 (not ~=3.2: only Django 3.0.x says that)
+    ("Django==4.2.7", "which requires asgiref<4,>=3.6.0"),
+    ("Django==3.0.14", "which requires asgiref~=3.2"),
+    # a range: what its oldest and newest allowed releases require
+    ("Django>=4.2,<6", "whose releases require asgiref<4,>=3.6.0 (4.2) to asgiref>=3.8.1 (5.2."),
+])
+def test_django_evidence_quotes_what_the_allowed_releases_require(tree, monkeypatch, pin, quoted):
+    from asgifix import knowledge
+
+    monkeypatch.setattr(compat, "_knowledge", lambda: knowledge)
+    compat._RELEASES.clear()
+    try:
+        root = tree({"requirements.txt": f"{pin}\nchannels==1.1.8\n"})
+        (finding,) = _findings(root)
+    finally:
+        compat._RELEASES.clear()
+    assert f"this project needs asgiref 2+ (`{pin}` in " in finding.message
+    assert f"requirements.txt, {quoted}" in finding.message
+    assert "~=3.2" not in finding.message or pin.startswith("Django==3.0")

@@ -113,7 +113,7 @@ def test_removed_module_names_successor(tree):
         "requirements.txt": "asgiref~=3.7\n",
         "layers.py": "import asgiref.base_layer\n",
     }, "AFX201")
-    assert "`asgiref.base_layer` was removed in asgiref 2.0.0 (last shipped in 1.1.2)" in finding.message
+    assert "`asgiref.base_layer` was removed in asgiref 2.1.0 (last shipped in 2.0.1)" in finding.message
     assert "channels.layers.BaseChannelLayer" in finding.hint
 
 
@@ -186,4 +186,28 @@ def test_fixture_shows_afx201_with_versions():
                      cwd=Path(__file__).resolve().parent.parent)
     messages = {f["path"].rsplit("/", 1)[-1]: f["message"] for f in result.json()["findings"] if f["code"] == "AFX201"}
     assert "added in asgiref 3.3.2" in messages["presence.py"]
-    assert "removed in asgiref 2.0.0" in messages["layers.py"]
+    assert "removed in asgiref 2.1.0" in messages["layers.py"]
+
+
+def test_deprecated_typing_name_says_deprecated_then_removed(tree):
+    # asgiref 3.4.0/3.4.1 still import WebsocketConnectEvent (module __getattr__, DeprecationWarning); 3.5.0 not
+    (finding,) = _check(tree, {
+        "requirements.txt": "asgiref~=3.7\n",
+        "app.py": "from asgiref.typing import WebsocketConnectEvent\n",
+    }, "AFX201")
+    assert "deprecated in asgiref 3.4.0 and removed in 3.5.0 (last importable in 3.4.1)" in finding.message
+    assert finding.hint.startswith("use `asgiref.typing.WebSocketConnectEvent`")
+    assert finding.severity == "error"
+
+
+def test_deprecated_typing_name_still_importable_in_3_4(tree):
+    assert _check(tree, {
+        "requirements.txt": "asgiref==3.4.1\n",
+        "app.py": "from asgiref.typing import WebsocketConnectEvent\n",
+    }, "AFX201") == []
+    # a name renamed without an alias is simply gone from 3.4.0
+    (finding,) = _check(tree, {
+        "requirements.txt": "asgiref==3.4.1\n",
+        "app.py": "from asgiref.typing import WebsocketScope\n",
+    }, "AFX201")
+    assert "was removed in asgiref 3.4.0 (last shipped in 3.3.4)" in finding.message

@@ -66,7 +66,8 @@ def test_release_info():
     assert k.asgiref_release_info("3.7.0")["yanked"] is True
     assert k.asgiref_release_info("3.7.1")["yanked"] is False
     # "3.3" is the same version as the release "3.3.0"
-    assert k.asgiref_release_info("3.3")["artefact"] == "asgiref-3.3.0.tar.gz"
+    assert k.asgiref_release_info("3.3")["artefact"] == "asgiref-3.3.0-py3-none-any.whl"
+    assert k.asgiref_release_info("3.3")["sdist"] == "asgiref-3.3.0.tar.gz"
     assert k.asgiref_release_info("9.9.9") is None
     assert k.asgiref_release_info("3.3.0")["uploaded"][:4] == "2020"
 
@@ -85,18 +86,28 @@ def test_thread_sensitive_context_first_release():
     assert k.binding_in("asgiref.sync", "ThreadSensitiveContext", "3.3.1") is None
 
 
-def test_base_layer_and_inmemory_removed_in_2_0():
+def test_base_layer_and_inmemory_removed_in_2_1():
     # asgiref-1.1.2.tar.gz: asgiref/base_layer.py L9 "class BaseChannelLayer(object):"
     assert "1.1.2" in k.versions_having("asgiref.base_layer")
-    assert k.versions_having("asgiref.base_layer", "BaseChannelLayer")[-1] == "1.1.2"
-    # asgiref-2.0.0.tar.gz: asgiref.egg-info/SOURCES.txt lists only __init__, server, sync, wsgi
-    assert "2.0.0" not in k.versions_having("asgiref.base_layer")
+    # asgiref-2.0.0.tar.gz: asgiref.egg-info/SOURCES.txt lists only __init__, server, sync, wsgi, but
+    # asgiref-2.0.1-py2.py3-none-any.whl (what pip installs): asgiref/base_layer.py L9, RECORD L2
+    assert k.versions_having("asgiref.base_layer", "BaseChannelLayer")[-1] == "2.0.1"
+    assert "2.0.0" in k.versions_having("asgiref.base_layer")
+    # asgiref-2.1.0-py2.py3-none-any.whl RECORD: __init__, server, sync, testing, wsgi only
+    assert "2.1.0" not in k.versions_having("asgiref.base_layer")
     # asgiref-0.13.0.tar.gz: asgiref/base_layer.py L7 (absent from 0.12.1)
     assert k.first_release_with("asgiref.base_layer") == "0.13.0"
-    assert k.last_release_with("asgiref.base_layer") == "1.1.2"
-    # asgiref-0.8.tar.gz .. asgiref-1.1.2.tar.gz: asgiref/inmemory.py (L14 "class ChannelLayer" in 1.1.2)
+    assert k.last_release_with("asgiref.base_layer") == "2.0.1"
+    # asgiref 0.8 .. 2.0.1 (wheels): asgiref/inmemory.py (L14 "class ChannelLayer" in 1.1.2 and 2.0.1)
     assert k.first_release_with("asgiref.inmemory") == "0.8"
-    assert k.last_release_with("asgiref.inmemory") == "1.1.2"
+    assert k.last_release_with("asgiref.inmemory") == "2.0.1"
+    assert k.last_release_with("asgiref.conformance") == "2.0.1"
+    # the data says where the installed wheel and the sdist differ
+    info = k.asgiref_release_info("2.0.0")
+    assert info["artefact"] == "asgiref-2.0.0-py2.py3-none-any.whl"
+    assert info["sdist"] == "asgiref-2.0.0.tar.gz"
+    assert {"asgiref.base_layer", "asgiref.inmemory", "asgiref.conformance"} <= set(info["modules_not_in_sdist"])
+    assert "modules_not_in_sdist" not in k.asgiref_release_info("2.1.0")
     assert k.module_exists_anywhere("asgiref.base_layer")
     assert not k.module_exists_anywhere("asgiref.no_such_module")
     assert k.versions_having("asgiref.no_such_module") == []
@@ -303,7 +314,7 @@ def test_behaviour_changes():
     assert "sync-to-async-thread-sensitive-default-true" in [c["id"] for c in k.behaviour_changes(name="SyncToAsync")]
     removed = k.behaviour_changes("asgiref.base_layer")
     assert [c["id"] for c in removed] == ["base-layer-removed"]
-    assert removed[0]["version"] == "2.0.0"
+    assert removed[0]["version"] == "2.1.0" and removed[0]["previous"] == "2.0.1"
     everything = k.behaviour_changes()
     assert len(everything) >= 20
     for c in everything:
@@ -458,7 +469,7 @@ def test_rederive_sample_from_index(tmp_path):
     # one asgiref release, downloaded and extracted afresh
     files = bk.project_files(["asgiref"], tmp_path, index)["asgiref"]
     rel = bk.releases_from_files("asgiref", files)
-    f = bk.pick_api_file(rel["3.3.0"])
+    f = bk.pick_installed_file(rel["3.3.0"])  # what the build reads: the wheel pip installs
     bk.download([f], tmp_path, index, 1)
     _, members = bk.strip_top(bk.archive_members(tmp_path / "files" / f["filename"]), f["kind"] == "wheel")
     snap = bk.extract_release_api(members)
@@ -490,3 +501,224 @@ def test_rederive_ecosystem_records_from_index(tmp_path, name, versions):
     for version in versions:
         fresh = bk.release_record(name, version, releases[version], tmp_path, index)
         assert fresh == k.release_record(name, version), (name, version)
+
+
+# ---------------------------------------------------------------------------
+# deprecations, hangs (behaviour.toml)
+# ---------------------------------------------------------------------------
+
+def test_typing_websocket_names_deprecated_then_removed():
+    # asgiref-3.4.0.tar.gz: asgiref/typing.py L258 "__deprecated__ = {", L259 "WebsocketConnectEvent":
+    # WebSocketConnectEvent, L270 "def __getattr__", L276 "category=DeprecationWarning"; 3.5.0 has neither
+    dep = k.deprecation_of("asgiref.typing", "WebsocketConnectEvent")
+    assert dep is not None
+    assert (dep["deprecated"], dep["removed"]) == ("3.4.0", "3.5.0")
+    assert dep["replacement"] == "asgiref.typing:WebSocketConnectEvent"
+    assert k.deprecation_of("asgiref.typing", "WebsocketCloseEvent")["replacement"] == "asgiref.typing:WebSocketCloseEvent"
+    # the API data agrees: the class definitions end with 3.3.4, the alias table spans 3.4.0-3.4.1
+    assert k.last_release_with("asgiref.typing", "WebsocketConnectEvent") == "3.3.4"
+    assert k.versions_having("asgiref.typing", "__deprecated__") == ["3.4.0", "3.4.1"]
+    assert k.versions_having("asgiref.typing", "__getattr__") == ["3.4.0", "3.4.1"]
+    assert k.first_release_with("asgiref.typing", "WebSocketConnectEvent") == "3.4.0"
+    # WebsocketScope was renamed without an alias; names that never warn have no entry
+    assert k.deprecation_of("asgiref.typing", "WebsocketScope") is None
+    assert k.deprecation_of("asgiref.sync", "sync_to_async") is None
+
+
+def test_timeout_warns_at_run_time_from_3_13():
+    # asgiref-3.13.0.tar.gz: asgiref/timeout.py L39-L41 warnings.warn("asgiref.timeout.timeout is
+    # deprecated. Use asyncio.timeout() instead.", DeprecationWarning) in __init__
+    change = next(c for c in k.behaviour_changes("asgiref.timeout") if c["id"] == "timeout-deprecated")
+    assert (change["version"], change["kind"], change["warns"]) == ("3.13.0", "deprecated", "call")
+    assert change["replacement"] == "asyncio:timeout"
+    # a run-time warning, not an import-time one, and the module is still shipped
+    assert k.deprecation_of("asgiref.timeout", "timeout") is None
+    assert k.last_release_with("asgiref.timeout") == k.latest_asgiref_release()
+
+
+def test_async_to_sync_in_running_loop_hangs_before_2_1_5():
+    # asgiref-2.1.4.tar.gz: asgiref/sync.py L40 call_soon_threadsafe on the running loop, L49 blocks
+    hang = next(c for c in k.behaviour_changes("asgiref.sync", "AsyncToSync")
+                if c["id"] == "async-to-sync-hangs-in-running-loop")
+    assert (hang["version"], hang["until"], hang["kind"]) == ("2.0.0", "2.1.4", "hangs")
+    assert k.first_release_with("asgiref.sync", "AsyncToSync") == hang["version"]
+    raises = next(c for c in k.behaviour_changes("asgiref.sync", "AsyncToSync")
+                  if c["id"] == "async-to-sync-refuses-running-loop")
+    rels = k.asgiref_releases()
+    assert rels[rels.index(hang["until"]) + 1] == raises["version"] == "2.1.5"
+
+
+def test_wheel_evidence_names_the_recorded_artefact():
+    # "<wheel>/<path>:L<n>" evidence cites the file the API data was read from
+    for c in k.behaviour_changes():
+        for ev in c["evidence"]:
+            top = ev.split("/", 1)[0]
+            if top.startswith("asgiref-") and top.endswith(".whl"):
+                version = top.split("-")[1]
+                assert k.asgiref_release_info(version)["artefact"] == top, ev
+
+
+# ---------------------------------------------------------------------------
+# release facts: Python support, top-level modules, security fixes
+# ---------------------------------------------------------------------------
+
+def test_requires_python():
+    # asgiref-3.13.0-py3-none-any.whl METADATA: Requires-Python: >=3.11
+    assert k.requires_python("asgiref", "3.13.0") == ">=3.11"
+    assert k.requires_python("asgiref", "3.2.3") is None
+    # Django-4.2-py3-none-any.whl METADATA: Requires-Python: >=3.8
+    assert k.requires_python("Django", "4.2") == ">=3.8"
+    assert k.requires_python("django", "9.9.9") is None
+    assert k.requires_python("no-such-package", "1.0") is None
+
+
+def test_supported_pythons_from_classifiers():
+    # asgiref-3.2.3: no Requires-Python; classifiers Python :: 3.5 .. 3.8
+    assert k.supported_pythons("asgiref", "3.2.3") == ("3.5", "3.6", "3.7", "3.8")
+    # asgiref-3.13.0: Requires-Python >=3.11, classifiers 3.11 .. 3.15
+    assert k.supported_pythons("asgiref", "3.13.0")[:4] == ("3.11", "3.12", "3.13", "3.14")
+    # Django 4.2: classifiers 3.8 .. 3.11, Requires-Python >=3.8
+    assert k.supported_pythons("django", "4.2") == ("3.8", "3.9", "3.10", "3.11")
+    # channels_redis-4.3.0-py3-none-any.whl has no classifiers: 3.5-3.14 filtered by >=3.9
+    assert k.supported_pythons("channels-redis", "4.3.0") == tuple("3.%d" % n for n in range(9, 15))
+    # asgi_redis 1.4.3: neither classifiers nor Requires-Python -> nothing known
+    assert k.supported_pythons("asgi-redis", "1.4.3") == ()
+    assert k.supported_pythons("asgiref", "9.9.9") == ()
+    assert k.supported_pythons("no-such-package", "1.0") == ()
+    # always ordered by minor version, and admitted by Requires-Python
+    from packaging.specifiers import SpecifierSet
+
+    for package in ["asgiref", *k.known_packages()]:
+        for version in (k.asgiref_releases() if package == "asgiref" else k.releases_of(package))[-3:]:
+            got = k.supported_pythons(package, version)
+            assert list(got) == sorted(got, key=lambda m: int(m.split(".")[1])), (package, version)
+            spec = k.requires_python(package, version)
+            if spec:
+                assert all(SpecifierSet(spec).contains(m + ".999") or SpecifierSet(spec).contains(m + ".0")
+                           for m in got), (package, version)
+
+
+def test_classifier_runs_cover_every_recorded_release():
+    data = json.loads((data_dir() / "release_facts.json").read_text(encoding="utf-8"))
+    for table in ("pythons", "top_level"):
+        for package, rows in data[table].items():
+            order = k.asgiref_releases() if package == "asgiref" else k.releases_of(package)
+            assert order, package
+            covered = []
+            for first, last, _ in rows:
+                covered.extend(order[order.index(first): order.index(last) + 1])
+            assert covered == order, (table, package)
+
+
+def test_top_level_modules():
+    # channels-4.0.0-py3-none-any.whl: channels/__init__.py ...; django_channels-0.7.0-py3-none-any.whl:
+    # channels/__init__.py, channels/backends/slack.py ... (a notification library)
+    assert k.top_level_modules("channels", "4.0.0") == ("channels",)
+    assert k.top_level_modules("django-channels", "0.7.0") == ("channels",)
+    assert k.top_level_modules("django_channels") == ("channels",)
+    assert k.packages_shipping("channels") == ["channels", "django-channels"]
+    assert k.packages_shipping("channels.layers") == ["channels", "django-channels"]
+    assert k.packages_shipping("django") == ["django"]
+    # the Channels 1 layers
+    assert k.top_level_modules("asgi-redis", "1.4.3") == ("asgi_redis",)
+    assert k.top_level_modules("asgi-ipc", "1.4.2") == ("asgi_ipc",)
+    assert k.top_level_modules("asgi-amqp", "1.1.4") == ("asgi_amqp",)
+    # daphne-4.1.2-py3-none-any.whl adds twisted/plugins/fd_endpoint.py without owning twisted;
+    # daphne-4.2.0's wheel lacks it (4.2.1's changelog: "Fixed a packaging error in 4.2.0")
+    assert k.top_level_modules("daphne", "4.1.2") == ("daphne", "twisted")
+    assert k.top_level_modules("daphne", "4.1.2", include_namespace=False) == ("daphne",)
+    assert k.top_level_modules("daphne", "4.2.0") == ("daphne",)
+    assert k.packages_shipping("twisted") == []
+    assert k.packages_shipping("twisted", include_namespace=True) == ["daphne"]
+    # asgi_redis-0.8.tar.gz ships no code at all (README, setup.py, egg-info)
+    assert k.top_level_modules("asgi-redis", "0.8") == ()
+    assert k.top_level_modules("no-such-package") == ()
+
+
+def test_submodules_of_shared_top_level():
+    theirs = k.submodules_shipped("django-channels", "channels", "0.7.0")
+    assert "channels.backends.slack" in theirs and "channels.layers" not in theirs
+    ours = k.submodules_shipped("channels", "channels", "4.0.0")
+    assert {"channels.layers", "channels.routing", "channels.generic.websocket"} <= set(ours)
+    assert k.submodules_shipped("django", "django") is None  # not a shared top-level name
+
+
+def test_asgiref_1_imports_rederived_from_the_wheels():
+    # channels-1.1.8-py2.py3-none-any.whl: only channels/test/base.py L8 imports an asgiref 1 module
+    channels = k.asgiref_1_imports("channels")
+    assert (channels["version"], channels["requires"]) == ("1.1.8", "asgiref~=1.1")
+    assert channels["imports"] == [
+        "channels-1.1.8-py2.py3-none-any.whl/channels/test/base.py:L8  "
+        "from asgiref.inmemory import ChannelLayer as InMemoryChannelLayer"]
+    # daphne-1.4.2: only its bundled tests import asgiref.inmemory
+    daphne = k.asgiref_1_imports("daphne")
+    assert daphne["version"] == "1.4.2"
+    assert daphne["imports"] and all("/daphne/tests/" in line for line in daphne["imports"])
+    redis = k.asgiref_1_imports("asgi-redis")
+    assert redis["imports"] == [
+        "asgi_redis-1.4.3-py2.py3-none-any.whl/asgi_redis/core.py:L20  from asgiref.base_layer import BaseChannelLayer"]
+    assert k.asgiref_1_imports("channels-redis") is None
+
+
+def test_afx102_evidence_lines_match_the_released_files():
+    from asgifix.catalogue import rule_by_code
+
+    rule = rule_by_code("AFX102")
+    recorded = {line for entry in json.loads((data_dir() / "release_facts.json").read_text())["asgiref_1_imports"].values()
+                for line in entry["imports"]}
+    cited = [ev.split("   (")[0] for row in rule.params["obsolete"] for ev in row.get("evidence", [])
+             if ".whl/" in ev and ":L" in ev and ("from asgiref." in ev or "import asgiref" in ev)]
+    assert cited
+    for ev in cited:
+        assert ev in recorded, ev
+
+
+def test_security_fixes():
+    # daphne-4.2.3.tar.gz: CHANGELOG.txt L10 "* Fixed a denial of service vulnerability via unbounded
+    # WebSocket message sizes." ... (CVE-2026-44545); L23 header injection (CVE-2026-44546); both 4.2.2
+    assert k.security_fix_source("daphne") == "daphne-4.2.3/CHANGELOG.txt"
+    fixes = k.security_fixes("daphne")
+    by_cve = {cve: f for f in fixes for cve in f["cve"]}
+    assert by_cve["CVE-2026-44545"]["version"] == "4.2.2"
+    assert by_cve["CVE-2026-44545"]["summary"] == "Fixed a denial of service vulnerability via unbounded WebSocket message sizes."
+    assert by_cve["CVE-2026-44546"]["version"] == "4.2.2"
+    assert by_cve["CVE-2026-44546"]["evidence"].startswith("daphne-4.2.3/CHANGELOG.txt:L23  ")
+    # no sdist (or wheel) of asgiref, channels or channels_redis ships a changelog
+    for package in ("asgiref", "channels", "channels-redis"):
+        assert k.security_fix_source(package) is None
+        assert k.security_fixes(package) == []
+
+
+def test_release_facts_stay_small():
+    size = (data_dir() / "release_facts.json").stat().st_size
+    assert size < 120_000, size
+
+
+def test_changelog_parser_and_top_level_helpers():
+    bk = _load_script()
+    text = ("2.0.1 (2020-01-02)\n------------------\n\n* Fixed a vulnerability in the frobnicator.\n"
+            "  More words (CVE-2020-1234).\n\n* Unrelated change.\n\n1.0 (2019-01-01)\n----------------\n\n"
+            "* Security: nothing here.\n")
+    fixes = bk.security_fixes_from(text, "x-2.0.1/CHANGELOG.txt")
+    assert fixes == [{"version": "2.0.1", "cve": ["CVE-2020-1234"], "summary": "Fixed a vulnerability in the frobnicator.",
+                      "evidence": "x-2.0.1/CHANGELOG.txt:L4  * Fixed a vulnerability in the frobnicator.",
+                      "date": "2020-01-02"}]
+    assert bk.top_level_of_wheel(["pkg/__init__.py", "pkg/sub/x.py", "mod.py", "ns/plugins/p.py",
+                                  "pkg-1.0.dist-info/RECORD", "pkg-1.0.data/purelib/extra/__init__.py",
+                                  "pkg-1.0.data/scripts/run"]) == ["extra", "mod", "pkg", "~ns"]
+    assert bk.python_minors(["Programming Language :: Python :: 3.10", "Programming Language :: Python :: 3.9",
+                             "Programming Language :: Python :: 2.7", "Programming Language :: Python :: 3"]) == "3.9 3.10"
+    assert bk.runs({"1": "a", "2": "a", "3": "b", "4": "a"}, ["1", "2", "3", "4"]) == [
+        ["1", "2", "a"], ["3", "3", "b"], ["4", "4", "a"]]
+
+
+@pytest.mark.network
+def test_rederive_wheel_listing_and_changelog_from_index(tmp_path):
+    bk = _load_script()
+    files = bk.project_files(["asgiref"], tmp_path, bk.DEFAULT_INDEX)["asgiref"]
+    rel = bk.releases_from_files("asgiref", files)
+    wheel = bk.pick_installed_file(rel["2.0.1"])
+    names = bk.wheel_listing([wheel], tmp_path, bk.DEFAULT_INDEX, 1)[wheel["filename"]]
+    assert "asgiref/base_layer.py" in names
+    wheel = bk.pick_installed_file(rel["2.1.0"])
+    assert "asgiref/base_layer.py" not in bk.wheel_listing([wheel], tmp_path, bk.DEFAULT_INDEX, 1)[wheel["filename"]]

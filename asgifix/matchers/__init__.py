@@ -59,6 +59,8 @@ REGISTRY: dict[str, MatcherSpec] = {
     # (asgiref-usage: a pin fix that crosses an asgiref change the code relies on is unsafe)
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project", facts=("asgiref-usage",)),
     "python-conflict": MatcherSpec("version_conflict:PythonConflict", "project"),
+    "package-overwrites-module": MatcherSpec("package_overwrites:PackageOverwritesModule", "project",
+                                             facts=("django-wiring",)),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers

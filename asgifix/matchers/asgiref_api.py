@@ -116,6 +116,12 @@ class AsgirefNameMatcher(_AsgirefMatcher):
             where = f"module {module}" if name else "asgiref"
             return self._verdict(reference, f"`{label}`: no asgiref release defines it in {where}",
                                  "check the spelling; see the asgiref changelog", True)
+        deprecation = knowledge.deprecation_of(module, name) if name and member is None else None
+        if deprecation:
+            # still importable (with a DeprecationWarning) from `deprecated` until `removed`
+            start = releases.index(deprecation["deprecated"])
+            stop = releases.index(deprecation["removed"]) if deprecation.get("removed") else len(releases)
+            present = sorted(set(present) | set(releases[start:stop]), key=releases.index)
         allowed = list(scope.versions)
         missing = [v for v in allowed if v not in set(present)]
         if not missing:
@@ -126,10 +132,18 @@ class AsgirefNameMatcher(_AsgirefMatcher):
         successor = successors.get(label) or successors.get(module)
         if all(index.get(v, -1) > index[last] for v in missing):
             removed_in = releases[index[last] + 1] if index[last] + 1 < len(releases) else "a later release"
-            message = f"`{label}` was removed in asgiref {removed_in} (last shipped in {last}), and {scope.reason}"
+            if deprecation:
+                message = (f"`{label}` was deprecated in asgiref {deprecation['deprecated']} and removed in "
+                           f"{removed_in} (last importable in {last}), and {scope.reason}")
+            else:
+                message = f"`{label}` was removed in asgiref {removed_in} (last shipped in {last}), and {scope.reason}"
             if not everywhere:
                 message += f", which allows {span_text(missing)} without it"
             hint = successor or f"pin asgiref<={last}, or stop using `{label}`"
+            if deprecation and deprecation.get("replacement"):
+                new_module, _, new_name = deprecation["replacement"].partition(":")
+                hint = (f"use `{new_module}.{new_name}` (asgiref {deprecation['deprecated']} and later) "
+                        f"instead")
         elif all(index.get(v, len(releases)) < index[first] for v in missing):
             too_old = scope.pins_without(set(present)) if scope.disagree else []
             if too_old:

@@ -46,7 +46,7 @@ def asgiref_2_evidence(project: ProjectModel, target: Optional[str], needs: list
         for row in needs:
             if declaration.name == canonical_name(row["package"]) and not can_agree(
                     declaration.specifier, f"<{row['from']}"):
-                return f"`{describe(declaration)}` in {declaration.path}, which requires {row['requires']}"
+                return f"`{describe(declaration)}` in {declaration.path}, {_requires_text(declaration, row)}"
     # Any other declared package all of whose allowed releases need asgiref 2+ (daphne==2.5.0: asgiref~=3.2).
     judged: set[tuple[str, str]] = set()  # each (package, specifier) once: a monorepo repeats its pins
     for declaration in ordered:
@@ -77,6 +77,43 @@ def _installs_on_asgiref_1(project: ProjectModel) -> bool:
     """Whether the environment installs as it is declared, with an asgiref 1.x (a consistent Channels 1 stack)."""
     allowed = project.allowed_versions("asgiref")
     return bool(allowed) and all(version.split(".")[0] in ("0", "1") for version in allowed)
+
+
+def _requires_text(declaration: Declaration, row: dict) -> str:
+    """What the declaration's allowed releases (from ``row['from']`` on) require of asgiref, in words.
+
+    One release or one requirement: ``which requires asgiref<4,>=3.6.0``; several:
+    ``whose releases require asgiref~=3.2 (3.0) to asgiref>=3.9.1 (6.1.3)``. Read from the
+    release data; the row's own wording when the data has none.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    from ..compat import releases
+
+    try:
+        floor = Version(row["from"])
+    except InvalidVersion:
+        floor = None
+    allowed = []  # newest first
+    for release in releases(declaration.name):
+        try:
+            if floor is not None and Version(release.version) < floor:
+                continue
+        except InvalidVersion:
+            continue
+        if declaration.specifier and not can_agree(f"=={release.version}", declaration.specifier):
+            continue
+        if release.requires.get("asgiref") is not None:
+            allowed.append(release)
+    if not allowed:
+        return f"which requires {row['requires']}"
+    specs = {r.requires["asgiref"] for r in allowed}
+    newest, oldest = allowed[0], allowed[-1]
+    if len(specs) == 1:
+        spec = newest.requires["asgiref"] or " (any version)"
+        return f"which requires asgiref{spec}"
+    return (f"whose releases require asgiref{oldest.requires['asgiref'] or ' (any)'} ({oldest.version}) to "
+            f"asgiref{newest.requires['asgiref'] or ' (any)'} ({newest.version})")
 
 
 def code_to_change(project: ProjectModel, row: dict) -> list[str]:
@@ -172,7 +209,7 @@ def generic_row(declaration: Declaration) -> Optional[dict]:
         "last-release": newest.version,
         "last-release-date": _uploaded(name, newest.version),
         "requires": f"asgiref{newest.requires['asgiref']}",
-        "breaks": "asgiref 2.0.0 (2017-11-29) removed the asgiref 1.x API",
+        "breaks": "its asgiref requirement admits no asgiref 2+ release",
         "successor": name if first else "",
         "successor-since": (_uploaded(name, first.version) or "date not recorded") if first else "",
         "successor-note": (f"{name} {first.version}" if first else
@@ -232,8 +269,7 @@ class ObsoletePackage(ProjectMatcher):
         if row.get("generic"):
             package, last, below = row["package"], row["last-release"], row["obsolete-below"]
             date = f", {row['last-release-date']}" if row.get("last-release-date") else ""
-            gone = (f"asgiref 2.0.0 (2017-11-29) removed the asgiref 1.x API, and this project needs "
-                    f"asgiref 2+ ({evidence})")
+            gone = f"no asgiref 2+ release satisfies that, and this project needs asgiref 2+ ({evidence})"
             if below:
                 return (f"`{text}` allows only releases of {package} that require asgiref 1.x ({package} {last}"
                         f"{date} requires {row['requires']}); {gone}; {package} {below} and newer work with it")
