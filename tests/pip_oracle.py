@@ -10,6 +10,7 @@ newest recorded one of the same series or older).
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -77,3 +78,16 @@ def _line_error(parser, line: str) -> Optional[str]:
             raise
         return str(getattr(exc, "msg", None) or exc).strip() or type(exc).__name__
     return None
+
+
+_LOCAL_PATH = re.compile(r"^(?:(?:-e|--editable)(?:\s+|=))?(?:\.{1,2}(?:[/\\]|$)|[/\\~])")
+
+
+def invalid_lines(text: str) -> set[int]:
+    """The (first physical) numbers of the logical lines this pip rejects, each judged on its own.
+
+    A local path (``./pkg``, ``-e ../lib``) is taken to exist, as asgifix takes it: whether
+    it does depends on where pip runs, not on the line.
+    """
+    return {number for number, line in logical_lines(text)
+            if not _LOCAL_PATH.match(line) and line_error(line) is not None}

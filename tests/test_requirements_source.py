@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pip_requirements_parser as pip
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,10 +18,18 @@ def _document(text: str) -> TextDocument:
 
 
 def _pip_lines(text: str) -> list[tuple[int, str, bool]]:
-    return [
-        (line.line_number, line.line, isinstance(line, pip.CommentLine))
-        for line in pip.preprocess(text)
-    ]
+    """The installed pip's own preprocessing: its logical lines, and the comments it cuts from them."""
+    from pip._internal.req import req_file
+
+    result = []
+    for number, line in req_file.join_lines(enumerate(text.splitlines(), start=1)):
+        stripped = req_file.COMMENT_RE.sub("", line).strip()
+        if stripped:
+            result.append((number, stripped, False))
+        comment = req_file.COMMENT_RE.search(line)
+        if comment is not None:
+            result.append((number, comment.group(0).strip(), True))
+    return result
 
 
 def _ours(text: str) -> list[tuple[int, str, bool]]:
