@@ -119,9 +119,12 @@ class MalformedRequirement(FileMatcher):
                 yield self._rejected_by_older(parsed, entry)
 
     def _finding(self, parsed: RequirementsFile, entry: RequirementEntry, message: str,
-                 repaired: Optional[str], reason: str) -> Finding:
+                 repaired: Optional[str], reason: str, whole_line: bool = False) -> Finding:
         document = parsed.document
-        start, end = entry.requirement_span if entry.requirement_text else (entry.logical.start, entry.logical.end)
+        if entry.requirement_text and not whole_line:
+            start, end = entry.requirement_span
+        else:
+            start, end = entry.logical.start, entry.logical.end
         span = document.span(start, end)
         fix = None
         hint: Optional[str]
@@ -148,6 +151,9 @@ class MalformedRequirement(FileMatcher):
         rejecting = _reported(entry.rejected_by)
         who = ("pip rejects" if not entry.rejected_by or _all_reported(rejecting)
                else f"{describe_versions(entry.rejected_by)} reject")
+        if entry.requirement_text and _options_at_fault(entry):
+            message = f"Invalid option in `{_short(entry.logical.text)}`: {who} this line ({pip_says})"
+            return self._finding(parsed, entry, message, None, "correct or remove the option", whole_line=True)
         message = f"Invalid requirement `{text}`: {who} this line ({pip_says})"
         if not entry.requirement_text:
             return self._finding(parsed, entry, message, None, "the line holds options only; fix them by hand")
@@ -158,7 +164,7 @@ class MalformedRequirement(FileMatcher):
 
     def _rejected_by_older(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
         """Today's pip accepts the line, a pip still in use does not (a trailing comma, a new option)."""
-        from ..sources.pip_grammar import accepted_versions, describe_versions, judge
+        from ..sources.pip_grammar import accepted_versions, describe_versions
 
         older, newer = describe_versions(entry.rejected_by), accepted_versions(entry.rejected_by)
         text = entry.requirement_text.strip() or entry.logical.text
@@ -167,10 +173,12 @@ class MalformedRequirement(FileMatcher):
             message = f"Trailing comma in `{text}`: {older} reject this line; {newer} accept it"
         else:
             message = f"`{text}`: {older} reject this line ({why}); {newer} accept it"
-        if entry.requirement_text and not _reported(judge(entry.requirement_text.strip()).rejected_by):
+        if entry.requirement_text and _options_at_fault(entry):
             # the requirement is fine: an option on the line is what the older pips do not know
+            message = f"`{_short(entry.logical.text)}`: {older} reject this line ({why}); {newer} accept it"
             return self._finding(parsed, entry, message, None,
-                                 f"an option on the line is new; remove it or require a newer pip ({newer})")
+                                 f"an option on the line is new; remove it or require a newer pip ({newer})",
+                                 whole_line=True)
         if not entry.requirement_text:
             return self._finding(parsed, entry, message, None,
                                  f"the option is new; remove it or require a newer pip ({newer})")
@@ -239,6 +247,20 @@ def _accepted_by_pip(entry: RequirementEntry, repaired: str) -> bool:
     text = repaired + logical.text[len(entry.requirement_text):]
     trial = _pip_entry(LogicalLine(logical.line, text, list(range(len(text)))))
     return trial.kind != "invalid" and not _reported(trial.rejected_by)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _options_at_fault(entry: RequirementEntry) -> bool:
+    """The line has options, and its requirement alone is accepted by every pip asgifix reports for."""
+    from ..sources.pip_grammar import judge
+
+    if entry.requirement_text == entry.logical.text:
+        return False
+    alone = judge(entry.requirement_text.strip())
+    return alone.kind != "invalid" and not _reported(alone.rejected_by)
 
 
 def _reported(rejected_by: tuple[str, ...]) -> tuple[str, ...]:

@@ -464,17 +464,33 @@ def _editable(text: str, pip: Pip) -> Any:
 
 
 def _check_marker(marker: str, pip: Pip, name: str) -> str:
-    """The marker in its normal form, or Rejected."""
+    """The marker in its normal form, or Rejected.
+
+    The variables must be ones this pip knows; the syntax is checked with the
+    installed marker parser, every variable written as one it surely knows (so an
+    older installed parser does not reject a variable newer pips added).
+    """
     from packaging.markers import InvalidMarker, Marker
 
-    try:
-        normal = str(Marker(marker))
-    except InvalidMarker as exc:
-        raise Rejected(_first_line(str(exc))) from None
-    unknown = sorted({word for word in _marker_words(marker)} - pip.marker_variables)
+    unknown = sorted(set(_marker_words(marker)) - pip.marker_variables)
     if unknown:
         raise Rejected(f"Expected a marker variable or quoted string (pip {pip.series} does not know {unknown[0]})")
-    return normal
+    try:
+        Marker(_MARKER_TOKEN.sub(_plain_variable, marker))
+    except InvalidMarker as exc:
+        raise Rejected(_first_line(str(exc))) from None
+    try:
+        return str(Marker(marker))
+    except InvalidMarker:
+        return marker
+
+
+_MARKER_TOKEN = re.compile(r"('[^']*'|\"[^\"]*\")|([A-Za-z_][A-Za-z0-9_.]*)")
+
+
+def _plain_variable(match: "re.Match[str]") -> str:
+    word = match.group(2)
+    return match.group() if word is None or word in _MARKER_KEYWORDS else "python_version"
 
 
 def _marker_words(marker: str):
