@@ -234,7 +234,7 @@ def break_args_options(line: str) -> tuple[str, str]:
 def _judge_for(text: str, pip: Pip) -> tuple:
     """(kind, requirement, marker, options) for one pip, or Rejected."""
     args, options_text = break_args_options(text)
-    options = _parse_options(options_text, pip, text) if options_text else {}
+    options = _options_for(options_text, pip) if options_text else {}
     editables = options.get("editables") or []
     if args and not pip.editable_with_requirement:
         editables = []
@@ -255,13 +255,40 @@ def _judge_for(text: str, pip: Pip) -> tuple:
 
 # -- options: optparse, as pip configures it --------------------------------------------
 
-def _parse_options(options_text: str, pip: Pip, line: str) -> dict:
+_BY_TABLE: dict[str, Pip] = {}
+
+
+def _options_for(options_text: str, pip: Pip) -> dict:
+    """The parsed options (a fresh copy), parsed once per option table: many pips share one."""
+    _BY_TABLE.setdefault(pip.profile[0], pip)
+    parsed = _options_of_table(options_text, pip.profile[0])
+    if isinstance(parsed, Rejected):
+        raise parsed
+    return {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in parsed.items()}
+
+
+@lru_cache(maxsize=256)
+def _options_of_table(options_text: str, table: str) -> Any:
+    try:
+        return _parse_options(options_text, _BY_TABLE[table])
+    except Rejected as exc:
+        return exc
+
+
+@lru_cache(maxsize=64)
+def _split_options(options_text: str) -> Any:
     import shlex
 
     try:
-        arguments = shlex.split(options_text)
+        return tuple(shlex.split(options_text))
     except ValueError:
-        raise Rejected(f"Could not split options: {options_text}") from None
+        return Rejected(f"Could not split options: {options_text}")
+
+
+def _parse_options(options_text: str, pip: Pip) -> dict:
+    arguments = _split_options(options_text)
+    if isinstance(arguments, Rejected):
+        raise arguments
     values: dict[str, Any] = {}
     position = 0
     while position < len(arguments):
