@@ -13,6 +13,7 @@ import codecs
 import io
 import os
 import re
+import sys
 import stat
 from bisect import bisect_right
 from pathlib import Path
@@ -21,15 +22,35 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Span
 
-# Byte order marks of the wide encodings pip's auto_decode honours (UTF-32 first: its
-# little-endian mark starts with UTF-16's), and the mark each encoding writes back.
+# Byte order marks of the wide encodings, in the order pip's requirements reader tries
+# them (req_file.BOMS; tests/test_pip_grammar.py checks it against the recorded pips).
+# The native-order "utf-16"/"utf-32" codecs pip uses also swallow a second mark.
+_NATIVE = "le" if sys.byteorder == "little" else "be"
 _WIDE_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
 )
-_BOM_OF = {encoding: mark for mark, encoding in _WIDE_BOMS}
+_BOM_OF = {
+    "utf-32-le": codecs.BOM_UTF32_LE, "utf-32-be": codecs.BOM_UTF32_BE,
+    "utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE,
+}
+
+
+def _wide_decoding(raw: bytes, mark: bytes, encoding: str) -> tuple[bytes, str]:
+    """The bytes before the text and the explicit-order codec, as pip's decoding reads them."""
+    if encoding not in ("utf-16", "utf-32"):
+        return mark, encoding
+    body = raw[len(mark):]
+    for order in ("le", "be"):
+        second = _BOM_OF[f"{encoding}-{order}"]
+        if body.startswith(second):
+            return mark + second, f"{encoding}-{order}"
+    return mark, f"{encoding}-{_NATIVE}"
+
 
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
@@ -68,8 +89,10 @@ class TextDocument:
             # `pip freeze > requirements.txt` writes); TOML, setup.cfg and Python must be UTF-8.
             for mark, encoding in _WIDE_BOMS:
                 if raw.startswith(mark):
+                    prefix, encoding = _wide_decoding(raw, mark, encoding)
+                    bom = prefix if prefix != _BOM_OF[encoding] else True
                     try:
-                        return cls(path, display, raw, raw[len(mark):].decode(encoding), encoding, True)
+                        return cls(path, display, raw, raw[len(prefix):].decode(encoding), encoding, bom)
                     except UnicodeDecodeError as exc:
                         raise DecodeProblem(f"is not valid {encoding} after its byte order mark ({exc.reason})") from None
         bom = raw.startswith(codecs.BOM_UTF8)
@@ -97,6 +120,8 @@ class TextDocument:
 
     def encode(self, text: Optional[str] = None) -> bytes:
         data = (self.text if text is None else text).encode(self.encoding)
+        if isinstance(self.bom, bytes):  # the marks as the file had them (a doubled one)
+            return self.bom + data
         return _BOM_OF.get(self.encoding, codecs.BOM_UTF8) + data if self.bom else data
 
     def with_text(self, text: str) -> "TextDocument":

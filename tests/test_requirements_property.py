@@ -6,7 +6,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import pip_requirements_parser as pip
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,8 +36,9 @@ def _engine():
 
 
 def _invalid_lines(path: Path) -> set[int]:
-    parsed = pip.RequirementsFile.from_file(str(path), include_nested=False)
-    return {line.requirement_line.line_number for line in parsed.invalid_lines}
+    from .pip_oracle import invalid_lines
+
+    return invalid_lines(path.read_text(encoding="utf-8-sig"))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

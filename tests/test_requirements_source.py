@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pip_requirements_parser as pip
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,10 +18,18 @@ def _document(text: str) -> TextDocument:
 
 
 def _pip_lines(text: str) -> list[tuple[int, str, bool]]:
-    return [
-        (line.line_number, line.line, isinstance(line, pip.CommentLine))
-        for line in pip.preprocess(text)
-    ]
+    """The installed pip's own preprocessing: its logical lines, and the comments it cuts from them."""
+    from pip._internal.req import req_file
+
+    result = []
+    for number, line in req_file.join_lines(enumerate(text.splitlines(), start=1)):
+        stripped = req_file.COMMENT_RE.sub("", line).strip()
+        if stripped:
+            result.append((number, stripped, False))
+        comment = req_file.COMMENT_RE.search(line)
+        if comment is not None:
+            result.append((number, comment.group(0).strip(), True))
+    return result
 
 
 def _ours(text: str) -> list[tuple[int, str, bool]]:
@@ -161,31 +168,32 @@ _LINE_TOKENS = st.sampled_from([
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_LINE_TOKENS, min_size=1, max_size=6))
-def test_line_parser_shortcut_agrees_with_pip(tokens):
-    import pip_requirements_parser as pip
+def test_line_verdict_agrees_with_the_installed_pip(tokens):
+    """Options, requirements and their mixtures: asgifix's verdict for this pip is this pip's own."""
+    from asgifix.sources.pip_grammar import judge
 
-    from asgifix.sources.requirements import _parse_line
+    from .pip_oracle import line_error, recorded_version
 
-    line = " ".join(tokens)
-
-    def outcome(function):
-        try:
-            args, options, arguments = function(line)
-        except Exception as exc:  # noqa: BLE001 - compare failures too
-            return ("error", type(exc).__name__, str(exc))
-        return args, vars(options), arguments
-
-    assert outcome(lambda text: _parse_line(pip, text)) == outcome(pip.get_line_parser())
+    line = " ".join(tokens).strip()
+    if not line or line.startswith("#") or " #" in line or "\t#" in line:
+        return  # a comment: pip's preprocessing removes it before the line parser sees it
+    verdict = judge(line)
+    assert (recorded_version() in verdict.rejected_by) == (line_error(line) is not None), (line, line_error(line))
 
 
 def test_pip_verdict_remembered_per_text_equals_a_fresh_one():
-    """_pip_entry reuses pip's verdict for a line text; the entry must be what pip's parser gives."""
-    from asgifix.sources.requirements import LogicalLine, _pip_entry, _pip_entry_uncached
+    """_pip_entry reuses the verdict for a line text; it must equal a fresh judgement."""
+    from asgifix.sources import pip_grammar
+    from asgifix.sources.requirements import LogicalLine, _pip_entry
 
     lines = ["Django = 3.2", "asgiref 3.5.2", "channels =>2.0", "x==1 --hash=sha256:abc --hash=sha256:def",
              "pkg[extra]>=1.0; python_version < '3.8'", "--index-url https://example.invalid/simple",
              "daphne==3.0.2,", "-r base.txt", "name @ https://example.invalid/x.whl", "-e ."]
+    for text in lines:
+        assert pip_grammar.judge_cached(text) == pip_grammar.judge(text), text
     for repeat in range(2):  # the second pass is served from the cache
         for number, text in enumerate(lines, start=1):
             logical = LogicalLine(number + 10 * repeat, text, list(range(5, 5 + len(text))))
-            assert _pip_entry(logical) == _pip_entry_uncached(logical), text
+            entry = _pip_entry(logical)
+            assert entry.logical is logical and entry.line == number + 10 * repeat
+            assert entry.kind == _pip_entry(LogicalLine(1, text, list(range(len(text))))).kind

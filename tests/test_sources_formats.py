@@ -169,6 +169,29 @@ def test_setup_cfg_values_as_setuptools_splits_them():
     ]
 
 
+def test_setup_cfg_markers_on_the_lines_below_the_key_stay_with_their_requirement():
+    """setuptools splits a value that holds a newline by line only: a marker on such a line is kept."""
+    text = (
+        "[options]\n"
+        "install_requires =\n"
+        "    asgiref>=3.5; python_version >= \"3.8\"\n"
+        "[options.extras_require]\n"
+        "redis =\n"
+        "    channels_redis>=4 ; sys_platform != \"win32\"\n"
+        "    asgi_redis\n"
+        "tests = pytest; python_version >= \"3.8\"\n"
+    )
+    got = [(e.group, e.value, e.kind) for e in _entries("setup.cfg", text)]
+    assert got == [
+        ("options.install_requires", 'asgiref>=3.5; python_version >= "3.8"', "requirement"),
+        ("options.extras_require.redis", 'channels_redis>=4 ; sys_platform != "win32"', "requirement"),
+        ("options.extras_require.redis", "asgi_redis", "requirement"),
+        # on the key's own line, setuptools splits at ";" (the marker becomes a requirement, and is invalid)
+        ("options.extras_require.tests", "pytest", "requirement"),
+        ("options.extras_require.tests", 'python_version >= "3.8"', "invalid"),
+    ]
+
+
 def test_setup_cfg_file_directive_and_garbage():
     assert _entries("setup.cfg", "[options]\ninstall_requires = file: requirements.in\n") == []
     with pytest.raises(sources.SourceProblem) as caught:

@@ -1,9 +1,9 @@
 """A one-file check (what pre-commit runs) imports only what it needs.
 
 Heavy modules are imported when a run needs them: libcst never for detection,
-rich only on a terminal, pip-requirements-parser only for a requirement line
-beyond the simple form, tempfile only when a fix writes, difflib only for --diff,
-and no TOML writer. (tomllib is loaded to read the rule catalogue: asgifix never caches
+rich only on a terminal, pip-requirements-parser never (asgifix judges requirement
+lines with its own record of pip's grammar), tempfile only when a fix writes,
+difflib only for --diff, and no TOML writer. (tomllib is loaded to read the rule catalogue: asgifix never caches
 it on disk, since it writes nothing outside the project it checks.)
 """
 
@@ -52,3 +52,12 @@ def test_one_clean_requirements_file_check_imports_nothing_heavy(tmp_path):
     assert "asgifix.sources.requirements" in loaded
     # packaging is needed to judge pins against each other; pip's parser is not.
     assert not {name for name in HEAVY if name in loaded and name != "packaging"}
+
+
+def test_a_requirements_file_beyond_the_simple_form_imports_no_pip_parser(tmp_path):
+    (tmp_path / "requirements.txt").write_text(
+        "Django==4.2.16 ; python_version >= '3.10'\nasgiref 3.5.2\nchannels[daphne]~=4.0 --hash=sha256:aa\n"
+        "git+https://github.com/django/daphne.git#egg=daphne\n--index-url https://example.org/simple\n")
+    loaded = _modules_after(["check", "--no-color", "requirements.txt"], tmp_path)
+    assert "asgifix.sources.pip_grammar" in loaded
+    assert not {name for name in ("pip_requirements_parser", "pip", "libcst", "rich") if name in loaded}

@@ -115,13 +115,16 @@ class MalformedRequirement(FileMatcher):
         for entry in parsed.entries:
             if entry.kind == "invalid":
                 yield self._invalid(parsed, entry)
-            elif entry.kind == "requirement" and re.search(r",\s*$", entry.requirement_text.split(";")[0]):
-                yield self._trailing_comma(parsed, entry)
+            elif entry.rejected_by and _reported(entry.rejected_by):
+                yield self._rejected_by_older(parsed, entry)
 
     def _finding(self, parsed: RequirementsFile, entry: RequirementEntry, message: str,
-                 repaired: Optional[str], reason: str) -> Finding:
+                 repaired: Optional[str], reason: str, whole_line: bool = False) -> Finding:
         document = parsed.document
-        start, end = entry.requirement_span if entry.requirement_text else (entry.logical.start, entry.logical.end)
+        if entry.requirement_text and not whole_line:
+            start, end = entry.requirement_span
+        else:
+            start, end = entry.logical.start, entry.logical.end
         span = document.span(start, end)
         fix = None
         hint: Optional[str]
@@ -141,9 +144,17 @@ class MalformedRequirement(FileMatcher):
         return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint)
 
     def _invalid(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
+        from ..sources.pip_grammar import describe_versions
+
         pip_says = _clean_pip_message(entry.error or "")
         text = entry.requirement_text or entry.logical.text
-        message = f"Invalid requirement `{text}`: pip rejects this line ({pip_says})"
+        rejecting = _reported(entry.rejected_by)
+        who = ("pip rejects" if not entry.rejected_by or _all_reported(rejecting)
+               else f"{describe_versions(entry.rejected_by)} reject")
+        if entry.requirement_text and _options_at_fault(entry):
+            message = f"Invalid option in `{_short(entry.logical.text)}`: {who} this line ({pip_says})"
+            return self._finding(parsed, entry, message, None, "correct or remove the option", whole_line=True)
+        message = f"Invalid requirement `{text}`: {who} this line ({pip_says})"
         if not entry.requirement_text:
             return self._finding(parsed, entry, message, None, "the line holds options only; fix them by hand")
         repaired, reason = propose_repair(entry.requirement_text)
@@ -151,12 +162,29 @@ class MalformedRequirement(FileMatcher):
             repaired, reason = None, "the evident rewrite is still rejected by pip"
         return self._finding(parsed, entry, message, repaired, reason)
 
-    def _trailing_comma(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
+    def _rejected_by_older(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
+        """Today's pip accepts the line, a pip still in use does not (a trailing comma, a new option)."""
+        from ..sources.pip_grammar import accepted_versions, describe_versions
+
+        older, newer = describe_versions(entry.rejected_by), accepted_versions(entry.rejected_by)
+        text = entry.requirement_text.strip() or entry.logical.text
+        why = _clean_pip_message(entry.older_error or "")
+        if re.search(r",\s*(;|$)", entry.requirement_text.split(";")[0] + ";"):
+            message = f"Trailing comma in `{text}`: {older} reject this line; {newer} accept it"
+        else:
+            message = f"`{text}`: {older} reject this line ({why}); {newer} accept it"
+        if entry.requirement_text and _options_at_fault(entry):
+            # the requirement is fine: an option on the line is what the older pips do not know
+            message = f"`{_short(entry.logical.text)}`: {older} reject this line ({why}); {newer} accept it"
+            return self._finding(parsed, entry, message, None,
+                                 f"an option on the line is new; remove it or require a newer pip ({newer})",
+                                 whole_line=True)
+        if not entry.requirement_text:
+            return self._finding(parsed, entry, message, None,
+                                 f"the option is new; remove it or require a newer pip ({newer})")
         repaired, reason = propose_repair(entry.requirement_text)
-        message = (
-            f"Trailing comma in `{entry.requirement_text.strip()}`: pip 24.0 and older reject this line "
-            f"(\"Expected string_end\"); pip 24.1 and newer accept it"
-        )
+        if repaired is not None and not _accepted_by_pip(entry, repaired):
+            repaired, reason = None, f"write the requirement in a form every pip accepts ({older} reject it)"
         return self._finding(parsed, entry, message, repaired, reason)
 
 
@@ -171,8 +199,8 @@ class MalformedRequirement(FileMatcher):
             elif entry.syntax == "pep508" and entry.kind == "requirement" and has_trailing_comma(entry.value):
                 repaired, reason = propose_repair(entry.value)
                 message = (
-                    f"Trailing comma in `{entry.value.strip()}` ({_where(entry)}): tools built on packaging "
-                    f"older than 22 (pip 24.0 and older, older setuptools) reject it"
+                    f"Trailing comma in `{entry.value.strip()}` ({_where(entry)}): pip 24.0 and older "
+                    f"and older build tools reject it"
                 )
                 yield self._declared_finding(parsed, entry, message, repaired, reason)
 
@@ -214,11 +242,41 @@ class MalformedRequirement(FileMatcher):
 
 
 def _accepted_by_pip(entry: RequirementEntry, repaired: str) -> bool:
-    """Re-parse the whole logical line with the repair in place, with pip's own grammar."""
+    """Re-judge the whole logical line with the repair in place: every pip asgifix reports for must accept it."""
     logical = entry.logical
     text = repaired + logical.text[len(entry.requirement_text):]
     trial = _pip_entry(LogicalLine(logical.line, text, list(range(len(text)))))
-    return trial.kind != "invalid" and not re.search(r",\s*(;|$)", repaired)
+    return trial.kind != "invalid" and not _reported(trial.rejected_by)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _options_at_fault(entry: RequirementEntry) -> bool:
+    """The line has options, and its requirement alone is accepted by every pip asgifix reports for."""
+    from ..sources.pip_grammar import judge
+
+    if entry.requirement_text == entry.logical.text:
+        return False
+    alone = judge(entry.requirement_text.strip())
+    return alone.kind != "invalid" and not _reported(alone.rejected_by)
+
+
+def _reported(rejected_by: tuple[str, ...]) -> tuple[str, ...]:
+    """The rejecting pips asgifix reports for (pip 24.0 and newer: see rules/data/pip_grammar.json)."""
+    if not rejected_by:
+        return ()
+    from ..sources.pip_grammar import reported_rejections
+
+    return reported_rejections(rejected_by)
+
+
+def _all_reported(rejecting: tuple[str, ...]) -> bool:
+    from ..sources.pip_grammar import grammar, version_key
+
+    floor = version_key(grammar().oldest_reported)
+    return len(rejecting) == sum(1 for p in grammar().pips if version_key(p.version) >= floor)
 
 
 def _where(entry) -> str:

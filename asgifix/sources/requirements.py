@@ -1,10 +1,10 @@
 """pip requirements files, read the way pip reads them, with exact source spans.
 
 pip's grammar decides what is valid: every logical line that is not obviously
-a simple ``name==1.2`` pin goes through pip-requirements-parser (pip's own
-parsing code). Its ``dumps()`` is lossy, so it is never used to write; instead
-every entry keeps character offsets into the original text, and fixes splice
-those spans. Line joining and comment stripping replicate pip's
+a simple ``name==1.2`` pin is judged by :mod:`.pip_grammar`, which applies the
+option tables and requirement grammars of the released pips (recorded from
+their wheels), and says which releases reject a line. Every entry keeps
+character offsets into the original text, and fixes splice those spans. Line joining and comment stripping replicate pip's
 ``preprocess`` step by step (tests compare the two) while tracking offsets.
 """
 
@@ -23,8 +23,8 @@ _SPLITLINES_KEEPENDS = str.splitlines
 
 # A conservative subset of PEP 508 that every pip accepts: a name with
 # optional extras and plain release-number specifiers. Anything else goes to
-# pip's own parser. tests/test_requirements_source.py checks that every line
-# this accepts is also accepted by pip-requirements-parser.
+# pip's grammar. tests/test_pip_grammar.py checks that every corpus line this
+# accepts is accepted by every recorded pip.
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _RELEASE = r"[0-9]+(?:\.[0-9]+)*"
 _CLAUSE = rf"(?:==|!=|<=|>=|<|>)\s*{_RELEASE}|~=\s*[0-9]+(?:\.[0-9]+)+"
@@ -85,6 +85,8 @@ class RequirementEntry:
     error: Optional[str] = None  # pip's message for kind invalid
     options: dict[str, Any] = field(default_factory=dict)
     via: tuple[str, ...] = ()  # pip-compile's "# via" annotation: what pulled this pin in
+    rejected_by: tuple[str, ...] = ()  # the recorded pip releases that reject the line (pip_grammar)
+    older_error: Optional[str] = None  # what an older pip says, when only older pips reject it
 
     @property
     def line(self) -> int:
@@ -185,17 +187,6 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _split_args(text: str) -> str:
-    """pip's break_args_options: the requirement part is every token before the first option."""
-    tokens = text.split(" ")
-    args = []
-    for token in tokens:
-        if token.startswith("-"):
-            break
-        args.append(token)
-    return " ".join(args)
-
-
 def parse(document: TextDocument) -> RequirementsFile:
     """Classify every logical line of a requirements file. Never raises on file content."""
     entries: list[RequirementEntry] = []
@@ -266,137 +257,40 @@ def _simple_entry(logical: LogicalLine, match: "re.Match[str]") -> RequirementEn
 
 
 def _pip_entry(logical: LogicalLine) -> RequirementEntry:
-    """Everything beyond the simple subset is decided by pip's own code.
+    """Everything beyond the simple subset is judged with pip's grammar (:mod:`.pip_grammar`).
 
-    pip's verdict on a line depends on its text alone, except for a path,
-    URL or editable line (pip looks at the file system for those): the others
-    are judged once per text (a monorepo repeats its lines in every service,
-    and a fix re-reads each file after editing it).
+    A line's verdict depends on its text alone (pip_grammar never looks at the
+    file system), so it is judged once per text: a monorepo repeats its lines
+    in every service, and a fix re-reads each file after editing it.
     """
-    text = logical.text
-    if text.startswith((".", "~", "-e", "--editable")) or _PATH_LIKE.search(text):
-        return _pip_entry_uncached(logical)
-    judged = _pip_entry_of_text(text)
-    # (built field by field: dataclasses.replace costs several times more, per line)
-    return RequirementEntry(judged.kind, logical, judged.requirement_text, judged.name, judged.display_name,
-                            judged.specifier, judged.marker, judged.extras, judged.hashes, judged.target,
-                            judged.error, dict(judged.options), judged.via)
+    from .pip_grammar import judge_cached
 
-
-@lru_cache(maxsize=2048)
-def _pip_entry_of_text(text: str) -> RequirementEntry:
-    return _pip_entry_uncached(LogicalLine(0, text, list(range(len(text)))))
-
-
-def _pip_entry_uncached(logical: LogicalLine) -> RequirementEntry:
-    import pip_requirements_parser as pip  # imported only for lines that need it (~90 ms)
-
-    text = logical.text
-    requirement_text = _split_args(text)
-    requirement_line = pip.RequirementLine(line=text, line_number=logical.line, filename="")
-    try:
-        args, options, arguments = _parse_line(pip, text)
-        parsed_line = pip.ParsedLine(
-            requirement_string=args,
-            options=options,
-            is_constraint=False,
-            requirement_line=requirement_line,
-            arguments=arguments,
-        )
-    except Exception as exc:  # pip reports these lines as invalid too
-        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
-
-    entry: Optional[RequirementEntry] = None
-    # An invalid requirement keeps its --hash options: a hashed line is never rewritten silently.
-    hashes = tuple(getattr(options, "hashes", None) or ())
-    try:
-        for handled in pip.handle_line(parsed_line):
-            if isinstance(handled, pip.InvalidRequirementLine):
-                return RequirementEntry("invalid", logical, requirement_text, error=handled.error_message,
-                                        hashes=hashes)
-            if isinstance(handled, pip.OptionLine):
-                legacy = [o for o in handled.options if o in pip.LEGACY_OPTIONS_DEST]
-                if legacy:
-                    return RequirementEntry(
-                        "invalid",
-                        logical,
-                        requirement_text,
-                        error=f"Unsupported, legacy option: {pip.OPT_BY_OPTIONS_DEST[legacy[0]]}",
-                    )
-                entry = RequirementEntry("option", logical, options=dict(handled.options))
-                continue
-            entry = _requirement_from_pip(pip, logical, requirement_text, handled)
-            if entry.kind == "invalid" and not entry.hashes:
-                entry.hashes = hashes
-    except Exception as exc:
-        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc), hashes=hashes)
-    return entry if entry is not None else RequirementEntry("option", logical)
-
-
-_DEFAULT_OPTIONS: Optional[dict] = None
-
-
-def _parse_line(pip: Any, text: str) -> tuple:
-    """``pip.get_line_parser()(text)``, without building an option parser for a line with no options.
-
-    pip builds a fresh optparse parser for every line (about 0.5 ms). A line
-    none of whose space-separated tokens starts with ``-`` has no options:
-    pip's parser then returns the line as the requirement, its default option
-    values and no arguments, which is what this returns, from defaults
-    computed once (and copied: some of them are lists).
-    """
-    global _DEFAULT_OPTIONS
-    if any(token.startswith("-") for token in text.split(" ")):
-        return pip.get_line_parser()(text)
-    if _DEFAULT_OPTIONS is None:
-        _DEFAULT_OPTIONS = dict(vars(pip.build_parser().get_default_values()))
-    import optparse
-
-    options = optparse.Values({k: list(v) if isinstance(v, list) else v for k, v in _DEFAULT_OPTIONS.items()})
-    return text, options, []
-
-
-def _requirement_from_pip(pip: Any, logical: LogicalLine, requirement_text: str, parsed: Any) -> RequirementEntry:
-    if parsed.invalid_options:
-        invalid = pip.dumps_global_options(parsed.invalid_options)
-        return RequirementEntry(
-            "invalid",
-            logical,
-            requirement_text,
-            error=f"Invalid global options, not supported with a requirement spec: {invalid}",
-        )
-    try:
-        install = pip.build_req_from_parsedreq(parsed)
-    except Exception as exc:
-        return RequirementEntry("invalid", logical, requirement_text, error=_pip_message(exc))
-    req = install.req
-    hashes = tuple(install.hash_options or ())
-    if parsed.is_editable:
-        kind = "editable"
-    elif install.link is not None and req is None:
-        kind = "path"
-    elif install.link is not None:
-        kind = "url"
-    else:
-        kind = "requirement"
-    if req is None:
-        return RequirementEntry(kind, logical, requirement_text, hashes=hashes, options=dict(parsed.options or {}))
-    return RequirementEntry(
-        kind,
-        logical,
-        requirement_text,
-        name=_canonical(req.name),
-        display_name=req.name,
-        specifier=str(req.specifier),
-        marker=_marker_text(install, req),
-        extras=tuple(sorted(req.extras)),
-        hashes=hashes,
-        options=dict(parsed.options or {}),
-    )
-
-
-def _pip_message(exc: BaseException) -> str:
-    return str(getattr(exc, "msg", None) or exc).strip()
+    verdict = judge_cached(logical.text)
+    text = verdict.requirement_text
+    if verdict.kind == "invalid":
+        return RequirementEntry("invalid", logical, text, error=verdict.error, hashes=verdict.hashes,
+                                rejected_by=verdict.rejected_by)
+    if verdict.kind == "option":
+        return RequirementEntry("option", logical, options=dict(verdict.options), rejected_by=verdict.rejected_by,
+                                older_error=verdict.older_error)
+    req = verdict.requirement
+    kind = verdict.kind
+    if (req is not None and kind == "path") or (kind == "requirement" and getattr(req, "url", None)):
+        kind = "url"  # a wheel file or `name @ URL`: pip installs that file
+    entry = RequirementEntry(kind, logical, text, hashes=verdict.hashes, options=dict(verdict.options),
+                             rejected_by=verdict.rejected_by, older_error=verdict.older_error)
+    if req is not None:
+        entry.name = _canonical(req.name)
+        entry.display_name = req.name
+        entry.specifier = str(req.specifier)
+        entry.marker = verdict.marker or (str(req.marker) if req.marker else None)
+        entry.extras = tuple(sorted(req.extras))
+    elif verdict.expanded and kind == "requirement":
+        # `asgiref==${ASGIREF_VERSION}`: the package is known, its version only at install time.
+        head = re.match(_NAME, text)
+        if head and not text[head.end():].startswith(("${", "$")):
+            entry.name, entry.display_name = _canonical(head.group()), head.group()
+    return entry
 
 
 def first_line_of(message: str) -> str:
@@ -534,12 +428,6 @@ def validate(document: TextDocument, new_text: str) -> Optional[str]:
     if new_invalid:
         return f"line {new_invalid[0].line} would become a line pip rejects"
     return None
-
-
-def _marker_text(install: Any, req: Any) -> Optional[str]:
-    # pip moves the requirement's marker onto the InstallRequirement.
-    marker = getattr(install, "marker", None) or req.marker
-    return str(marker) if marker else None
 
 
 _NAME_START = re.compile(r"^[A-Za-z0-9]")

@@ -109,8 +109,10 @@ def _requirements(document: TextDocument, option: Option, group: str) -> list[De
     if values and values[0].text.startswith("file:"):
         return []  # the requirements live in the named file, which is read on its own
     pieces: list[tuple[str, int, int]] = []  # (text, start, line)
-    if len(values) == 1 and ";" in values[0].text:
-        # setuptools splits a one-line value at ";" (and warns when that cut off a marker).
+    if len(values) == 1 and values[0].line == option.line and ";" in values[0].text:
+        # setuptools splits a one-line value at ";" (and warns when that cut off a marker); a
+        # value written on the lines below its key holds a newline, and is split by line only
+        # ("install_requires =" then "    asgiref>=3.5; python_version >= '3.8'").
         value = values[0]
         position = 0
         for part in value.text.split(";"):
