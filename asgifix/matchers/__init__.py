@@ -56,6 +56,7 @@ REGISTRY: dict[str, MatcherSpec] = {
     "asgiref-signature": MatcherSpec("asgiref_api:AsgirefSignatureMatcher", "project", facts=("asgiref-usage",)),
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
+    "moved-import": MatcherSpec("moves:MovedImport", "project", facts=("python-imports",)),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
 }
 
@@ -66,6 +67,8 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
+    # imports from modules that moved (AFX203): the codemod layer's candidates
+    "python-imports": ("moves:collect_imports", (b"asgiref", b"channels")),
 }
 
 

@@ -1,0 +1,144 @@
+"""The moves catalogue: old ``module:Name`` -> new ``module:Name`` (rules/data/moves.toml), with the
+releases that define each side (rules/data/moves.json, read from every release by
+scripts/build_knowledge.py --only moves).
+
+A move is decided from what an install set allows (:func:`verdict`): the old name must be gone
+from every allowed release of its package (or the package not installed at all) and the new
+name present in every allowed release of its package; otherwise the code is right as it is
+("fine"), or the pins straddle the break ("straddle": report, do not rewrite), or nothing the set
+installs has the successor ("missing").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Optional
+
+from ._paths import data_dir
+
+
+@dataclass(frozen=True)
+class Move:
+    old: str  # "module:Name"
+    new: str
+    old_package: str
+    new_package: str
+    applicability: str
+    note: str
+    kinds: tuple[str, ...]
+
+    @property
+    def old_module(self) -> str:
+        return self.old.partition(":")[0]
+
+    @property
+    def old_name(self) -> str:
+        return self.old.partition(":")[2]
+
+    @property
+    def new_module(self) -> str:
+        return self.new.partition(":")[0]
+
+    @property
+    def new_name(self) -> str:
+        return self.new.partition(":")[2]
+
+    @property
+    def old_dotted(self) -> str:
+        return f"{self.old_module}.{self.old_name}"
+
+    @property
+    def new_dotted(self) -> str:
+        return f"{self.new_module}.{self.new_name}"
+
+
+def _load_toml(path):
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+@lru_cache(maxsize=1)
+def all_moves() -> tuple[Move, ...]:
+    data = _load_toml(data_dir() / "moves.toml")
+    return tuple(Move(m["old"], m["new"], m["old-package"], m["new-package"], m["applicability"], m["note"],
+                      tuple(m["kinds"])) for m in data.get("move", ()))
+
+
+@lru_cache(maxsize=1)
+def _defined() -> dict:
+    with open(data_dir() / "moves.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@lru_cache(maxsize=None)
+def moves_for(kind: str) -> dict[str, Move]:
+    """old dotted path (``asgiref.base_layer.BaseChannelLayer``) -> move, for one kind."""
+    return {m.old_dotted: m for m in all_moves() if kind in m.kinds}
+
+
+@lru_cache(maxsize=None)
+def old_modules(kind: str) -> frozenset[str]:
+    return frozenset(m.old_module for m in moves_for(kind).values())
+
+
+@lru_cache(maxsize=None)
+def defined_in(package: str, target: str) -> frozenset[str]:
+    """Releases of ``package`` whose files define ``target`` (``module:Name``)."""
+    data = _defined()
+    releases = data["releases"].get(package, [])
+    index = {r: i for i, r in enumerate(releases)}
+    found: set[str] = set()
+    for first, last in data["defined"].get(package, {}).get(target, ()):
+        found.update(releases[index[first]: index[last] + 1])
+    return frozenset(found)
+
+
+def first_release(package: str, target: str) -> Optional[str]:
+    releases = _defined()["releases"].get(package, [])
+    have = defined_in(package, target)
+    return next((r for r in releases if r in have), None)
+
+
+def last_release(package: str, target: str) -> Optional[str]:
+    releases = _defined()["releases"].get(package, [])
+    have = defined_in(package, target)
+    return next((r for r in reversed(releases) if r in have), None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # "rewrite", "fine", "straddle", "missing"
+    old_allowed: Optional[tuple[str, ...]]
+    new_allowed: Optional[tuple[str, ...]]
+    without_old: tuple[str, ...] = ()  # allowed releases lacking the old name (straddle)
+
+
+def verdict(move: Move, allowed: Callable[[str], Optional[list[str]]]) -> Verdict:
+    """What the install set's allowed versions say about ``move`` (``allowed`` is
+    ``project.allowed_versions``)."""
+    old_allowed = allowed(move.old_package)
+    new_allowed = allowed(move.new_package) if move.new_package != move.old_package else old_allowed
+    old_tuple = tuple(old_allowed) if old_allowed is not None else None
+    new_tuple = tuple(new_allowed) if new_allowed is not None else None
+    if old_allowed:
+        have_old = defined_in(move.old_package, move.old)
+        with_old = [v for v in old_allowed if v in have_old]
+        if len(with_old) == len(old_allowed):
+            return Verdict("fine", old_tuple, new_tuple)
+        if with_old:
+            return Verdict("straddle", old_tuple, new_tuple, tuple(v for v in old_allowed if v not in have_old))
+    if new_allowed and all(v in defined_in(move.new_package, move.new) for v in new_allowed):
+        return Verdict("rewrite", old_tuple, new_tuple)
+    return Verdict("missing", old_tuple, new_tuple)
+
+
+def describe(versions: Optional[tuple[str, ...]]) -> str:
+    if not versions:
+        return "none"
+    return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
