@@ -142,3 +142,22 @@ def describe(versions: Optional[tuple[str, ...]]) -> str:
     if not versions:
         return "none"
     return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
+
+
+@lru_cache(maxsize=None)
+def change_since(change_id: str) -> tuple[str, str]:
+    """(package, first release) of a ``[[change]]`` of moves.toml (evidence checked by the build script)."""
+    for change in _load_toml(data_dir() / "moves.toml").get("change", ()):
+        if change["id"] == change_id:
+            return change["package"], change["since"]
+    raise KeyError(change_id)
+
+
+def all_from(allowed: Optional[list[str]], since: str) -> bool:
+    """Every allowed release is ``since`` or later (False when nothing is allowed)."""
+    if not allowed:
+        return False
+    from packaging.version import Version
+
+    floor = Version(since)
+    return all(Version(v) >= floor for v in allowed)

@@ -1290,6 +1290,12 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
         for side in ("old", "new"):
             if m[side] not in out["defined"].get(m[side + "-package"], {}):
                 log("WARNING: no %s release defines %s" % (m[side + "-package"], m[side]))
+    # The settings behaviour AFX204 relies on ([[change]] entries of moves.toml): every evidence line checked.
+    problems = check_behaviour(cache, index_url, workers, path or (data_dir() / "moves.toml"))
+    for problem in problems:
+        print("EVIDENCE: " + problem)
+    if problems:
+        raise SystemExit("moves.toml: %d evidence problem(s)" % len(problems))
     return out
 
 # -------------------------------------------------------------------------- (end of moves)

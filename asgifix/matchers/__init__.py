@@ -56,6 +56,8 @@ REGISTRY: dict[str, MatcherSpec] = {
     "asgiref-signature": MatcherSpec("asgiref_api:AsgirefSignatureMatcher", "project", facts=("asgiref-usage",)),
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
+    "channel-layer-settings": MatcherSpec("channel_settings:ChannelLayerSettings", "project",
+                                          facts=("channel-layers",)),
     "moved-import": MatcherSpec("moves:MovedImport", "project", facts=("python-imports",)),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
 }
@@ -69,6 +71,8 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
     # imports from modules that moved (AFX203): the codemod layer's candidates
     "python-imports": ("moves:collect_imports", (b"asgiref", b"channels")),
+    # CHANNEL_LAYERS settings (AFX204), in any module that assigns it
+    "channel-layers": ("channel_settings:collect_channel_layers", (b"CHANNEL_LAYERS",)),
 }
 
 
