@@ -1251,7 +1251,8 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
     """
     data = load_toml(path or (data_dir() / "moves.toml"))
     moves = data.get("move", [])
-    packages = sorted({m["old-package"] for m in moves} | {m["new-package"] for m in moves})
+    packages = sorted({m["old-package"] for m in moves} | {m["new-package"] for m in moves}
+                      | {r["package"] for r in data.get("removed", [])})
     listing = project_files(packages, cache, index_url)
     per_package: Dict[str, List[str]] = {}
     chosen: Dict[Tuple[str, str], Dict[str, Any]] = {}
@@ -1272,6 +1273,9 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
         for side in ("old", "new"):
             module, _, name = m[side].partition(":")
             wanted.setdefault(m[side + "-package"], []).append((module, name))
+    for r in data.get("removed", []):  # Channels 1 APIs with no successor (AFX205)
+        module, _, name = r["target"].partition(":")
+        wanted.setdefault(r["package"], []).append((module, name))
     defined: Dict[Tuple[str, str], List[str]] = {}  # ("package", "module:Name") -> releases
     for package in packages:
         for v in per_package[package]:

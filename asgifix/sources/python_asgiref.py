@@ -45,12 +45,19 @@ class Call:
     end_line: int
     end_column: int
     decorator: bool = False  # used as @sync_to_async(...) or bare @sync_to_async
+    # (line, character column) where each positional argument starts, for fixes that name them
+    arguments: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
 class AsgirefUsage:
     references: list[Reference] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+
+    @property
+    def keep_document(self) -> bool:
+        """A call a fix may edit (AFX202 names arguments): the engine keeps the file's document."""
+        return bool(self.calls)
 
 
 class CharPositions:
@@ -183,9 +190,10 @@ class _Collector(ast.NodeVisitor):
         keywords = tuple(k.arg for k in node.keywords if k.arg is not None)
         star_kwargs = any(k.arg is None for k in node.keywords)
         line, column, end_line, end_column = self.positions.of(node)
+        arguments = tuple(self.positions.of(a)[:2] for a in node.args) if not star_args else ()
         self.usage.calls.append(
             Call(resolved, positional, keywords, star_args, star_kwargs, line, column, end_line, end_column,
-                 decorator)
+                 decorator, arguments)
         )
 
 
