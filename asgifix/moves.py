@@ -28,6 +28,7 @@ class Move:
     applicability: str
     note: str
     kinds: tuple[str, ...]
+    python: Optional[str] = None  # new-package "python": the standard library from this Python on
 
     @property
     def old_module(self) -> str:
@@ -67,7 +68,7 @@ def _load_toml(path):
 def all_moves() -> tuple[Move, ...]:
     data = _load_toml(data_dir() / "moves.toml")
     return tuple(Move(m["old"], m["new"], m["old-package"], m["new-package"], m["applicability"], m["note"],
-                      tuple(m["kinds"])) for m in data.get("move", ()))
+                      tuple(m["kinds"]), m.get("python")) for m in data.get("move", ()))
 
 
 @lru_cache(maxsize=1)
@@ -119,9 +120,21 @@ class Verdict:
     without_old: tuple[str, ...] = ()  # allowed releases lacking the old name (straddle)
 
 
-def verdict(move: Move, allowed: Callable[[str], Optional[list[str]]]) -> Verdict:
+def verdict(move: Move, allowed: Callable[[str], Optional[list[str]]],
+            pythons: tuple[str, ...] = ()) -> Verdict:
     """What the install set's allowed versions say about ``move`` (``allowed`` is
-    ``project.allowed_versions``)."""
+    ``project.allowed_versions``; ``pythons`` the set's Pythons, for moves into the standard library)."""
+    if move.new_package == "python":
+        # A deprecation: the old name still works; move only where every Python has the new one.
+        if not pythons or move.python is None:
+            return Verdict("fine", None, None)
+        from packaging.version import Version
+
+        if all(Version(p) >= Version(move.python) for p in pythons):
+            return Verdict("rewrite", None, tuple(pythons))
+        if any(Version(p) >= Version(move.python) for p in pythons):
+            return Verdict("fine", None, tuple(pythons))  # some Pythons lack it: the old name is right
+        return Verdict("fine", None, tuple(pythons))
     old_allowed = allowed(move.old_package)
     new_allowed = allowed(move.new_package) if move.new_package != move.old_package else old_allowed
     old_tuple = tuple(old_allowed) if old_allowed is not None else None
@@ -161,3 +174,32 @@ def all_from(allowed: Optional[list[str]], since: str) -> bool:
 
     floor = Version(since)
     return all(Version(v) >= floor for v in allowed)
+
+
+@dataclass(frozen=True)
+class Removed:
+    target: str  # "module:Name"
+    package: str
+    replacement: str
+
+    @property
+    def dotted(self) -> str:
+        module, _, name = self.target.partition(":")
+        return f"{module}.{name}"
+
+
+@lru_cache(maxsize=1)
+def removed() -> dict[str, Removed]:
+    """dotted path -> a Channels 1 API with no mechanical successor (moves.toml ``[[removed]]``)."""
+    data = _load_toml(data_dir() / "moves.toml")
+    entries = (Removed(r["target"], r["package"], r["replacement"]) for r in data.get("removed", ()))
+    return {entry.dotted: entry for entry in entries}
+
+
+def presence(package: str, target: str, allowed: Optional[list[str]]) -> str:
+    """"gone" (no allowed release defines ``target``), "some", "all" or "unknown" (not installed)."""
+    if not allowed:
+        return "unknown"
+    have = defined_in(package, target)
+    count = sum(1 for v in allowed if v in have)
+    return "gone" if count == 0 else "all" if count == len(allowed) else "some"

@@ -1251,6 +1251,8 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
     """
     data = load_toml(path or (data_dir() / "moves.toml"))
     moves = data.get("move", [])
+    # "python" is the standard library: the install set's Pythons decide (no release list to read).
+    moves = [m for m in moves if m["new-package"] != "python"]
     packages = sorted({m["old-package"] for m in moves} | {m["new-package"] for m in moves}
                       | {r["package"] for r in data.get("removed", [])})
     listing = project_files(packages, cache, index_url)

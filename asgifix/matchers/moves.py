@@ -60,7 +60,7 @@ class MovedImport(ProjectMatcher):
 
         def judge(move: catalogue.Move) -> catalogue.Verdict:
             if move.old not in verdicts:
-                verdicts[move.old] = catalogue.verdict(move, project.allowed_versions)
+                verdicts[move.old] = catalogue.verdict(move, project.allowed_versions, project.pythons)
             return verdicts[move.old]
 
         for facts in project.facts.get("python-imports", ()):
@@ -132,9 +132,16 @@ class MovedImport(ProjectMatcher):
                 fix = Fix("unsafe" if unsafe else "safe",
                           f"import {', '.join(m.new_name for m in rewritten)} from its new module", tuple(edits))
         move = rewritten[0]
-        last = catalogue.last_release(move.old_package, move.old)
         others = f" (and {len(rewritten) - 1} more)" if len(rewritten) > 1 else ""
-        gone = f"is gone after {move.old_package} {last}" if last else f"is in no {move.old_package} release"
-        message = f"`{move.old_dotted}`{others} {gone}; it is `{move.new_dotted}` in the {move.new_package} the pins allow"
+        if move.new_package == "python":
+            message = (f"`{move.old_dotted}`{others} is deprecated (asgiref 3.13.0); every Python of the project "
+                       f"has `{move.new_dotted}`")
+            severity = "warning"
+        else:
+            last = catalogue.last_release(move.old_package, move.old)
+            gone = f"is gone after {move.old_package} {last}" if last else f"is in no {move.old_package} release"
+            message = (f"`{move.old_dotted}`{others} {gone}; it is `{move.new_dotted}` in the {move.new_package} "
+                       f"the pins allow")
+            severity = self.rule.severity
         hint = "; ".join(dict.fromkeys(m.note for m in rewritten))
-        yield Finding(self.rule.code, self.rule.severity, message, path, span, fix, hint)
+        yield Finding(self.rule.code, severity, message, path, span, fix, hint)
