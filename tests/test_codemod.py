@@ -78,3 +78,25 @@ def test_fixture_fix_then_check_leaves_only_findings_without_a_fix_and_every_mod
     assert "from channels.layers import BaseChannelLayer" in (project / "chat/layers.py").read_text()
     for module in project.rglob("*.py"):
         py_compile.compile(str(module), doraise=True, cfile=str(tmp_path / "out.pyc"))
+
+
+def test_safe_fixes_alone_leave_the_dead_backend_reported(tmp_path):
+    """Without --unsafe-fixes asgi_redis stays declared, so the settings are not rewritten, and say so."""
+    project = tmp_path / "legacy-chat"
+    shutil.copytree(FIXTURES / "legacy-chat", project)
+    run_cli("fix", str(project))
+    after = run_cli("check", str(project), "--format", "json").json()["findings"]
+    assert "asgi_redis.RedisChannelLayer" in (project / "chat_project/settings.py").read_text()
+    (backend,) = [f for f in after if f["code"] == "AFX204" and "BACKEND" in f["message"]]
+    assert backend["fix"] is None and "AFX102" in backend["hint"]
+
+
+def test_module_level_names_and_guards_come_from_one_resolution(tmp_path):
+    """A moved name imported under an alias of a module import is reported, never rewritten."""
+    root = write_tree(tmp_path / "p", {"requirements.txt": "channels==4.3.2\n",
+                                       "app/c.py": "import channels.generic.websockets as ws\n\n"
+                                                   "class C(ws.WebsocketConsumer):\n    pass\n"})
+    outcome = _fix(root)
+    assert outcome.report.changed_paths == []
+    (finding,) = [f for f in outcome.report.findings if f.code == "AFX203"]
+    assert finding.fix is None and "module imports are not rewritten" in finding.message
