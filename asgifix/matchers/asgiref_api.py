@@ -171,7 +171,8 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
         verdicts: dict[tuple, list[tuple[str, str, str]]] = {}
         for path, usage in usages:
             for call in usage.calls:
-                shape = (call.dotted, call.positional, call.keywords, call.has_star_args, call.has_star_kwargs)
+                shape = (call.dotted, call.positional, call.keywords, call.has_star_args, call.has_star_kwargs,
+                         call.literals)
                 judged = verdicts.get(shape)
                 if judged is None:
                     judged = verdicts[shape] = self._judge(call, scope, pinned, releases)
@@ -189,7 +190,43 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
         if not knowledge.signature_history(module, qualname):
             return []
         return [*self._arguments(call, module, qualname, scope, releases),
+                *self._executor(call, module, qualname, scope, releases),
                 *self._defaults(call, module, qualname, scope, pinned, releases)]
+
+    def _executor(self, call, module, qualname, scope, releases) -> Iterator[tuple]:
+        """``executor=`` with ``thread_sensitive`` true (given, or by default): a TypeError from the
+        release of behaviour.toml's "sync-to-async-executor-excludes-thread-sensitive" on."""
+        if "executor" not in call.keywords or call.has_star_kwargs or dict(call.literals).get("executor") == "None":
+            return
+        changes = [c for c in knowledge.behaviour_changes(module, qualname.split(".")[0])
+                   if c["id"] == "sync-to-async-executor-excludes-thread-sensitive"]
+        if not changes:
+            return
+        since = releases.index(changes[0]["version"]) if changes[0]["version"] in releases else len(releases)
+        given = dict(call.literals).get("thread_sensitive")
+        if "thread_sensitive" in call.keywords and given is None:
+            return  # a computed value: cannot tell
+        if given is not None and given != "True":
+            return
+        failing = []
+        for version in scope.versions:
+            if releases.index(version) < since:
+                continue
+            if given is None:
+                params = knowledge.signature_in(module, qualname, version) or []
+                default = next((p.default for p in params if p.name == "thread_sensitive"), None)
+                if default != "True":
+                    continue
+            failing.append(version)
+        if not failing:
+            return
+        everywhere = len(failing) == len(scope.versions)
+        how = "by default" if given is None else "given"
+        message = (f"`{qualname}(...)` with `executor=` and thread_sensitive=True ({how}): asgiref "
+                   f"{_runs(failing, releases)} raise TypeError; {scope.reason}")
+        recipe = ("explicit", "thread_sensitive", "False") if given is None and not call.decorator else None
+        yield (self._severity(False, everywhere), message,
+               "pass thread_sensitive=False with executor= (the executor runs the function)", recipe)
 
     def _rejects(self, call: Call, params) -> Optional[str]:
         """Why a release with ``params`` rejects the call, or None."""

@@ -116,8 +116,8 @@ class MovedImport(ProjectMatcher):
         for move, verdict in straddling:
             since = catalogue.first_release(move.new_package, move.new)
             yield Finding(self.rule.code, "warning",
-                          f"`{move.old_dotted}` moved to `{move.new_dotted}` ({move.new_package} {since}); the pins "
-                          f"allow {move.old_package} {catalogue.describe(verdict.old_allowed)}, both sides of the move",
+                          f"`{move.old_dotted}` moved to `{move.new_dotted}` in {move.new_package} {since}; the pins "
+                          f"allow both sides of the move",
                           path, span, None, f"pin {move.old_package} to one side of the move, then run `asgifix fix`")
         if not rewritten:
             return
@@ -140,8 +140,7 @@ class MovedImport(ProjectMatcher):
         else:
             last = catalogue.last_release(move.old_package, move.old)
             gone = f"is gone after {move.old_package} {last}" if last else f"is in no {move.old_package} release"
-            message = (f"`{move.old_dotted}`{others} {gone}; it is `{move.new_dotted}` in the {move.new_package} "
-                       f"the pins allow")
+            message = f"`{move.old_dotted}`{others} {gone}: it is `{move.new_dotted}` now"
             severity = self.rule.severity
         hint = "; ".join(dict.fromkeys(m.note for m in rewritten))
         yield Finding(self.rule.code, severity, message, path, span, fix, hint)

@@ -47,6 +47,8 @@ class Call:
     decorator: bool = False  # used as @sync_to_async(...) or bare @sync_to_async
     # (line, character column) where each positional argument starts, for fixes that name them
     arguments: tuple[tuple[int, int], ...] = ()
+    # keyword arguments given as a literal constant: (name, repr of the value)
+    literals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -193,7 +195,9 @@ class _Collector(ast.NodeVisitor):
         arguments = tuple(self.positions.of(a)[:2] for a in node.args) if not star_args else ()
         self.usage.calls.append(
             Call(resolved, positional, keywords, star_args, star_kwargs, line, column, end_line, end_column,
-                 decorator, arguments)
+                 decorator, arguments,
+                 tuple((k.arg, repr(k.value.value)) for k in node.keywords
+                       if k.arg is not None and isinstance(k.value, ast.Constant)))
         )
 
 
