@@ -61,7 +61,7 @@ def test_a_second_fix_run_changes_nothing_and_the_straddle_is_reported(tmp_path)
     assert outcome.report.changed_paths == []
     (finding,) = [f for f in outcome.report.findings if f.code == "AFX203"]
     assert finding.severity == "warning" and finding.fix is None
-    assert "both sides of the move" in finding.message
+    assert "the pins allow both sides" in finding.message
 
 
 def test_fixture_fix_then_check_leaves_only_findings_without_a_fix_and_every_module_compiles(tmp_path):

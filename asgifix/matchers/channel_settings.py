@@ -252,8 +252,8 @@ class ChannelLayerSettings(ProjectMatcher):
         for spot, url in layer.tuple_hosts:
             fix = Fix("unsafe", f"write the address as {url}", (self._edit(document, spot.start, spot.end, repr(url)),))
             yield self._finding(document, path, spot,
-                                f"host `\"address\": {spot.text}` is aioredis style: channels_redis {since}+ reads the "
-                                f"address as a URL (AttributeError on a tuple)",
+                                f"host address `{spot.text}` is aioredis style: channels_redis {since}+ needs a URL "
+                                f"(AttributeError)",
                                 f"write it as {url!r}", fix)
 
     def _keys(self, project, document, path, layer: LayerFacts) -> Iterator[Finding]:
