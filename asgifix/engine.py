@@ -231,7 +231,7 @@ class Engine:
                 value, lines = collected
                 texts = {line: document.line_text(line) for line in lines}
                 result.facts.append((name, FileFacts(source.display, value, texts)))
-        if source.kind in self.document_kinds or any(f.fix for f in result.findings):
+        if source.kind in self.document_kinds or any(f.fix for f in result.findings) or _wants_document(result):
             result.document = document
         return result
 
@@ -357,7 +357,7 @@ class Engine:
                 project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
-                if result.declarations or source.kind in self.document_kinds:
+                if result.declarations or source.kind in self.document_kinds or _wants_document(result):
                     project.documents[source.display] = result.document
                     project.kinds[source.display] = source.kind
 
@@ -593,6 +593,13 @@ class Engine:
             first = fix.edits[0].path
             counts[first] = counts.get(first, 0) + 1
         return {path: (counts.get(path, 0), edits) for path, edits in taken.items()}
+
+
+def _wants_document(result: FileResult) -> bool:
+    """A collector found a rewrite candidate here (its facts say ``keep_document``): a project
+    rule's fix may edit this Python file, so its document is kept (the codemod layer, AFX203/AFX204)."""
+    return any(isinstance(fact, FileFacts) and getattr(fact.value, "keep_document", False)
+               for _, fact in result.facts)
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:

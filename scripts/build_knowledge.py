@@ -1644,11 +1644,95 @@ def check_behaviour(cache: Path, index_url: str, workers: int, path: Optional[Pa
 
 
 # --------------------------------------------------------------------------
+# Moves (AFX203/AFX204): which releases define each side of rules/data/moves.toml
+# (the codemod helper's section: kept apart from the rest of the script)
+# --------------------------------------------------------------------------
+
+def release_defines(members: Dict[str, bytes], module: str, name: str) -> bool:
+    """Whether the release's ``module`` (``pkg/mod.py`` or ``pkg/mod/__init__.py``) binds ``name`` at top level."""
+    base = module.replace(".", "/")
+    for path, is_package in ((base + ".py", False), (base + "/__init__.py", True)):
+        raw = members.get(path)
+        if raw is None:
+            continue
+        try:
+            tree = ast.parse(raw, filename=path)
+        except (SyntaxError, ValueError):
+            top, _ = regex_api(decode_source(raw))
+            return name in top
+        return name in module_bindings(tree, module, is_package)
+    return False
+
+
+def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] = None) -> Dict[str, Any]:
+    """For every entry of moves.toml, the releases of its packages that define the old and the new name.
+
+    Every release's sdist (else wheel) is read with ``ast``, never imported. A release that does not
+    ship the module does not define the name.
+    """
+    data = load_toml(path or (data_dir() / "moves.toml"))
+    moves = data.get("move", [])
+    # "python" is the standard library: the install set's Pythons decide (no release list to read).
+    moves = [m for m in moves if m["new-package"] != "python"]
+    packages = sorted({m["old-package"] for m in moves} | {m["new-package"] for m in moves}
+                      | {r["package"] for r in data.get("removed", [])})
+    listing = project_files(packages, cache, index_url)
+    per_package: Dict[str, List[str]] = {}
+    chosen: Dict[Tuple[str, str], Dict[str, Any]] = {}
+    for package in packages:
+        files = listing.get(package)
+        if files is None:
+            raise SystemExit("the index does not serve %s" % package)
+        rel = releases_from_files(package, files)
+        per_package[package] = ordered(rel)
+        for v in per_package[package]:
+            f = pick_api_file(rel[v])
+            if f is not None:
+                chosen[(package, v)] = f
+        log("moves: %s, %d releases" % (package, len(per_package[package])))
+    download(list(chosen.values()), cache, index_url, workers)
+    wanted: Dict[str, List[Tuple[str, str]]] = {}
+    for m in moves:
+        for side in ("old", "new"):
+            module, _, name = m[side].partition(":")
+            wanted.setdefault(m[side + "-package"], []).append((module, name))
+    for r in data.get("removed", []):  # Channels 1 APIs with no successor (AFX205)
+        module, _, name = r["target"].partition(":")
+        wanted.setdefault(r["package"], []).append((module, name))
+    defined: Dict[Tuple[str, str], List[str]] = {}  # ("package", "module:Name") -> releases
+    for package in packages:
+        for v in per_package[package]:
+            f = chosen.get((package, v))
+            if f is None:
+                continue
+            _, members = strip_top(archive_members(cache / "files" / f["filename"]), f["kind"] == "wheel")
+            for module, name in sorted(set(wanted.get(package, []))):
+                if release_defines(members, module, name):
+                    defined.setdefault((package, module + ":" + name), []).append(v)
+    out: Dict[str, Any] = {"schema": SCHEMA_VERSION, "generated_by": "scripts/build_knowledge.py --only moves",
+                           "releases": {p: per_package[p] for p in packages}, "defined": {}}
+    for (package, target), versions in sorted(defined.items()):
+        out["defined"].setdefault(package, {})[target] = to_intervals(versions, per_package[package])
+    for m in moves:
+        for side in ("old", "new"):
+            if m[side] not in out["defined"].get(m[side + "-package"], {}):
+                log("WARNING: no %s release defines %s" % (m[side + "-package"], m[side]))
+    # The settings behaviour AFX204 relies on ([[change]] entries of moves.toml): every evidence line checked.
+    problems = check_behaviour(cache, index_url, workers, path or (data_dir() / "moves.toml"))
+    for problem in problems:
+        print("EVIDENCE: " + problem)
+    if problems:
+        raise SystemExit("moves.toml: %d evidence problem(s)" % len(problems))
+    return out
+
+# -------------------------------------------------------------------------- (end of moves)
+
+# --------------------------------------------------------------------------
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=str(REPO / ".knowledge-cache"), help="download cache directory")
-    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts"), help="build only one data file")
+    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves"), help="build only one data file")
     ap.add_argument("--index-url", default=os.environ.get("ASGIFIX_INDEX_URL", DEFAULT_INDEX))
     ap.add_argument("--workers", type=int, default=3, help="parallel pip processes / downloads (2-4)")
     ap.add_argument("--out", default=str(data_dir()), help="output directory (default rules/data)")
@@ -1674,6 +1758,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_json(out / "ecosystem.json", build_ecosystem(cache, args.index_url, args.workers))
     if args.only in (None, "facts"):  # reads ecosystem.json: after it
         write_json(out / FACTS_FILE, build_facts(cache, args.index_url, args.workers, out))
+    if args.only in (None, "moves"):
+        write_json(out / "moves.json", build_moves(cache, args.index_url, args.workers))
     log("done in %.0f s" % (time.time() - t0))
     return 0
 

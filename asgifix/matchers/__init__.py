@@ -61,6 +61,10 @@ REGISTRY: dict[str, MatcherSpec] = {
     "python-conflict": MatcherSpec("version_conflict:PythonConflict", "project"),
     "package-overwrites-module": MatcherSpec("package_overwrites:PackageOverwritesModule", "project",
                                              facts=("django-wiring",)),
+    "channel-layer-settings": MatcherSpec("channel_settings:ChannelLayerSettings", "project",
+                                          facts=("channel-layers",)),
+    "channels1-api": MatcherSpec("channels1:Channels1Api", "project", facts=("channels1-usage",)),
+    "moved-import": MatcherSpec("moves:MovedImport", "project", facts=("python-imports",)),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
@@ -70,6 +74,13 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
+    # imports from modules that moved (AFX203): the codemod layer's candidates
+    "python-imports": ("moves:collect_imports", (b"asgiref", b"channels")),
+    # Channels 1 APIs, Local subclasses, Channels 1 server commands (AFX205)
+    "channels1-usage": ("channels1:collect_channels1", (b"channels", b"reply_channel", b"channel_session",
+                                                         b"asgiref.local", b"runworker", b"channel_layer")),
+    # CHANNEL_LAYERS settings (AFX204), in any module that assigns it
+    "channel-layers": ("channel_settings:collect_channel_layers", (b"CHANNEL_LAYERS",)),
 }
 
 

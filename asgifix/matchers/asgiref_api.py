@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .. import knowledge
+from ..names import names_of
 from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, release_runs, span_text
-from ..model import Finding, Span
+from ..model import Finding, Fix, Span
 from ..project import ProjectModel
 from ..sources.python_asgiref import AsgirefUsage, Call, Reference, asgiref_usage
 from . import FileFacts, ProjectMatcher
@@ -22,7 +23,7 @@ from . import FileFacts, ProjectMatcher
 def collect_asgiref_usage(parsed) -> Optional[tuple[AsgirefUsage, set[int]]]:
     if getattr(parsed, "tree", None) is None:
         return None  # not Python (a rule that also reads declaration files asked for it)
-    usage = asgiref_usage(parsed.document, parsed.tree)
+    usage = asgiref_usage(parsed.document, parsed.tree, names_of(parsed))
     if not usage.references and not usage.calls:
         return None
     lines = {r.line for r in usage.references} | {r.end_line for r in usage.references}
@@ -184,15 +185,18 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
         verdicts: dict[tuple, list[tuple[str, str, str]]] = {}
         for path, usage in usages:
             for call in usage.calls:
-                shape = (call.dotted, call.positional, call.keywords, call.has_star_args, call.has_star_kwargs)
+                shape = (call.dotted, call.positional, call.keywords, call.has_star_args, call.has_star_kwargs,
+                         call.literals)
                 judged = verdicts.get(shape)
                 if judged is None:
                     judged = verdicts[shape] = self._judge(call, scope, pinned, releases)
-                for severity, message, hint in judged:
-                    yield Finding(self.rule.code, severity, message, path, _span(call), None, hint)
+                for severity, message, hint, recipe in judged:
+                    fix = _call_fix(project.documents.get(path), call, recipe) if recipe else None
+                    yield Finding(self.rule.code, severity, message, path, _span(call), fix, hint)
 
-    def _judge(self, call: Call, scope, pinned, releases) -> list[tuple[str, str, str]]:
-        """``(severity, message, hint)`` for each problem of a call of this shape."""
+    def _judge(self, call: Call, scope, pinned, releases) -> list[tuple[str, str, str, Optional[tuple]]]:
+        """``(severity, message, hint, recipe)`` for each problem of a call of this shape; the recipe says
+        how to fix it wherever a call of this shape is (see :func:`_call_fix`), or is None."""
         module, rest = split_dotted(call.dotted)
         if module is None or not rest:
             return []
@@ -200,7 +204,43 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
         if not knowledge.signature_history(module, qualname):
             return []
         return [*self._arguments(call, module, qualname, scope, releases),
+                *self._executor(call, module, qualname, scope, releases),
                 *self._defaults(call, module, qualname, scope, pinned, releases)]
+
+    def _executor(self, call, module, qualname, scope, releases) -> Iterator[tuple]:
+        """``executor=`` with ``thread_sensitive`` true (given, or by default): a TypeError from the
+        release of behaviour.toml's "sync-to-async-executor-excludes-thread-sensitive" on."""
+        if "executor" not in call.keywords or call.has_star_kwargs or dict(call.literals).get("executor") == "None":
+            return
+        changes = [c for c in knowledge.behaviour_changes(module, qualname.split(".")[0])
+                   if c["id"] == "sync-to-async-executor-excludes-thread-sensitive"]
+        if not changes:
+            return
+        since = releases.index(changes[0]["version"]) if changes[0]["version"] in releases else len(releases)
+        given = dict(call.literals).get("thread_sensitive")
+        if "thread_sensitive" in call.keywords and given is None:
+            return  # a computed value: cannot tell
+        if given is not None and given != "True":
+            return
+        failing = []
+        for version in scope.versions:
+            if releases.index(version) < since:
+                continue
+            if given is None:
+                params = knowledge.signature_in(module, qualname, version) or []
+                default = next((p.default for p in params if p.name == "thread_sensitive"), None)
+                if default != "True":
+                    continue
+            failing.append(version)
+        if not failing:
+            return
+        everywhere = len(failing) == len(scope.versions)
+        how = "by default" if given is None else "given"
+        message = (f"`{qualname}(...)` with `executor=` and thread_sensitive=True ({how}): asgiref "
+                   f"{_runs(failing, releases)} raise TypeError; {scope.reason}")
+        recipe = ("explicit", "thread_sensitive", "False") if given is None and not call.decorator else None
+        yield (self._severity(False, everywhere), message,
+               "pass thread_sensitive=False with executor= (the executor runs the function)", recipe)
 
     def _rejects(self, call: Call, params) -> Optional[str]:
         """Why a release with ``params`` rejects the call, or None."""
@@ -209,6 +249,13 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
         for keyword in call.keywords:
             if keyword not in names and not has_var_keyword:
                 return f"keyword `{keyword}`"
+        if not call.has_star_args and not call.has_star_kwargs and not call.decorator:
+            slots = [p for p in params if p.kind in ("positional-only", "positional-or-keyword")
+                     and p.name not in ("self", "cls")]
+            for index, param in enumerate(slots):
+                # A required parameter (no default) the call leaves out: CurrentThreadExecutor() on 3.9.0+.
+                if param.default is None and index >= call.positional and param.name not in call.keywords:
+                    return f"no `{param.name}` argument"
         if not call.has_star_args and not any(p.kind == "var-positional" for p in params):
             positional = [p for p in params if p.kind in ("positional-only", "positional-or-keyword")
                           and p.name not in ("self", "cls")]
@@ -238,9 +285,36 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 hint = f"require asgiref>={accepting[0]}"
             elif "positional" in reason:
                 hint = "pass the later arguments by keyword" + self._keyword_only_since(module, qualname, releases)
+            elif reason.startswith("no `"):
+                hint = f"pass {reason[4:-10]}= (required since asgiref {versions[0]})"
             else:
                 hint = "drop the argument, or pin an asgiref release that accepts it"
-            yield self._severity(False, everywhere), message, hint
+            recipe = None
+            if "positional" in reason and accepting and not newer:
+                recipe = self._keyword_recipe(call, module, qualname, scope, accepting[-1])
+            yield self._severity(False, everywhere), message, hint, recipe
+
+    @staticmethod
+    def _keyword_recipe(call, module, qualname, scope, accepting: str) -> Optional[tuple]:
+        """("keywords", first index, names): name the positional arguments past what every allowed
+        release takes positionally, with the names a release that took them positionally gives them."""
+        old = [p.name for p in knowledge.signature_in(module, qualname, accepting) or []
+               if p.kind in ("positional-only", "positional-or-keyword") and p.name not in ("self", "cls")]
+        limit = len(old)
+        for version in scope.versions:
+            params = knowledge.signature_in(module, qualname, version)
+            if params is None:
+                return None
+            slots = [p for p in params if p.kind in ("positional-only", "positional-or-keyword")
+                     and p.name not in ("self", "cls")]
+            limit = min(limit, len(slots))
+            accepted = {p.name for p in params if p.kind in ("positional-or-keyword", "keyword-only")}
+            if any(name not in accepted for name in old[limit: call.positional]):
+                return None
+        names = tuple(old[limit: call.positional])
+        if not names or len(call.arguments) < call.positional:
+            return None
+        return ("keywords", limit, names)
 
     @staticmethod
     def _keyword_only_since(module: str, qualname: str, releases: list[str]) -> str:
@@ -276,7 +350,38 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
             message = (f"`{qualname}(...)` relies on the default of `{param.name}`, which changed: "
                        f"{described} ({context})")
             hint = f"pass {param.name}= explicitly to keep one behaviour"
-            yield "warning", message, hint
+            # The fix writes the default of the newest release in play: the code then behaves under every
+            # release in play as it will after the upgrade (thread_sensitive=True is what ORM code needs;
+            # the old parallel behaviour is right only for code that touches no database, a human call).
+            kept = next((d for d, versions in defaults.items() if in_play[-1] in versions), None)
+            recipe = ("explicit", param.name, kept) if kept is not None and not call.decorator else None
+            yield "warning", message, hint, recipe
+
+
+def _call_fix(document, call: Call, recipe: tuple) -> Optional[Fix]:
+    """The edits a recipe of :meth:`AsgirefSignatureMatcher._judge` makes on one call."""
+    if document is None:
+        return None
+    from ..codemod import insert_edit
+
+    if recipe[0] == "keywords":
+        _, first, names = recipe
+        edits = tuple(insert_edit(document, document.offset(*call.arguments[first + index]), f"{name}=")
+                      for index, name in enumerate(names))
+        return Fix("safe", f"pass {', '.join(names)} by keyword", edits)
+    if recipe[0] == "explicit":
+        _, name, value = recipe
+        end = document.offset(call.end_line, call.end_column) - 1
+        text = document.text
+        if end < 0 or text[end] != ")":
+            return None
+        before = end - 1
+        while before >= 0 and text[before] in " \t\r\n":
+            before -= 1
+        separator = "" if text[before] in "(," else ", "
+        return Fix("unsafe", f"pass {name}={value} explicitly",
+                   (insert_edit(document, end, f"{separator}{name}={value}"),))
+    return None
 
 
 def changes_between(project: ProjectModel, old: list[str], new: str, limit: int = 3) -> str:
