@@ -229,6 +229,10 @@ class Engine:
                 result.facts.append((name, FileFacts(source.display, value, texts)))
         if source.kind in self.declaration_kinds or any(f.fix for f in result.findings):
             result.document = document
+        elif any(getattr(fact, "value", None) is not None and getattr(fact.value, "editable", False)
+                 for _, fact in result.facts):
+            # A collector found a candidate a project rule may fix (AFX4xx wiring): keep the document.
+            result.document = document
         return result
 
     def results(self, paths: list[str], *, progress: Optional[Callable[[SourceFile], None]] = None,
@@ -353,7 +357,8 @@ class Engine:
                 project.paths[source.display] = source.path
             if result.document is not None:
                 kept.append(result)
-                if result.declarations or source.kind in self.declaration_kinds:
+                if result.declarations or source.kind in self.declaration_kinds or any(
+                        getattr(getattr(fact, "value", None), "editable", False) for _, fact in result.facts):
                     project.documents[source.display] = result.document
                     project.kinds[source.display] = source.kind
 

@@ -57,6 +57,18 @@ REGISTRY: dict[str, MatcherSpec] = {
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
+    # Channels/Django wiring (AFX4xx), all over the "channels-wiring" facts
+    "consumer-without-as-asgi": MatcherSpec("wiring:ConsumerWithoutAsAsgi", "project", facts=("channels-wiring",)),
+    "removed-channels-handler": MatcherSpec("wiring:RemovedChannelsHandler", "project", facts=("channels-wiring",)),
+    "protocol-router-without-http": MatcherSpec("wiring:ProtocolRouterWithoutHttp", "project",
+                                                facts=("channels-wiring",)),
+    "asgi-import-order": MatcherSpec("wiring:AsgiImportOrder", "project", facts=("channels-wiring",)),
+    "asgi-module-mistakes": MatcherSpec("wiring:AsgiModuleMistakes", "project", facts=("channels-wiring",)),
+    "daphne-runserver": MatcherSpec("wiring:DaphneRunserver", "project", facts=("channels-wiring",)),
+    "asgi-application-setting": MatcherSpec("wiring:AsgiApplicationSetting", "project", facts=("channels-wiring",)),
+    "asgi2-middleware": MatcherSpec("wiring:Asgi2Middleware", "project", facts=("channels-wiring",)),
+    "django-url-route": MatcherSpec("wiring:DjangoUrlRoute", "project", facts=("channels-wiring",)),
+    "known-bad-combination": MatcherSpec("wiring:KnownBadCombination", "project"),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
@@ -66,6 +78,12 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
+    # AFX4xx: routing, consumers, asgi.py, settings, and the modules that reach models (b"models")
+    # or define consumer bases in other modules (b"Consumer").
+    "channels-wiring": ("wiring_facts:collect_channels_wiring",
+                        (b"channels", b"Consumer", b"models", b"get_user_model", b"get_asgi_application",
+                         b"django.setup", b"INSTALLED_APPS", b"ASGI_APPLICATION", b"Communicator",
+                         b"django.conf.urls", b"Middleware")),
 }
 
 
