@@ -684,10 +684,16 @@ class AsgiImportOrder(_WiringMatcher):
                     text += "\n"
                 if not statement.noqa:
                     body, newline = text.rstrip("\r\n"), text[len(text.rstrip("\r\n")):]
-                    if "\n" not in body:  # one-line import: mark it for import sorters / E402
-                        text = body + "  # noqa: E402" + newline
+                    head, _, last = body.rpartition("\n")
+                    if last.startswith(("from ", "import ")):  # a one-line import: mark it for sorters / E402
+                        text = (head + "\n" if head else "") + last + "  # noqa: E402" + newline
                 pieces.append(text)
-                edits.append(Edit(path, document.span(statement.start, statement.end), ""))
+                start, end = statement.start, statement.end
+                before = document.text[:start]
+                if (not before or before.endswith(("\n\n", "\r\n\r\n"))) and \
+                        document.text[end:end + 1] in ("\n", "\r"):
+                    end += 2 if document.text[end:end + 2] == "\r\n" else 1  # no double blank line left behind
+                edits.append(Edit(path, document.span(start, end), ""))
             tail = document.text[setup.start:setup.end]
             at = setup.end
             moved = "".join(pieces)
