@@ -282,6 +282,10 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
                 continue
             info.calls.append(CalledName(callee, spans.of(node.func)))
             last = callee.rsplit(".", 1)[-1]
+            if "." not in callee:
+                bound = info.bindings.get(callee)
+                if bound is not None and bound.kind == "from":
+                    last = bound.name  # from django.urls import re_path as rp: rp(...) is re_path(...)
             if last in ROUTE_FUNCTIONS and len(node.args) >= 2:
                 _app(info, spans, last, callee, node.args[1], lines)
             elif last in COMMUNICATORS and node.args:
