@@ -390,6 +390,13 @@ def _line_span(project: ProjectModel, path: str, start: int, end: int) -> Option
     return document.span(start, end)
 
 
+def _first_from_import(module: WiringModule):
+    """Where an added ``from django... import ...`` goes: before the first from-import (after ``import os``),
+    else before the first import."""
+    imports = [s for s in module.statements if s.kind == "import"]
+    return next((s for s in imports if any(name for _, name, _ in s.imports)), imports[0] if imports else None)
+
+
 class _WiringMatcher(ProjectMatcher):
     facts = (FACT,)
 
@@ -588,7 +595,7 @@ class ProtocolRouterWithoutHttp(_WiringMatcher):
                 if "get_asgi_application" in module.bindings:
                     local = None
                 else:
-                    first_import = next((s for s in module.statements if s.kind == "import"), None)
+                    first_import = _first_from_import(module)
                     if first_import is not None:
                         at = document.line_starts[first_import.line - 1]
                         edits.append(Edit(path, document.span(at, at),
@@ -747,7 +754,7 @@ class AsgiModuleMistakes(_WiringMatcher):
         fix = None
         channels = self._channels(project)
         if document is not None and django_all_at_least(project, channels, "3.0") is True:
-            first_import = next((s for s in module.statements if s.kind == "import"), None)
+            first_import = _first_from_import(module)
             at = document.line_starts[first_import.line - 1] if first_import else 0
             if first_import is None:
                 return self._finding(self.rule.severity, "`get_asgi_application` is called but never imported",

@@ -377,6 +377,9 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
         info.editable = True
     if info.apps or info.protocol_routers:
         info.editable = True
+    if any(b.kind == "from" and b.module in ("django.conf.urls", "channels.http", "channels.staticfiles")
+           for b in info.bindings.values()) or any(c.name == "get_asgi_application" for c in info.calls):
+        info.editable = True
     interesting = (info.classes or info.apps or info.protocol_routers or info.is_asgi_module or info.settings
                    or info.installed_apps or info.self_call_assign or info.has_models
                    or any(b.kind in ("import", "from") for b in info.bindings.values()))
