@@ -83,7 +83,7 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "channels-wiring": ("wiring_facts:collect_channels_wiring",
                         (b"channels", b"Consumer", b"models", b"get_user_model", b"get_asgi_application",
                          b"django.setup", b"INSTALLED_APPS", b"ASGI_APPLICATION", b"Communicator",
-                         b"django.conf.urls", b"Middleware")),
+                         b"django.conf.urls", b"Middleware", b"gunicorn", b"daphne")),
 }
 
 

@@ -25,7 +25,7 @@ from typing import Iterator, Optional
 from ..model import Edit, Finding, Fix, Span
 from ..project import ProjectModel
 from . import FileFacts, ProjectMatcher
-from .wiring_facts import AppUse, Binding, ClassInfo, WiringModule
+from .wiring_facts import AppUse, Binding, ClassInfo, ServerFile, WiringModule
 
 FACT = "channels-wiring"
 
@@ -187,7 +187,11 @@ class ProjectIndex:
         self.modules: dict[str, WiringModule] = {}
         self.facts: dict[str, FileFacts] = {}
         self.by_tail: dict[str, list[str]] = {}
+        self.servers: dict[str, ServerFile] = {}
         for fact in facts:
+            if isinstance(fact.value, ServerFile):
+                self.servers[fact.path] = fact.value
+                continue
             self.modules[fact.path] = fact.value
             self.facts[fact.path] = fact
             parts = fact.path.replace("\\", "/").split("/")
@@ -894,12 +898,14 @@ class DaphneRunserver(_WiringMatcher):
 # -- AFX407 -------------------------------------------------------------------------
 
 class AsgiApplicationSetting(_WiringMatcher):
-    """AFX407: ``ASGI_APPLICATION`` naming the WSGI application, or a module/name the project lacks."""
+    """AFX407: ``ASGI_APPLICATION`` naming the WSGI application, or a module/name the project lacks;
+    an ASGI application under a WSGI server; daphne options the allowed daphne releases removed."""
 
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         index = project_index(project)
         if index is None:
             return
+        yield from self._servers(project, index)
         for path, module in index.modules.items():
             setting = module.settings.get("ASGI_APPLICATION")
             if setting is None:
@@ -919,6 +925,44 @@ class AsgiApplicationSetting(_WiringMatcher):
                 yield self._finding(self.rule.severity, f"ASGI_APPLICATION names `{value}`, but `{target}` defines "
                                                         f"no `{name}`", path, span, None,
                                     f"define `{name}` in {file}, or name the attribute it defines")
+
+
+    def _servers(self, project, index) -> Iterator[Finding]:
+        daphne: Optional[Versions] = None
+        for path, server_file in index.servers.items():
+            for command in server_file.commands:
+                module = command.application.partition(":")[0]
+                if command.server == "gunicorn":
+                    if not module.endswith("asgi"):
+                        continue
+                    options = command.options
+                    if any(o in ("-k", "-c", "--config") or o.startswith(("--worker-class", "-k", "--config="))
+                           for o in options):
+                        continue  # a worker class, or a configuration file that may name one
+                    yield self._finding(self.rule.severity, f"gunicorn serves `{command.application}` with its "
+                                                            f"WSGI workers: TypeError on every request",
+                                        path, command.span, None,
+                                        "add `-k uvicorn.workers.UvicornWorker` (or run daphne/uvicorn)")
+                    continue
+                if daphne is None:
+                    daphne = versions_of(project, "daphne")
+                if not daphne.known:
+                    continue
+                for option in command.options:
+                    flag = option.split("=", 1)[0]
+                    fact = f"daphne.option.{flag}"
+                    try:
+                        accepting = having(fact)
+                    except KeyError:
+                        continue
+                    gone, kept = daphne.split(lambda v: v not in accepting)
+                    if not gone:
+                        continue
+                    severity = self.rule.severity if not kept else "warning"
+                    yield self._finding(severity, f"daphne {flag} was removed: {daphne.describe(gone)} stop with "
+                                                  f"`unrecognized arguments`", path, command.span, None,
+                                        f"drop {flag} (daphne 3+ detects the ASGI version; subprotocols are "
+                                        f"chosen in the consumer)")
 
 
 # -- AFX408 -------------------------------------------------------------------------

@@ -92,6 +92,22 @@ class CalledName:
     span: Span
 
 
+@dataclass(frozen=True)
+class ServerLine:
+    """A command that starts gunicorn or daphne with an application (Procfile, Dockerfile, compose, script)."""
+
+    server: str
+    application: str  # "mysite.asgi:application"
+    options: tuple[str, ...]  # every other token of the command, in order
+    span: Span  # of the server word
+
+
+@dataclass
+class ServerFile:
+    commands: list[ServerLine] = field(default_factory=list)
+    editable: bool = False
+
+
 @dataclass
 class WiringModule:
     bindings: dict[str, Binding] = field(default_factory=dict)
@@ -206,6 +222,10 @@ def _is_models_import(module: str, names: list[str]) -> bool:
 
 def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
     """Collector (see matchers.COLLECTORS): the wiring facts of one Python module."""
+    from ..sources.server_config import ServerConfig
+
+    if isinstance(parsed, ServerConfig):
+        return _server_file(parsed)
     tree = getattr(parsed, "tree", None)
     if tree is None:
         return None
@@ -398,3 +418,29 @@ def _app(info: WiringModule, spans: _Spans, where: str, callee: str, node: ast.A
     info.apps.append(AppUse(where, callee, dotted, spans.of(node)))
     lines.add(node.lineno)
     lines.add(node.end_lineno or node.lineno)
+
+
+_SEPARATORS = {"&&", "||", ";", "|", "&"}
+
+
+def _server_file(parsed) -> Optional[tuple[ServerFile, set[int]]]:
+    from ..sources.server_config import _APPLICATION, _tokens, server_commands
+
+    document = parsed.document
+    found = ServerFile()
+    for command in server_commands(parsed, ("gunicorn", "daphne")):
+        line = document.line_text(command.line)
+        offset = document.line_starts[command.line - 1]
+        tokens = [value for value, start, _ in _tokens(line) if offset + start >= command.start]
+        words = []
+        for value in tokens[1:]:
+            if value in _SEPARATORS:
+                break
+            words.append(value)
+        application = next((w for w in words if _APPLICATION.match(w)), "")
+        options = tuple(w for w in words if w != application)
+        found.commands.append(ServerLine(command.server, application, options,
+                                         document.span(command.start, command.end)))
+    if not found.commands:
+        return None
+    return found, {c.span.line for c in found.commands}
