@@ -1485,6 +1485,7 @@ WIRING_FACTS = [
 #: ``when``: fact id -> True (the release has it) / False (it lacks it), per package.
 WIRING_COMBINATIONS = [
     {"id": "channels-layer-rename", "severity": "error",
+     "summary": "every send fails with AttributeError: 'valid_channel_name'",
      "when": {"channels": {"channels.layer_valid_channel_name": False, "channels.asgi3_middleware": True,
                            "channels.layer_require_valid_channel_name": True},
               "channels-redis": {"channels-redis.calls_valid_channel_name": True}},
@@ -1492,16 +1493,19 @@ WIRING_COMBINATIONS = [
                "channels-redis still calls it: every send fails with AttributeError",
      "fix": "move channels off the release that lacks the name, or channels-redis to a release that no longer calls it"},
     {"id": "asgi-handler-shared-scope", "severity": "error",
+     "summary": "concurrent HTTP requests can get each other's responses (CVE-2020-35681)",
      "when": {"channels": {"channels.shared_asgi_handler_state": True}},
      "reason": "AsgiHandler keeps each request's scope on one shared instance, so concurrent HTTP requests can "
                "get each other's responses (CVE-2020-35681)",
      "fix": "move channels to a later 3.0.x release"},
     {"id": "daphne-lambda-send", "severity": "error",
+     "summary": "async_to_sync(send) raises TypeError (sync consumers, AsgiHandler)",
      "when": {"daphne": {"daphne.lambda_send": True}, "asgiref": {"asgiref.async_to_sync_raises": True}},
      "reason": "this daphne passes a lambda as send, and this asgiref's async_to_sync raises TypeError for it "
                "(sync consumers and AsgiHandler break)",
      "fix": "move daphne past the lambda, or asgiref to a release where the check is a warning"},
     {"id": "redis-pubsub-tuple-hosts", "severity": "warning",
+     "summary": "the PubSub layer fails on (host, port) hosts: 'tuple' object has no attribute 'decode'",
      "when": {"channels-redis": {"channels-redis.pubsub_tuple_hosts": True}},
      "reason": "the PubSub layer of this channels-redis fails on (host, port) tuples in hosts "
                "('tuple' object has no attribute 'decode')",
@@ -1630,6 +1634,7 @@ def build_wiring(cache: Path, index_url: str, workers: int) -> str:
             ranges[package] = to_intervals(ok, releases[package])
         out += ["", "[[combination]]", "id = %s" % json.dumps(combo["id"]),
                 "severity = %s" % json.dumps(combo["severity"]),
+                "summary = %s" % json.dumps(combo["summary"]),
                 "reason = %s" % json.dumps(combo["reason"]), "fix = %s" % json.dumps(combo["fix"]),
                 "facts = %s" % _toml_value({p: [("" if f else "not ") + fid for fid, f in w.items()]
                                             for p, w in combo["when"].items()})]

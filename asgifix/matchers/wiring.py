@@ -1080,6 +1080,10 @@ class KnownBadCombination(ProjectMatcher):
                     if d.name == package and not d.locked and not d.constraint]
         if not declared:
             return
+        from ..compat import intended_specifier
+
+        if any(not d.specifier and intended_specifier(d) for d in declared):
+            return  # a malformed line (AFX101's finding) is read for its intent: judge it once it parses
         where = declared[0]
         certain = all(every for _, every in hits.values())
         pins = ", ".join(f"{p} {v[0] if len(v) == 1 else v[0] + '–' + v[-1]}" for p, (v, _) in sorted(hits.items()))
