@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .. import knowledge
+from ..names import names_of
 from ..asgiref_scope import AsgirefScope, pinned_scope, project_scope, release_runs, span_text
 from ..model import Finding, Span
 from ..project import ProjectModel
@@ -22,7 +23,7 @@ from . import FileFacts, ProjectMatcher
 def collect_asgiref_usage(parsed) -> Optional[tuple[AsgirefUsage, set[int]]]:
     if getattr(parsed, "tree", None) is None:
         return None  # not Python (a rule that also reads declaration files asked for it)
-    usage = asgiref_usage(parsed.document, parsed.tree)
+    usage = asgiref_usage(parsed.document, parsed.tree, names_of(parsed))
     if not usage.references and not usage.calls:
         return None
     lines = {r.line for r in usage.references} | {r.end_line for r in usage.references}

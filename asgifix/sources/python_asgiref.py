@@ -12,10 +12,9 @@ import ast
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
+from ..names import ModuleNames, catches_import_error, dotted_parts, module_names
 from ..textio import TextDocument
 from .pruning import StatementText
-
-_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
 
 
 @dataclass(frozen=True)
@@ -76,34 +75,19 @@ class CharPositions:
         return line, column, end_line, end_column
 
 
-def _dotted(node: ast.AST) -> Optional[list[str]]:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return None
-
-
-def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    for node in types:
-        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
-        if name in _IMPORT_ERRORS:
-            return True
-    return False
+_dotted = dotted_parts
 
 
 class _Collector(ast.NodeVisitor):
-    def __init__(self, document: TextDocument):
+    def __init__(self, document: TextDocument, names: ModuleNames):
         self.positions = CharPositions(document)
         self.usage = AsgirefUsage()
-        # local name -> dotted asgiref path it is bound to
+        # local name -> dotted asgiref path it is bound to (the shared name resolution, asgifix.names)
         self.aliases: dict[str, str] = {}
+        for local in names.bindings:
+            binding = names.binding(local)
+            if binding is not None and (binding.target == "asgiref" or binding.target.startswith("asgiref.")):
+                self.aliases[local] = binding.target
         self.guard_depth = 0
         self.decorator_calls: set[int] = set()
         self.statements = StatementText(document)
@@ -116,7 +100,7 @@ class _Collector(ast.NodeVisitor):
 
     # -- imports ------------------------------------------------------------------
     def visit_Try(self, node: ast.Try) -> None:
-        guarded = any(_catches_import_error(handler) for handler in node.handlers)
+        guarded = any(catches_import_error(handler) for handler in node.handlers)
         if guarded:
             self.guard_depth += 1
         for statement in node.body:
@@ -141,10 +125,6 @@ class _Collector(ast.NodeVisitor):
                 continue
             if alias.name != "asgiref":
                 self._reference(alias.name, "import", node, f"import {alias.name}")
-            if alias.asname:
-                self.aliases[alias.asname] = alias.name
-            else:
-                self.aliases["asgiref"] = "asgiref"
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
@@ -156,7 +136,6 @@ class _Collector(ast.NodeVisitor):
                 continue
             dotted = f"{module}.{alias.name}"
             self._reference(dotted, "from-import", node, f"from {module} import {alias.name}")
-            self.aliases[alias.asname or alias.name] = dotted
 
     # -- uses in code ---------------------------------------------------------------
     def _resolve(self, node: ast.AST) -> Optional[str]:
@@ -210,8 +189,8 @@ class _Collector(ast.NodeVisitor):
         )
 
 
-def asgiref_usage(document: TextDocument, tree: ast.Module) -> AsgirefUsage:
-    collector = _Collector(document)
+def asgiref_usage(document: TextDocument, tree: ast.Module, names: Optional[ModuleNames] = None) -> AsgirefUsage:
+    collector = _Collector(document, names if names is not None else module_names(tree))
     collector.visit(tree)
     return collector.usage
 
