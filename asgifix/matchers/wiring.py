@@ -183,91 +183,72 @@ class Resolved:
 
 
 class ProjectIndex:
+    """The project's modules for the wiring rules, over the one name resolution (:mod:`asgifix.names`):
+    which file a dotted module is, and what a name used in a file stands for (a class of the
+    project, a module of it, or something outside it, after following re-exports)."""
+
     def __init__(self, facts: list[FileFacts]):
+        from ..names import ProjectIndex as NameIndex, module_paths
+
         self.modules: dict[str, WiringModule] = {}
-        self.facts: dict[str, FileFacts] = {}
-        self.by_tail: dict[str, list[str]] = {}
         self.servers: dict[str, ServerFile] = {}
+        self.names = NameIndex()
+        self.files: dict[str, str] = {}  # dotted module -> display path
         for fact in facts:
             if isinstance(fact.value, ServerFile):
                 self.servers[fact.path] = fact.value
                 continue
             self.modules[fact.path] = fact.value
-            self.facts[fact.path] = fact
-            parts = fact.path.replace("\\", "/").split("/")
-            if parts[-1] == "__init__.py":
-                parts = parts[:-1]
-            elif parts[-1].endswith(".py"):
-                parts[-1] = parts[-1][:-3]
-            else:
-                continue
-            for cut in range(len(parts)):
-                self.by_tail.setdefault(".".join(parts[cut:]), []).append(fact.path)
+            if fact.value.names is not None:
+                self.names.add(fact.path, fact.value.names)
+            for dotted in module_paths(fact.path):
+                self.files.setdefault(dotted, fact.path)
         self._consumer: dict[tuple[str, str], Optional[ClassInfo]] = {}
 
     def module_file(self, from_path: str, module: str, level: int) -> Optional[str]:
+        """The project file of ``module`` (relative to ``from_path``'s package when ``level``)."""
         if level:
-            directory = posixpath.dirname(from_path.replace("\\", "/"))
-            for _ in range(level - 1):
-                directory = posixpath.dirname(directory)
-            base = f"{directory}/{module.replace('.', '/')}" if module else directory
-            for candidate in (base + ".py", base + "/__init__.py"):
-                if candidate.lstrip("/") in self.modules or candidate in self.modules:
-                    return candidate if candidate in self.modules else candidate.lstrip("/")
-            return None
-        candidates = self.by_tail.get(module)
-        if not candidates:
-            return None
-        if len(candidates) == 1:
-            return candidates[0]
-        # the file nearest the importing one (a monorepo with several "chat" apps)
-        return max(candidates, key=lambda c: len(posixpath.commonprefix([c, from_path])))
+            from ..names import _absolute
+
+            info = self.modules.get(from_path)
+            own = info.module if info is not None else None
+            if own is None:
+                return None
+            package = own if info.is_package else own.rpartition(".")[0]
+            absolute = _absolute(module or None, level, package)
+            return self.files.get(absolute) if absolute else None
+        return self.files.get(module)
 
     def resolve(self, path: str, dotted: str, depth: int = 0) -> Optional[Resolved]:
-        if depth > 12 or not dotted:
-            return None
         module = self.modules.get(path)
-        if module is None:
+        if module is None or not dotted:
             return None
-        first, _, rest = dotted.partition(".")
-        binding = module.bindings.get(first)
-        if binding is None:
+        parts = dotted.split(".")
+        own = module.bindings.get(parts[0])
+        if own is not None and own.kind in ("class", "other"):
+            return Resolved(own.kind, path, parts[0]) if len(parts) == 1 else None
+        if module.names is None:
             return None
-        return self._through(path, binding, first, rest, depth)
+        absolute = module.names.resolve_parts(parts)
+        if absolute is None or absolute.startswith("."):
+            return None
+        return self.locate(self.names.resolve(absolute))
 
-    def _through(self, path: str, binding: Binding, first: str, rest: str, depth: int) -> Optional[Resolved]:
-        if binding.kind == "class":
-            return Resolved("class", path, first) if not rest else None
-        if binding.kind == "other":
-            return Resolved("other", path, first) if not rest else None
-        if binding.kind == "import":
-            return self._absolute(path, binding.module + ("." + rest if rest else ""), depth)
-        # from M import N
-        level = len(binding.module) - len(binding.module.lstrip("."))
-        module = binding.module.lstrip(".")
-        submodule = f"{module}.{binding.name}" if module else binding.name
-        target = self.module_file(path, submodule, level)
-        if target is not None:
-            return self._in_module(target, rest.split(".") if rest else [], depth)
-        target = self.module_file(path, module, level) if (module or level) else None
-        if target is not None:
-            return self._in_module(target, [binding.name] + (rest.split(".") if rest else []), depth)
-        if level:
-            return None  # a relative import of a file not read
-        return Resolved("external", dotted=submodule + ("." + rest if rest else ""))
-
-    def _absolute(self, path: str, dotted: str, depth: int) -> Optional[Resolved]:
+    def locate(self, dotted: str) -> Resolved:
+        """``chat.consumers.ChatConsumer`` -> the class in chat/consumers.py; else a module, or external."""
         parts = dotted.split(".")
         for cut in range(len(parts), 0, -1):
-            target = self.module_file(path, ".".join(parts[:cut]), 0)
-            if target is not None:
-                return self._in_module(target, parts[cut:], depth)
+            path = self.files.get(".".join(parts[:cut]))
+            if path is None:
+                continue
+            rest = parts[cut:]
+            if not rest:
+                return Resolved("module", path)
+            own = self.modules[path].bindings.get(rest[0])
+            if len(rest) == 1 and own is not None and own.kind in ("class", "other"):
+                return Resolved(own.kind, path, rest[0])
+            return Resolved("unknown", path, ".".join(rest))
         return Resolved("external", dotted=dotted)
-
-    def _in_module(self, path: str, names: list[str], depth: int) -> Optional[Resolved]:
-        if not names:
-            return Resolved("module", path)
-        return self.resolve(path, ".".join(names), depth + 1)
 
     # -- consumers ------------------------------------------------------------------
     def consumer(self, path: str, dotted: str, bases: tuple[str, ...]) -> Optional[tuple[ClassInfo, str]]:
@@ -342,12 +323,12 @@ class ProjectIndex:
 
     def _import_reaches(self, path: str, imported: str, name: str, level: int, eager_external: tuple[str, ...],
                         seen: set) -> Optional[list[str]]:
+        target = None
         if name:
             target = self.module_file(path, f"{imported}.{name}" if imported else name, level)
-            if target is None:
-                target = self.module_file(path, imported, level) if (imported or level) else None
+            if target is None and (imported or level):
+                target = self.module_file(path, imported, level)
         else:
-            target = None
             parts = imported.split(".")
             for cut in range(len(parts), 0, -1):
                 target = self.module_file(path, ".".join(parts[:cut]), 0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from ..model import Span
 
@@ -121,6 +121,8 @@ class WiringModule:
     installed_apps_extended: bool = False  # INSTALLED_APPS += / .insert / .append elsewhere
     settings: dict[str, tuple[str, Span]] = field(default_factory=dict)  # ASGI_APPLICATION, WSGI_APPLICATION
     is_package: bool = False
+    module: Optional[str] = None  # the module's dotted name (the longest candidate, see names.module_paths)
+    names: Any = None  # asgifix.names.ModuleNames of the module
     has_models: bool = False  # defines a class on models.Model or imports Django models itself
     editable: bool = False  # a candidate that a project fix may edit: keep the document
     is_asgi_module: bool = False
@@ -235,40 +237,30 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
     info.is_package = document.path.name == "__init__.py"
     lines: set[int] = set()
 
+    # Imports: the project's one name resolution (asgifix.names); module-level bindings only
+    # (try/except ImportError and TYPE_CHECKING blocks included: the first binding of a name wins).
+    from ..names import module_names, module_paths
+
+    dotted_paths = module_paths(document.display)
+    info.module = dotted_paths[0] if dotted_paths else None
+    info.names = module_names(tree, module=info.module, is_package=info.is_package)
     for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    info.bindings[alias.asname] = Binding("import", alias.name, "", node.lineno)
-                else:
-                    top = alias.name.split(".")[0]
-                    info.bindings[top] = Binding("import", top, "", node.lineno)
-        elif isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            for alias in node.names:
-                if alias.name != "*":
-                    info.bindings[alias.asname or alias.name] = Binding("from", module, alias.name, node.lineno)
-        elif isinstance(node, (ast.Try, ast.If)):
-            # try/except ImportError and TYPE_CHECKING blocks: the first binding of a name wins
-            for child in ast.walk(node):
-                if isinstance(child, ast.ImportFrom):
-                    module = "." * child.level + (child.module or "")
-                    for alias in child.names:
-                        if alias.name != "*":
-                            info.bindings.setdefault(alias.asname or alias.name,
-                                                     Binding("from", module, alias.name, child.lineno))
-                elif isinstance(child, ast.Import):
-                    for alias in child.names:
-                        bound = alias.asname or alias.name.split(".")[0]
-                        info.bindings.setdefault(bound, Binding("import", alias.name if alias.asname else bound,
-                                                                "", child.lineno))
-        elif isinstance(node, ast.ClassDef):
+        if isinstance(node, ast.ClassDef):
             info.bindings[node.name] = Binding("class", line=node.lineno)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             info.bindings[node.name] = Binding("other", line=node.lineno)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             for name in _bound_by(node):
                 info.bindings[name] = Binding("other", line=node.lineno)
+    for local, found in info.names.bindings.items():
+        module_level = [b for b in found if not b.local_scope]
+        if not module_level or local in info.bindings:
+            continue
+        first = module_level[0]
+        if first.kind == "import":
+            info.bindings[local] = Binding("import", first.target, "", first.line)
+        else:
+            info.bindings[local] = Binding("from", first.module, first.name or "", first.line)
 
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
