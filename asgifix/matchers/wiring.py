@@ -641,18 +641,28 @@ class AsgiImportOrder(_WiringMatcher):
             fix = self._fix(project, module, path, setup, [s for s, _, _, _ in early])
             for statement, imported, level, chain in early:
                 what = "." * level + imported if level else imported
-                reached = chain[-1]
-                via = f" via {', '.join(c for c in chain[:-1])}" if len(chain) > 1 else ""
+                names = [self._dotted(index, c) for c in chain]
+                reached = "Django models" if chain[-1] != "channels.auth" else "`channels.auth` (auth models)"
+                route = " → ".join(dict.fromkeys([what] + names[1:]))
+                via = f" via {route}" if len(chain) > 1 else ""
                 callee = setup.setup_call[0].rsplit(".", 1)[-1] if setup.setup_call else "get_asgi_application"
                 extra = auth_note if (chain[-1] == "channels.auth") else ""
-                message = (f"`{what}` is imported before `{callee}()` runs and reaches `{reached}`: "
+                message = (f"`{what}` is imported before `{callee}()` runs and reaches {reached}: "
                            f"AppRegistryNotReady under daphne/uvicorn{extra}")
-                document_span = _line_span(project, path, statement.start, statement.end - 1) or \
+                document = project.documents.get(path)
+                line_start = document.line_starts[statement.line - 1] if document is not None else statement.start
+                document_span = _line_span(project, path, line_start, statement.end - 1) or \
                     Span(0, 0, statement.line, 1, statement.line, 1)
                 severity = self.rule.severity if not auth_note or chain[-1] != "channels.auth" else "warning"
                 yield self._finding(severity, message, path, document_span,
                                     fix if statement is early[0][0] else None,
-                                    f"run `{callee}()` first, then import it{via and ' (' + via.strip() + ')'}")
+                                    f"run `{callee}()` first, then import it (imported{via})" if via else
+                                    f"run `{callee}()` first, then import it")
+
+    @staticmethod
+    def _dotted(index: ProjectIndex, item: str) -> str:
+        module = index.modules.get(item)
+        return module.module if module is not None and module.module else item
 
     def _fix(self, project, module: WiringModule, path: str, setup, early) -> Optional[Fix]:
         document = project.documents.get(path)
@@ -813,10 +823,13 @@ class DaphneRunserver(_WiringMatcher):
             message = (f"`\"daphne\"` is not in INSTALLED_APPS: under {channels.describe(without)} `runserver` "
                        f"serves no websockets (404)")
             fix = None
-            if not with_:
+            if not with_ and not (declared and len(broken_daphne) == len(daphne.versions)):
                 fix = self._insert_first(project, path, entries, declared and not broken_daphne)
             if not declared:
                 hint = "add \"daphne\" first in INSTALLED_APPS and declare `daphne` (AFX103 adds it)"
+            elif len(broken_daphne) == len(daphne.versions):
+                hint = (f"require daphne>=4.0 (not 4.1.1), then add \"daphne\" first: {daphne.describe()} "
+                        f"ships no runserver command")
             elif broken_daphne:
                 hint = (f"add \"daphne\" first; daphne {', '.join(broken_daphne)} ships no runserver command: "
                         f"avoid {'it' if len(broken_daphne) == 1 else 'them'}")
