@@ -81,7 +81,8 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     # AFX4xx: routing, consumers, asgi.py, settings, and the modules that reach models (b"models")
     # or define consumer bases in other modules (b"Consumer").
     "channels-wiring": ("wiring_facts:collect_channels_wiring",
-                        (b"channels", b"Consumer", b"models", b"get_user_model", b"get_asgi_application",
+                        (b"channels", b"Consumer", b"consumer", b"routing", b"models", b"get_user_model",
+                         b"get_asgi_application",
                          b"django.setup", b"INSTALLED_APPS", b"ASGI_APPLICATION", b"Communicator",
                          b"django.conf.urls", b"Middleware", b"gunicorn", b"daphne")),
 }

@@ -409,9 +409,11 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
         if not channels.known:
             return
         needs, fine = channels.split(lambda v: v in having("channels.as_asgi"))
+        bases = self._bases()
+        if fine:
+            yield from self._as_asgi_without_it(index, channels, needs, fine, bases)
         if not needs:
             return  # Channels 2: a consumer class is the application
-        bases = self._bases()
         for path, module in index.modules.items():
             for use in module.apps:
                 found = index.consumer(path, use.dotted, bases)
@@ -436,6 +438,23 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
                 fix = Fix("safe", "add .as_asgi()", (Edit(path, _insert(use.span), ".as_asgi()"),))
                 yield self._finding(self.rule.severity, message + f" ({channels.describe()})", path, use.span,
                                     fix, "add `.as_asgi()`: the router then builds one consumer per connection")
+
+
+    def _as_asgi_without_it(self, index, channels, needs, fine, bases) -> Iterator[Finding]:
+        """``Consumer.as_asgi()`` where the pins allow a Channels release without it (2.x)."""
+        for path, module in index.modules.items():
+            for call in module.calls:
+                if not call.name.endswith(".as_asgi"):
+                    continue
+                owner = call.name[: -len(".as_asgi")]
+                if index.consumer(path, owner, bases) is None:
+                    continue
+                name = owner.rsplit(".", 1)[-1]
+                severity = self.rule.severity if not needs else "warning"
+                message = (f"`{name}.as_asgi()` does not exist in {channels.describe(fine)}: AttributeError "
+                           f"when the routing is imported")
+                yield self._finding(severity, message, path, call.span, None,
+                                    "require channels>=3.0, or route the class itself on Channels 2")
 
 
 # -- AFX402 -------------------------------------------------------------------------
@@ -642,6 +661,10 @@ class AsgiImportOrder(_WiringMatcher):
             for statement, imported, level, chain in early:
                 what = "." * level + imported if level else imported
                 names = [self._dotted(index, c) for c in chain]
+                # name the modules as the import does: strip what lies above the imported package
+                if names and not level and names[0].endswith(what):
+                    prefix = names[0][: len(names[0]) - len(what)]
+                    names = [n[len(prefix):] if prefix and n.startswith(prefix) else n for n in names]
                 reached = "Django models" if chain[-1] != "channels.auth" else "`channels.auth` (auth models)"
                 route = " → ".join(dict.fromkeys([what] + names[1:]))
                 via = f" via {route}" if len(chain) > 1 else ""
