@@ -111,7 +111,7 @@ class Versions:
             return f"no {self.package} release"
         text = chosen[0] if len(chosen) == 1 else f"{chosen[0]}–{chosen[-1]}"
         if self.how == "unpinned":
-            return f"{self.package} {text} (undeclared: what pip installs today)"
+            return f"{self.package} {text} (undeclared: the newest)"
         return f"{self.package} {text}"
 
 
@@ -436,8 +436,9 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
                                         f"`__init__(self, *args, **kwargs)`, then add `.as_asgi()`")
                     continue
                 fix = Fix("safe", "add .as_asgi()", (Edit(path, _insert(use.span), ".as_asgi()"),))
-                yield self._finding(self.rule.severity, message + f" ({channels.describe()})", path, use.span,
-                                    fix, "add `.as_asgi()`: the router then builds one consumer per connection")
+                yield self._finding(self.rule.severity, message, path, use.span, fix,
+                                    f"add `.as_asgi()`: the router then builds one consumer per connection "
+                                    f"({channels.describe()})")
 
 
     def _as_asgi_without_it(self, index, channels, needs, fine, bases) -> Iterator[Finding]:
@@ -670,8 +671,8 @@ class AsgiImportOrder(_WiringMatcher):
                 via = f" via {route}" if len(chain) > 1 else ""
                 callee = setup.setup_call[0].rsplit(".", 1)[-1] if setup.setup_call else "get_asgi_application"
                 extra = auth_note if (chain[-1] == "channels.auth") else ""
-                message = (f"`{what}` is imported before `{callee}()` runs and reaches {reached}: "
-                           f"AppRegistryNotReady under daphne/uvicorn{extra}")
+                message = (f"`{what}` is imported before `{callee}()` and reaches {reached}: "
+                           f"AppRegistryNotReady under daphne{extra}")
                 document = project.documents.get(path)
                 line_start = document.line_starts[statement.line - 1] if document is not None else statement.start
                 document_span = _line_span(project, path, line_start, statement.end - 1) or \
@@ -843,8 +844,8 @@ class DaphneRunserver(_WiringMatcher):
             declared = daphne.known and daphne.how != "unpinned"
             broken_daphne = [v for v in daphne.versions if v not in having("daphne.runserver")]
             severity = self.rule.severity if not with_ else "warning"
-            message = (f"`\"daphne\"` is not in INSTALLED_APPS: under {channels.describe(without)} `runserver` "
-                       f"serves no websockets (404)")
+            message = (f"`\"daphne\"` is not in INSTALLED_APPS: `runserver` serves no websockets (404) under "
+                       f"{channels.describe(without)}")
             fix = None
             if not with_ and not (declared and len(broken_daphne) == len(daphne.versions)):
                 fix = self._insert_first(project, path, entries, declared and not broken_daphne)
@@ -1012,8 +1013,8 @@ class Asgi2Middleware(_WiringMatcher):
                 if not (wraps or middleware_base):
                     continue
                 severity = self.rule.severity if not asgi2 else "warning"
-                message = (f"`{info.name}.__call__(self, scope)` is ASGI 2 middleware: {channels.describe(asgi3)} "
-                           f"call it with (scope, receive, send)")
+                message = (f"`{info.name}.__call__(self, scope)` is ASGI 2 middleware; {channels.describe(asgi3)} "
+                           f"pass (scope, receive, send)")
                 yield self._finding(severity, message, path, info.span, None,
                                     "make it `async def __call__(self, scope, receive, send)` returning "
                                     "`await self.inner(scope, receive, send)`")
