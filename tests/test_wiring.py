@@ -149,7 +149,8 @@ def test_models_imported_inside_a_function_do_not_count(tmp_path):
 
 
 def test_asgi_order_fix_is_refused_when_code_between_uses_the_import(tmp_path):
-    root = _asgi_project(tmp_path, "from .models import Room\n")
+    root = _asgi_project(tmp_path, "from channels.generic.websocket import WebsocketConsumer\n"
+                                   "from .models import Room\n")
     asgi = root / "mysite/asgi.py"
     asgi.write_text(asgi.read_text().replace(
         "django_asgi_app = get_asgi_application()", "PATTERNS = list(websocket_urlpatterns)\n"

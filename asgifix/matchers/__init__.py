@@ -78,11 +78,10 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
-    # AFX4xx: routing, consumers, asgi.py, settings, and the modules that reach models (b"models")
-    # or define consumer bases in other modules (b"Consumer").
+    # AFX4xx: routing, consumers (and their bases in other modules), middleware, asgi.py, settings,
+    # server commands. Model modules need not be read: an import of `models` is recognised by its name.
     "channels-wiring": ("wiring_facts:collect_channels_wiring",
-                        (b"channels", b"Consumer", b"consumer", b"routing", b"models", b"get_user_model",
-                         b"get_asgi_application",
+                        (b"channels", b"Consumer", b"consumer", b"routing", b"get_asgi_application",
                          b"django.setup", b"INSTALLED_APPS", b"ASGI_APPLICATION", b"Communicator",
                          b"django.conf.urls", b"Middleware", b"gunicorn", b"daphne")),
 }

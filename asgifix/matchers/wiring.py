@@ -335,13 +335,33 @@ class ProjectIndex:
                 if target is not None:
                     break
         if target is not None:
-            return self.reaches_models(target, eager_external, seen)
+            chain = self.reaches_models(target, eager_external, seen)
+            if chain is not None or not self._names_models(imported, name):
+                return chain
+        if self._names_models(imported, name):
+            module = f"{imported}.{name}" if name == "models" and imported else (
+                imported if imported else name)
+            if level:
+                from ..names import _absolute
+
+                info = self.modules.get(path)
+                own = info.module if info is not None else None
+                package = (own if info.is_package else own.rpartition(".")[0]) if own else None
+                module = _absolute(module, level, package) or "." * level + module
+            return [module]
         if level:
             return None
         dotted = f"{imported}.{name}" if name else imported
         if imported.endswith(".models") or dotted.endswith(".models") or imported in eager_external:
             return [dotted]
         return None
+
+
+    @staticmethod
+    def _names_models(imported: str, name: str) -> bool:
+        """``from .models import X``, ``from chat import models``, ``import chat.models``: a models module
+        (read or not: model modules mention nothing the prefilter looks for)."""
+        return imported == "models" or imported.endswith(".models") or name == "models"
 
 
 _INDEX: dict[int, tuple[list, ProjectIndex]] = {}

@@ -16,6 +16,7 @@ a fixable candidate sets ``editable`` and the engine keeps its document for the 
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -26,6 +27,9 @@ ROUTE_FUNCTIONS = ("path", "re_path", "url")
 ROUTERS = ("URLRouter", "ChannelNameRouter", "ProtocolTypeRouter")
 COMMUNICATORS = ("WebsocketCommunicator", "HttpCommunicator", "ApplicationCommunicator")
 SETUP_CALLS = ("get_asgi_application", "setup", "get_default_application")
+# Names whose calls the rules read: statements spelling none of them (nor a local alias) are not walked.
+INTERESTING = ROUTE_FUNCTIONS + ROUTERS + COMMUNICATORS + SETUP_CALLS + (
+    "AsgiHandler", "StaticFilesWrapper", "ASGIStaticFilesHandler", "as_asgi", "application")
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,13 @@ class _Spans:
         return start, end
 
 
+class _LazyUses:
+    __slots__ = ("node",)
+
+    def __init__(self, node: ast.AST):
+        self.node = node
+
+
 def _names_in(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
@@ -262,7 +273,7 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
         else:
             info.bindings[local] = Binding("from", first.module, first.name or "", first.line)
 
-    for node in ast.walk(tree):
+    for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases = tuple(dotted_text(b) for b in node.bases)
             init_scope = False
@@ -280,15 +291,21 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
                         call_async = isinstance(item, ast.AsyncFunctionDef)
             if any(b.endswith("Model") for b in bases) and any("models" in b or b == "Model" for b in bases):
                 info.has_models = True
-            if node in tree.body:
-                info.classes[node.name] = ClassInfo(node.name, bases, node.lineno, init_scope, init_params, call_params,
-                                                    call_async, spans.of(node))
-                lines.add(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            if _is_models_import(node.module, [a.name for a in node.names]) and node.level == 0 \
-                    and node.module.startswith("django."):
-                info.has_models = True  # the module imports Django's models itself
-        elif isinstance(node, ast.Call):
+            info.classes[node.name] = ClassInfo(node.name, bases, node.lineno, init_scope, init_params, call_params,
+                                                call_async, spans.of(node))
+            lines.add(node.lineno)
+    for binding in info.names.imports:
+        # a module-level import of Django's models (one inside a function runs later)
+        if not binding.local_scope and binding.kind == "from" and binding.module.startswith("django.") \
+                and _is_models_import(binding.module, [binding.name or ""]):
+            info.has_models = True
+    # Calls: only statements that spell an interesting name (or a local alias of one) are walked.
+    from ..sources.pruning import StatementText, walk
+
+    words = set(INTERESTING) | {local for local, b in info.bindings.items()
+                                if b.kind == "from" and b.name in INTERESTING}
+    for node in walk(tree, StatementText(document), tuple(sorted(words))):
+        if isinstance(node, ast.Call):
             callee = dotted_text(node.func)
             if not callee:
                 continue
@@ -366,9 +383,10 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
             info.statements.append(TopStatement(index, "import", node.lineno, start, end, tuple(imported),
                                                 tuple(sorted(names)), (), noqa="noqa" in text))
             continue
-        setup = _setup_call(node)
-        environ = _environ_value(node)
-        uses = tuple(sorted(_names_in(node)))
+        segment = document.text[start:end]
+        setup = _setup_call(node) if any(word in segment for word in SETUP_CALLS) else None
+        environ = _environ_value(node) if "DJANGO_SETTINGS_MODULE" in segment else None
+        uses = _LazyUses(node)
         if setup is not None:
             callee = dotted_text(setup.func)
             standalone = (isinstance(node, ast.Expr) and node.value is setup) or (
@@ -387,6 +405,10 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
                                                 uses))
     if info.is_asgi_module:
         info.editable = True
+    # names each statement reads: only the ordering rule needs them, only in modules that set Django up
+    info.statements = [dataclasses.replace(st, uses=tuple(sorted(_names_in(st.uses.node)))
+                                           if info.is_asgi_module else ())
+                       if isinstance(st.uses, _LazyUses) else st for st in info.statements]
     if info.apps or info.protocol_routers:
         info.editable = True
     if any(b.kind == "from" and b.module in ("django.conf.urls", "channels.http", "channels.staticfiles")
