@@ -596,9 +596,11 @@ class Engine:
 
 
 def _wants_document(result: FileResult) -> bool:
-    """A collector found a rewrite candidate here (its facts say ``keep_document``): a project
-    rule's fix may edit this Python file, so its document is kept (the codemod layer, AFX203/AFX204)."""
-    return any(isinstance(fact, FileFacts) and getattr(fact.value, "keep_document", False)
+    """A collector found a rewrite candidate here (its facts say ``keep_document``, or ``editable``
+    for the wiring facts): a project rule's fix may edit this Python file, so its document is kept
+    (the codemod layer, AFX2xx; the wiring rules, AFX4xx)."""
+    return any(isinstance(fact, FileFacts) and (getattr(fact.value, "keep_document", False)
+                                                or getattr(fact.value, "editable", False))
                for _, fact in result.facts)
 
 

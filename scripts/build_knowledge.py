@@ -1643,6 +1643,440 @@ def check_behaviour(cache: Path, index_url: str, workers: int, path: Optional[Pa
     return problems
 
 
+# ==========================================================================
+# BEGIN wiring section (Channels / daphne / channels_redis / Django wiring facts, AFX4xx + AFX310)
+# Writes rules/data/wiring.toml. Kept apart from the rest of the script: another
+# change edits the other sections concurrently.
+# ==========================================================================
+
+#: Packages whose every release from ``min`` on is read for wiring facts.
+WIRING_PACKAGES = {"channels": "2.0.0", "daphne": "2.0.0", "channels-redis": "2.0.0", "asgiref": "3.0.0"}
+#: Django facts are about feature lines: each is checked on the last release of the line
+#: before and the first release of the line that changed (Django wheels are large).
+WIRING_DJANGO = [
+    {"id": "django.core.asgi", "before": "2.2.28", "since": "3.0",
+     "description": "django.core.asgi.get_asgi_application exists (Django's own ASGI entry point)."},
+    {"id": "django.conf.urls.url", "before": "3.2.25", "since": "4.0", "removed": True,
+     "description": "django.conf.urls.url() is gone (it was re_path() under another name)."},
+    {"id": "django.asgi_static_files_handler", "before": "2.2.28", "since": "3.0",
+     "description": "django.contrib.staticfiles.handlers.ASGIStaticFilesHandler exists."},
+]
+
+
+def _w_tree(members: Dict[str, bytes], name: str) -> Optional[ast.Module]:
+    raw = members.get(name)
+    if raw is None:
+        return None
+    try:
+        return ast.parse(decode_source(raw))
+    except SyntaxError:
+        return None
+
+
+def _w_line(members: Dict[str, bytes], name: str, lineno: int) -> str:
+    return decode_source(members[name]).splitlines()[lineno - 1].strip()
+
+
+def _w_class(tree: Optional[ast.Module], name: str) -> Optional[ast.ClassDef]:
+    if tree is None:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return node
+    return None
+
+
+def _w_method(cls: Optional[ast.ClassDef], name: str) -> Optional[ast.AST]:
+    if cls is None:
+        return None
+    for node in cls.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return node
+    return None
+
+
+def _w_function(tree: Optional[ast.Module], name: str) -> Optional[ast.AST]:
+    if tree is None:
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return node
+    return None
+
+
+# Each probe: (members, top) -> None (absent) or (line, text) where it is seen, or
+# ("", reason) for a fact seen as a file's absence/presence.
+def _probe_as_asgi(m):
+    node = _w_method(_w_class(_w_tree(m, "channels/consumer.py"), "AsyncConsumer"), "as_asgi")
+    return ("channels/consumer.py", node.lineno) if node else None
+
+
+def _probe_module(path):
+    def probe(m):
+        return (path, 1) if path in m else None
+    return probe
+
+
+def _probe_auto_http(m):
+    # ProtocolTypeRouter.__init__ fills in "http" itself (with AsgiHandler) when it is missing.
+    init = _w_method(_w_class(_w_tree(m, "channels/routing.py"), "ProtocolTypeRouter"), "__init__")
+    if init is None:
+        return None
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Subscript) for t in node.targets):
+            for t in node.targets:
+                if isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value == "http":
+                    return ("channels/routing.py", node.lineno)
+    return None
+
+
+def _probe_auth_eager(m):
+    # channels.auth imports django.contrib.auth.models at module level (needs the app registry).
+    tree = _w_tree(m, "channels/auth.py")
+    if tree is None:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "django.contrib.auth.models":
+            return ("channels/auth.py", node.lineno)
+    return None
+
+
+def _probe_routers_wrap(m):
+    # URLRouter wraps each route's callback with guarantee_single_callable (ASGI 2 apps still run).
+    tree = _w_tree(m, "channels/routing.py")
+    cls = _w_class(tree, "URLRouter")
+    if cls is None:
+        return None
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "guarantee_single_callable":
+            return ("channels/routing.py", node.lineno)
+    return None
+
+
+def _probe_asgi3_middleware(m):
+    # BaseMiddleware.__call__ takes (scope, receive, send): ASGI 3 middleware.
+    node = _w_method(_w_class(_w_tree(m, "channels/middleware.py"), "BaseMiddleware"), "__call__")
+    if node is None or len(node.args.args) != 4:
+        return None
+    return ("channels/middleware.py", node.lineno)
+
+
+def _probe_get_default_application(m):
+    node = _w_function(_w_tree(m, "channels/routing.py"), "get_default_application")
+    return ("channels/routing.py", node.lineno) if node else None
+
+
+def _probe_layer_method(name):
+    def probe(m):
+        node = _w_method(_w_class(_w_tree(m, "channels/layers.py"), "BaseChannelLayer"), name)
+        return ("channels/layers.py", node.lineno) if node else None
+    return probe
+
+
+def _probe_shared_asgi_handler_state(m):
+    # The ASGI-3 AsgiHandler keeps the request's scope on the (shared) handler instance:
+    # concurrent requests overwrite each other's scope/send (the CVE-2020-35681 advisory).
+    call = _w_method(_w_class(_w_tree(m, "channels/http.py"), "AsgiHandler"), "__call__")
+    if call is None or not isinstance(call, ast.AsyncFunctionDef) or len(call.args.args) != 4:
+        return None
+    for node in ast.walk(call):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
+                        and t.attr == "scope":
+                    return ("channels/http.py", node.lineno)
+    return None
+
+
+def _probe_cli_option(option):
+    def probe(m):
+        tree = _w_tree(m, "daphne/cli.py")
+        if tree is None:
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+                if any(isinstance(a, ast.Constant) and a.value == option for a in node.args):
+                    return ("daphne/cli.py", node.lineno)
+        return None
+    return probe
+
+
+def _probe_daphne_e001(m):
+    raw = m.get("daphne/checks.py")
+    if raw is None:
+        return None
+    for number, line in enumerate(decode_source(raw).splitlines(), 1):
+        if "daphne.E001" in line:
+            return ("daphne/checks.py", number)
+    return None
+
+
+def _probe_lambda_send(m):
+    # daphne's server hands the application a lambda as ``send`` (not a coroutine function).
+    tree = _w_tree(m, "daphne/server.py")
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "send" and isinstance(node.value, ast.Lambda):
+            return ("daphne/server.py", node.value.lineno)
+    return None
+
+
+def _probe_redis_old_name(m):
+    # the layer calls BaseChannelLayer.valid_channel_name (renamed in channels 4.2.1)
+    raw = m.get("channels_redis/core.py")
+    if raw is None:
+        return None
+    for number, line in enumerate(decode_source(raw).splitlines(), 1):
+        if "self.valid_channel_name(" in line:
+            return ("channels_redis/core.py", number)
+    return None
+
+
+def _probe_pubsub_tuple_hosts(m):
+    # the PubSub layer wraps a (host, port) tuple as {"address": host} and hands it to from_url()
+    raw = m.get("channels_redis/pubsub.py")
+    if raw is None:
+        return None
+    text = decode_source(raw)
+    if "decode_hosts" in text or 'from_url(self.host["address"])' not in text:
+        return None  # 3.x hands the tuple to aioredis, which takes one; 4.1+ decodes hosts
+    for number, line in enumerate(text.splitlines(), 1):
+        if '{"address": host}' in line:
+            return ("channels_redis/pubsub.py", number)
+    return None
+
+
+def _probe_async_to_sync_raises(m):
+    # AsyncToSync.__init__ raises TypeError for a callable that is not a coroutine function
+    init = _w_method(_w_class(_w_tree(m, "asgiref/sync.py"), "AsyncToSync"), "__init__")
+    if init is None:
+        return None
+    for node in ast.walk(init):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and \
+                isinstance(node.exc.func, ast.Name) and node.exc.func.id == "TypeError":
+            return ("asgiref/sync.py", node.lineno)
+    return None
+
+
+WIRING_FACTS = [
+    ("channels.as_asgi", "channels", _probe_as_asgi,
+     "consumer classes have as_asgi() (routing and communicators need the ASGI-3 application it returns)"),
+    ("channels.http", "channels", _probe_module("channels/http.py"),
+     "the channels.http module (AsgiHandler, AsgiRequest) is shipped"),
+    ("channels.staticfiles", "channels", _probe_module("channels/staticfiles.py"),
+     "the channels.staticfiles module (StaticFilesWrapper) is shipped"),
+    ("channels.runserver", "channels", _probe_module("channels/management/commands/runserver.py"),
+     "the channels app provides the ASGI runserver command"),
+    ("channels.auto_http", "channels", _probe_auto_http,
+     "ProtocolTypeRouter adds an \"http\" application itself when the mapping lacks one"),
+    ("channels.auth_eager_models", "channels", _probe_auth_eager,
+     "channels.auth imports django.contrib.auth.models when it is imported (before the app registry is ready)"),
+    ("channels.routers_wrap_asgi2", "channels", _probe_routers_wrap,
+     "URLRouter wraps routed applications with guarantee_single_callable (ASGI-2 double callables still run)"),
+    ("channels.asgi3_middleware", "channels", _probe_asgi3_middleware,
+     "channels.middleware.BaseMiddleware is ASGI 3: __call__(self, scope, receive, send)"),
+    ("channels.get_default_application", "channels", _probe_get_default_application,
+     "channels.routing.get_default_application exists"),
+    ("channels.layer_valid_channel_name", "channels", _probe_layer_method("valid_channel_name"),
+     "BaseChannelLayer.valid_channel_name exists (channel layers call it)"),
+    ("channels.layer_require_valid_channel_name", "channels", _probe_layer_method("require_valid_channel_name"),
+     "BaseChannelLayer.require_valid_channel_name exists"),
+    ("channels.shared_asgi_handler_state", "channels", _probe_shared_asgi_handler_state,
+     "the ASGI-3 AsgiHandler stores each request's scope on the shared handler instance"),
+    ("daphne.option.--asgi-protocol", "daphne", _probe_cli_option("--asgi-protocol"),
+     "the daphne command accepts --asgi-protocol"),
+    ("daphne.option.--ws-protocol", "daphne", _probe_cli_option("--ws-protocol"),
+     "the daphne command accepts --ws-protocol"),
+    ("daphne.runserver", "daphne", _probe_module("daphne/management/commands/runserver.py"),
+     "the daphne app provides the ASGI runserver command"),
+    ("daphne.E001", "daphne", _probe_daphne_e001,
+     "daphne's system check daphne.E001 requires \"daphne\" before django.contrib.staticfiles"),
+    ("daphne.lambda_send", "daphne", _probe_lambda_send,
+     "daphne passes the application a lambda (not a coroutine function) as send"),
+    ("channels-redis.calls_valid_channel_name", "channels-redis", _probe_redis_old_name,
+     "the Redis layer calls self.valid_channel_name()"),
+    ("channels-redis.pubsub_tuple_hosts", "channels-redis", _probe_pubsub_tuple_hosts,
+     "the PubSub layer passes (host, port) tuples to ConnectionPool.from_url() undecoded"),
+    ("asgiref.async_to_sync_raises", "asgiref", _probe_async_to_sync_raises,
+     "async_to_sync() raises TypeError for a callable that is not a coroutine function"),
+]
+
+#: Combinations that install but break, each computed from the facts above.
+#: ``when``: fact id -> True (the release has it) / False (it lacks it), per package.
+WIRING_COMBINATIONS = [
+    {"id": "channels-layer-rename", "severity": "error",
+     "summary": "every send fails with AttributeError: 'valid_channel_name'",
+     "when": {"channels": {"channels.layer_valid_channel_name": False, "channels.asgi3_middleware": True,
+                           "channels.layer_require_valid_channel_name": True},
+              "channels-redis": {"channels-redis.calls_valid_channel_name": True}},
+     "reason": "this Channels release renamed BaseChannelLayer.valid_channel_name without a fallback, and this "
+               "channels-redis still calls it: every send fails with AttributeError",
+     "fix": "move channels off the release that lacks the name, or channels-redis to a release that no longer calls it"},
+    {"id": "asgi-handler-shared-scope", "severity": "error",
+     "summary": "concurrent HTTP requests can get each other's responses (CVE-2020-35681)",
+     "when": {"channels": {"channels.shared_asgi_handler_state": True}},
+     "reason": "AsgiHandler keeps each request's scope on one shared instance, so concurrent HTTP requests can "
+               "get each other's responses (CVE-2020-35681)",
+     "fix": "move channels to a later 3.0.x release"},
+    {"id": "daphne-lambda-send", "severity": "error",
+     "summary": "async_to_sync(send) raises TypeError (sync consumers, AsgiHandler)",
+     "when": {"daphne": {"daphne.lambda_send": True}, "asgiref": {"asgiref.async_to_sync_raises": True}},
+     "reason": "this daphne passes a lambda as send, and this asgiref's async_to_sync raises TypeError for it "
+               "(sync consumers and AsgiHandler break)",
+     "fix": "move daphne past the lambda, or asgiref to a release where the check is a warning"},
+    {"id": "redis-pubsub-tuple-hosts", "severity": "warning",
+     "summary": "the PubSub layer fails on (host, port) hosts: 'tuple' object has no attribute 'decode'",
+     "when": {"channels-redis": {"channels-redis.pubsub_tuple_hosts": True}},
+     "reason": "the PubSub layer of this channels-redis fails on (host, port) tuples in hosts "
+               "('tuple' object has no attribute 'decode')",
+     "fix": "move channels-redis to a release that decodes hosts, or write hosts as redis:// URLs"},
+]
+
+
+def _wiring_file(entry: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The wheel (what pip installs: daphne 4.1.1's sdist and wheel both lack the runserver command,
+    but files can differ between the two), else the sdist, which is only read, never built."""
+    wheels = sorted((f for f in entry["files"] if f["kind"] == "wheel"), key=lambda f: f["filename"])
+    return wheels[0] if wheels else pick_api_file(entry)
+
+
+def _wiring_members(path: Path) -> Tuple[str, Dict[str, bytes]]:
+    return strip_top(archive_members(path), path.name.endswith(".whl"))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join("%s = %s" % (json.dumps(k), _toml_value(v)) for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def build_wiring(cache: Path, index_url: str, workers: int) -> str:
+    names = sorted(WIRING_PACKAGES) + ["django"]
+    listing = project_files(names, cache, index_url)
+    chosen: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for name, floor in WIRING_PACKAGES.items():
+        rel = releases_from_files(name, listing[name] or [])
+        for version in ordered(rel):
+            if Version(version) >= Version(floor):
+                f = _wiring_file(rel[version])
+                if f is not None:
+                    chosen.setdefault(name, {})[version] = f
+    django_rel = releases_from_files("django", listing["django"] or [])
+    django_files: Dict[str, Dict[str, Any]] = {}
+    for entry in WIRING_DJANGO:
+        for version in (entry["before"], entry["since"]):
+            wheels = [f for f in django_rel[version]["files"] if f["kind"] == "wheel"]
+            django_files[version] = sorted(wheels, key=lambda f: f["filename"])[0]
+    download([f for per in chosen.values() for f in per.values()] + list(django_files.values()),
+             cache, index_url, workers)
+    releases = {name: list(per) for name, per in chosen.items()}
+    seen: Dict[str, Dict[str, Tuple[str, int, str]]] = {fid: {} for fid, _, _, _ in WIRING_FACTS}
+    tops: Dict[Tuple[str, str], str] = {}
+    for name, per in chosen.items():
+        for version, f in per.items():
+            top, members = _wiring_members(cache / "files" / f["filename"])
+            tops[(name, version)] = top or f["filename"][: -len(".whl")].split("-py")[0] + ".whl"
+            for fid, package, probe, _ in WIRING_FACTS:
+                if package != name:
+                    continue
+                hit = probe(members)
+                if hit is not None:
+                    path, line = hit
+                    seen[fid][version] = (path, line, _w_line(members, path, line) if line else "")
+    out: List[str] = [
+        "# Channels / daphne / channels-redis / Django wiring facts (AFX4xx, AFX310).",
+        "# GENERATED by scripts/build_knowledge.py --only wiring from the released files (sdists, else",
+        "# wheels; read with the standard library, never built, imported or run): do not edit by hand.",
+        "# `versions` are inclusive [first, last] runs over [releases]; `evidence` cites",
+        "# \"<artefact top dir>/<path>:L<line>  <text>\" in the first and last release having the fact,",
+        "# and names the release just before (or after) that lacks it.",
+        "",
+        "schema = 1",
+        "",
+        "[releases]",
+    ]
+    for name in sorted(releases):
+        out.append("%s = %s" % (json.dumps(name), _toml_value(releases[name])))
+    for fid, package, _, description in WIRING_FACTS:
+        have = [v for v in releases.get(package, []) if v in seen[fid]]
+        runs = to_intervals(have, releases.get(package, []))
+        evidence = []
+        for first, last in runs:
+            for version in sorted({first, last}, key=Version):
+                path, line, text = seen[fid][version]
+                evidence.append("%s/%s:L%d  %s" % (tops[(package, version)], path, line, text))
+            index = releases[package].index(first)
+            if index:
+                evidence.append("%s: absent" % tops[(package, releases[package][index - 1])])
+            index = releases[package].index(last)
+            if index + 1 < len(releases[package]):
+                evidence.append("%s: absent" % tops[(package, releases[package][index + 1])])
+        out += ["", "[[fact]]", "id = %s" % json.dumps(fid), "package = %s" % json.dumps(package),
+                "description = %s" % json.dumps(description), "versions = %s" % _toml_value(runs),
+                "evidence = ["] + ["  %s," % json.dumps(e, ensure_ascii=False) for e in evidence] + ["]"]
+    for entry in WIRING_DJANGO:
+        module, _, name = entry["id"].rpartition(".")
+        probes = {
+            "django.core.asgi": ("django/core/asgi.py", "def get_asgi_application"),
+            "django.conf.urls.url": ("django/conf/urls/__init__.py", "def url("),
+            "django.asgi_static_files_handler": ("django/contrib/staticfiles/handlers.py",
+                                                 "class ASGIStaticFilesHandler"),
+        }
+        path, needle = probes[entry["id"]]
+        found = {}
+        for version in (entry["before"], entry["since"]):
+            _, members = _wiring_members(cache / "files" / django_files[version]["filename"])
+            text = decode_source(members[path]).splitlines() if path in members else []
+            found[version] = next((i for i, line in enumerate(text, 1) if needle in line), None)
+        removed = entry.get("removed", False)
+        old_has, new_has = found[entry["before"]] is not None, found[entry["since"]] is not None
+        if (old_has, new_has) != ((True, False) if removed else (False, True)):
+            raise SystemExit("Django %s: the released files disagree with %s" % (entry["id"], entry))
+        has = entry["before"] if removed else entry["since"]
+        lacks = entry["since"] if removed else entry["before"]
+        evidence = ["Django-%s/%s:L%d  %s" % (has, path, found[has], needle), "Django-%s/%s: no %s" % (lacks, path, needle)]
+        out += ["", "[[django]]", "id = %s" % json.dumps(entry["id"]),
+                "description = %s" % json.dumps(entry["description"]),
+                ("removed_in" if removed else "since") + " = %s" % json.dumps(entry["since"]),
+                "checked = %s" % _toml_value([entry["before"], entry["since"]]),
+                "evidence = %s" % _toml_value(evidence)]
+    for combo in WIRING_COMBINATIONS:
+        ranges: Dict[str, List[List[str]]] = {}
+        for package, wanted in combo["when"].items():
+            ok = [v for v in releases[package]
+                  if all((v in seen[fid]) == flag for fid, flag in wanted.items())]
+            ranges[package] = to_intervals(ok, releases[package])
+        out += ["", "[[combination]]", "id = %s" % json.dumps(combo["id"]),
+                "severity = %s" % json.dumps(combo["severity"]),
+                "summary = %s" % json.dumps(combo["summary"]),
+                "reason = %s" % json.dumps(combo["reason"]), "fix = %s" % json.dumps(combo["fix"]),
+                "facts = %s" % _toml_value({p: [("" if f else "not ") + fid for fid, f in w.items()]
+                                            for p, w in combo["when"].items()})]
+        out.append("[combination.versions]")
+        for package in sorted(ranges):
+            out.append("%s = %s" % (json.dumps(package), _toml_value(ranges[package])))
+    return "\n".join(out) + "\n"
+
+
+def write_text(path: Path, text: str) -> None:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        log("%s unchanged" % path)
+        return
+    path.write_text(text, encoding="utf-8")
+    log("wrote %s (%d bytes)" % (path, len(text.encode())))
+
+# ==========================================================================
+# END wiring section
+# ==========================================================================
+
+
 # --------------------------------------------------------------------------
 # Moves (AFX203/AFX204): which releases define each side of rules/data/moves.toml
 # (the codemod helper's section: kept apart from the rest of the script)
@@ -1732,7 +2166,7 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=str(REPO / ".knowledge-cache"), help="download cache directory")
-    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves"), help="build only one data file")
+    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves", "wiring"), help="build only one data file")
     ap.add_argument("--index-url", default=os.environ.get("ASGIFIX_INDEX_URL", DEFAULT_INDEX))
     ap.add_argument("--workers", type=int, default=3, help="parallel pip processes / downloads (2-4)")
     ap.add_argument("--out", default=str(data_dir()), help="output directory (default rules/data)")
@@ -1760,6 +2194,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_json(out / FACTS_FILE, build_facts(cache, args.index_url, args.workers, out))
     if args.only in (None, "moves"):
         write_json(out / "moves.json", build_moves(cache, args.index_url, args.workers))
+    if args.only in (None, "wiring"):  # wiring section
+        write_text(out / "wiring.toml", build_wiring(cache, args.index_url, args.workers))
     log("done in %.0f s" % (time.time() - t0))
     return 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from asgifix import resolver
+from asgifix import environment, resolver
 from asgifix.catalogue import load_catalogue, select_rules
 from asgifix.config import Settings
 from asgifix.engine import Engine
@@ -32,6 +32,7 @@ def _monorepo(root, services):
 def _counted_run(monkeypatch, root):
     counts = {"solve": 0, "generic_row": 0}
     resolver._SOLVED.clear()  # count searches, not answers remembered from an earlier test
+    environment.clear_cache()
     real_solve, real_generic_row = resolver.Problem._solve, obsolete_package.generic_row
 
     def solve(self, *args, **kwargs):

@@ -65,6 +65,18 @@ REGISTRY: dict[str, MatcherSpec] = {
                                           facts=("channel-layers",)),
     "channels1-api": MatcherSpec("channels1:Channels1Api", "project", facts=("channels1-usage",)),
     "moved-import": MatcherSpec("moves:MovedImport", "project", facts=("python-imports",)),
+    # Channels/Django wiring (AFX4xx), all over the "channels-wiring" facts
+    "consumer-without-as-asgi": MatcherSpec("wiring:ConsumerWithoutAsAsgi", "project", facts=("channels-wiring",)),
+    "removed-channels-handler": MatcherSpec("wiring:RemovedChannelsHandler", "project", facts=("channels-wiring",)),
+    "protocol-router-without-http": MatcherSpec("wiring:ProtocolRouterWithoutHttp", "project",
+                                                facts=("channels-wiring",)),
+    "asgi-import-order": MatcherSpec("wiring:AsgiImportOrder", "project", facts=("channels-wiring",)),
+    "asgi-module-mistakes": MatcherSpec("wiring:AsgiModuleMistakes", "project", facts=("channels-wiring",)),
+    "daphne-runserver": MatcherSpec("wiring:DaphneRunserver", "project", facts=("channels-wiring",)),
+    "asgi-application-setting": MatcherSpec("wiring:AsgiApplicationSetting", "project", facts=("channels-wiring",)),
+    "asgi2-middleware": MatcherSpec("wiring:Asgi2Middleware", "project", facts=("channels-wiring",)),
+    "django-url-route": MatcherSpec("wiring:DjangoUrlRoute", "project", facts=("channels-wiring",)),
+    "known-bad-combination": MatcherSpec("wiring:KnownBadCombination", "project"),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
@@ -81,6 +93,12 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
                                                          b"asgiref.local", b"runworker", b"channel_layer")),
     # CHANNEL_LAYERS settings (AFX204), in any module that assigns it
     "channel-layers": ("channel_settings:collect_channel_layers", (b"CHANNEL_LAYERS",)),
+    # AFX4xx: routing, consumers (and their bases in other modules), middleware, asgi.py, settings,
+    # server commands. Model modules need not be read: an import of `models` is recognised by its name.
+    "channels-wiring": ("wiring_facts:collect_channels_wiring",
+                        (b"channels", b"Consumer", b"consumer", b"routing", b"get_asgi_application",
+                         b"django.setup", b"INSTALLED_APPS", b"ASGI_APPLICATION", b"Communicator",
+                         b"django.conf.urls", b"Middleware", b"gunicorn", b"daphne")),
 }
 
 
