@@ -1057,6 +1057,11 @@ class DjangoUrlRoute(_WiringMatcher):
         if not gone:
             return
         for path, module in index.modules.items():
+            # Websocket routing only (a routing module, or one that uses Channels' routers): Django's
+            # own urls.py files are Django's upgrade, not the ASGI stack's (django-upgrade fixes them).
+            if "routing" not in path.rsplit("/", 1)[-1] and not any(
+                    (getattr(b, "module", None) or "").startswith("channels") for b in module.bindings.values()):
+                continue
             binding = module.bindings.get("url")
             local = "url"
             if binding is None or binding.kind != "from" or binding.module != "django.conf.urls" or \
