@@ -56,6 +56,8 @@ REGISTRY: dict[str, MatcherSpec] = {
     "asgiref-signature": MatcherSpec("asgiref_api:AsgirefSignatureMatcher", "project", facts=("asgiref-usage",)),
     "async-to-sync-in-coroutine": MatcherSpec("async_usage:AsyncToSyncInCoroutine", "file",
                                               needles=(b"async_to_sync", b"AsyncToSync")),
+    "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
+                                       needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
 }
 
