@@ -58,6 +58,7 @@ REGISTRY: dict[str, MatcherSpec] = {
                                               needles=(b"async_to_sync", b"AsyncToSync")),
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
+    "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
     "version-conflict": MatcherSpec("version_conflict:VersionConflict", "project"),
 }
 
@@ -67,6 +68,8 @@ REGISTRY: dict[str, MatcherSpec] = {
 COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
+    # Django ORM calls in coroutines (AFX503)
+    "sync-orm": ("sync_orm:collect_sync_orm", (b".objects", b".save(", b".delete(", b".refresh_from_db(")),
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
 }
 
