@@ -164,3 +164,14 @@ def test_message_states_both_behaviours(tree):
     _, remaining = _fix(tree, b"from asgiref.sync import async_to_sync\nasync def f(g):\n    h = [async_to_sync(g)(x) for x in (async_to_sync(g)(0) for _ in ())]\n")
     assert remaining and all("RuntimeError" in f.message and "2.1.4 hangs" in f.message for f in remaining)
     assert all(len(f.message) <= 120 for f in remaining)
+
+
+def test_a_call_expected_to_raise_is_not_reported(tree):
+    # asgiref's own test of this RuntimeError (tests/test_sync.py, test_async_to_sync_in_async)
+    source = (b"import pytest\nfrom asgiref.sync import async_to_sync\nasync def test_it(inner):\n"
+              b"    sync_function = async_to_sync(inner)\n    with pytest.raises(RuntimeError):\n"
+              b"        sync_function()\n    with pytest.raises(RuntimeError):\n        async_to_sync(inner)()\n"
+              b"    sync_function()\n")
+    fixed, remaining = _fix(tree, source)
+    assert fixed == source
+    assert [f.span.line for f in remaining] == [9]

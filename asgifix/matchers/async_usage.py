@@ -61,12 +61,29 @@ class _Finder(ScopeVisitor):
         # (call of a stored wrapper, the wrapper call that built it, the name it is stored under)
         self.stored_calls: list[tuple[ast.Call, ast.Call, str]] = []
         self.stored: dict[int, list[tuple[str, ast.Call, int]]] = {}  # frame id -> (target, wrapper, line)
+        # Lines of `with pytest.raises(...)` / `self.assertRaises(...)` blocks: code there expects the
+        # error on purpose (asgiref's own test of this very RuntimeError).
+        self.expecting: list[tuple[int, int]] = []
+
+    def visit_With(self, node: ast.With) -> None:
+        self._expect(node)
+        self.generic_visit(node)
+
+    def _expect(self, node: ast.With) -> None:
+        if any(isinstance(item.context_expr, ast.Call) and
+               (dotted_name(item.context_expr.func) or "").rsplit(".", 1)[-1] in ("raises", "assertRaises")
+               for item in node.items):
+            self.expecting.append((node.lineno, node.end_lineno or node.lineno))
+
+    def expected(self, node: ast.AST) -> bool:
+        line = node.lineno  # type: ignore[attr-defined]
+        return any(first <= line <= last for first, last in self.expecting)
 
     def is_wrapper(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Call) and resolve(node.func, self.aliases) in WRAPPERS
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self.in_coroutine and self.is_wrapper(node.func):
+        if self.in_coroutine and self.is_wrapper(node.func) and not self.expected(node):
             fixable = not self.in_generator and not isinstance(self.parent(node), ast.Await)
             self.hits.append((node.func, node, fixable))  # type: ignore[arg-type]
         self.generic_visit(node)
@@ -84,11 +101,15 @@ class _Finder(ScopeVisitor):
         if not stored:
             return
         body = frame.node.body  # type: ignore[attr-defined]
-        for node in own_nodes(body):
+        nodes = list(own_nodes(body))
+        for node in nodes:  # statements without the wrapper's name were pruned from the visit
+            if isinstance(node, ast.With):
+                self._expect(node)
+        for node in nodes:
             if isinstance(node, ast.Call):
                 name = dotted_name(node.func)
                 for target, wrapper, line in stored:
-                    if name == target and node.lineno > line:
+                    if name == target and node.lineno > line and not self.expected(node):
                         self.stored_calls.append((node, wrapper, target))
                         break
 

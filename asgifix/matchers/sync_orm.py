@@ -124,6 +124,8 @@ class _Finder(ScopeVisitor):
                 return isinstance(wrapped, ast.Attribute) and wrapped.attr in LAZY and (
                     self._manager(wrapped.value) or self._lazy(wrapped.value))
             return False
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            return self._lazy(node.value)  # a sliced QuerySet is still lazy
         if self._manager(node):
             return False  # a manager is not iterable
         chain = self._chain(node)
