@@ -77,6 +77,9 @@ REGISTRY: dict[str, MatcherSpec] = {
     "asgi2-middleware": MatcherSpec("wiring:Asgi2Middleware", "project", facts=("channels-wiring",)),
     "django-url-route": MatcherSpec("wiring:DjangoUrlRoute", "project", facts=("channels-wiring",)),
     "known-bad-combination": MatcherSpec("wiring:KnownBadCombination", "project"),
+    "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
+                                       needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
+    "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
@@ -85,6 +88,8 @@ REGISTRY: dict[str, MatcherSpec] = {
 COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
+    # Django ORM calls in coroutines (AFX503)
+    "sync-orm": ("sync_orm:collect_sync_orm", (b".objects", b".save(", b".delete(", b".refresh_from_db(")),
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
     # imports from modules that moved (AFX203): the codemod layer's candidates
     "python-imports": ("moves:collect_imports", (b"asgiref", b"channels")),
