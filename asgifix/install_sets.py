@@ -179,13 +179,16 @@ def build(project: "ProjectModel") -> list[InstallSet]:
     for command in project.facts.get(INSTALL_FACT, ()):
         installs = commanded.setdefault(command.environment or f"{command.path}:{command.line}", set())
         before = set(installs)
+        # A CI workflow runs from the repository root (the directory holding .github/).
+        base = command.path.split(".github/", 1)[0] + "x" if ".github/" in command.path else command.path
         for target in command.requirement_files:
-            for candidate in (_resolve(command.path, target), posixpath.normpath(target.lstrip("./") or ".")):
+            for candidate in (_resolve(command.path, target), _resolve(base, target),
+                              posixpath.normpath(target.lstrip("./") or ".")):
                 if candidate in kinds:
                     installs.add(candidate)
                     break
         for target in command.local:
-            directory = _resolve(command.path, target)
+            directory = _resolve(base, target)
             directory = "" if directory == "." else directory
             for path, kind in kinds.items():
                 if kind in PACKAGE_KINDS + ("pipfile",) and _dirname(path) == directory:
@@ -436,7 +439,7 @@ def _declared_python(project: "ProjectModel", install_set: InstallSet) -> Option
         versions = sorted({m for m in (_minor(p.version) for p in chosen_pins) if m in KNOWN_PYTHONS},
                           key=KNOWN_PYTHONS.index)
         if versions:
-            where = ", ".join(f"{p.path}:{p.line} `{p.label}`" for p in chosen_pins[:3])
+            where = ", ".join(list(dict.fromkeys(f"{p.path}:{p.line} `{p.label}`" for p in chosen_pins))[:3])
             return tuple(versions), where, own
     return None
 

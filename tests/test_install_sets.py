@@ -158,6 +158,8 @@ def test_a_compiled_file_and_its_source_are_peers(tmp_path):
     ({"pyproject.toml": '[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.11"\n'},
      ("3.11", "3.12", "3.13", "3.14"), False),
     ({}, ("3.8", "3.9", "3.10", "3.11"), False),  # Django 4.2.7's classifiers (Requires-Python >=3.8)
+    ({".github/workflows/ci.yml": 'jobs:\n  t:\n    strategy:\n      matrix:\n        python-version: ["3.10", "3.12"]\n'
+      "    steps:\n      - run: pip install -r requirements.txt\n"}, ("3.10", "3.12"), True),
 ])
 def test_the_python_of_a_set(tmp_path, files, pythons, declared):
     sets = _sets(tmp_path, {"requirements.txt": "Django==4.2.7\n", **files})
@@ -211,3 +213,18 @@ def test_an_unpinned_channels_1_layer_beside_channels_4_is_reported(tmp_path):
     root = write_tree(tmp_path / "p", {"requirements.txt": "Django\nchannels\nasgi_redis\n"})
     (finding,) = _run(root, ["AFX102"])[0].findings
     assert "asgi_redis" in finding.message
+
+
+def test_a_search_that_gives_up_is_reported(tmp_path, monkeypatch):
+    from asgifix import resolver
+
+    monkeypatch.setattr(resolver, "NODE_BUDGET", 0)
+    resolver._SOLVED.clear()
+    environment.clear_cache()
+    root = write_tree(tmp_path / "p", {"requirements.txt": "Django==4.2.7\nasgiref==3.2.10\n"})
+    try:
+        (finding,) = _run(root, ["AFX301"])[0].findings
+    finally:
+        resolver._SOLVED.clear()
+        environment.clear_cache()
+    assert finding.severity == "info" and "gave up" in finding.message

@@ -67,6 +67,13 @@ class VersionConflict(ProjectMatcher):
                 return
             fits = problem.asgiref_fits(without_asgiref_pins=True)
         except Undecided:
+            # Never silently dropped: say the pins were not judged.
+            first = declarations[0]
+            yield Finding(self.rule.code, "info",
+                          "the pins of this environment were not checked: the search for a combination "
+                          "that installs gave up (too many candidate releases)", first.path,
+                          self._span(project, first), None,
+                          "narrow the version ranges of the ASGI stack (Django, channels, daphne, layers)")
             return
         pins = [d for d in declarations if d.name == "asgiref"]
         if fits and pins:

@@ -195,11 +195,25 @@ def install_commands(model: ServerConfig) -> list:
     return found
 
 
+_CI_PYTHON = re.compile(r"^\s*-?\s*python(?:-version|_version)?\s*:\s*(?P<value>\[[^\]]*\]|[\"']?\d+\.\d+)")
+_VERSION_IN = re.compile(r"(?<![\d.])(\d\.\d{1,2})(?![\d])")
+
+
 def python_images(model: ServerConfig) -> list:
-    """``FROM python:3.9-slim`` lines of a Dockerfile: the Python the image runs."""
+    """``FROM python:3.9-slim`` lines of a Dockerfile, and a CI workflow's ``python-version`` matrix:
+    the Pythons what the file installs runs on."""
     from ..install_sets import PythonPin
 
     document = model.document
+    if document.path.parent.name == "workflows":
+        found = []
+        for number in range(1, document.line_count + 1):
+            line = document.line_text(number)
+            match = _CI_PYTHON.match(line) if "python" in line else None
+            if match:
+                for version in _VERSION_IN.findall(match.group("value")):
+                    found.append(PythonPin(document.display, number, version, line.strip()))
+        return found
     if not _is_dockerfile(document):
         return []
     found = []
