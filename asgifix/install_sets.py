@@ -245,7 +245,7 @@ def build(project: "ProjectModel") -> list[InstallSet]:
                 if directory in packages:
                     union.join(entry, packages[directory][0])
         home = _home(entry)
-        if home in with_dependencies and _is_add_on(entry) and not _fully_pinned(project, entry):
+        if home in with_dependencies and is_add_on(entry) and not _fully_pinned(project, entry):
             union.join(entry, packages[home][0])  # pip install -e . -r requirements-dev.txt
     # pip-compile output and its .in source are two ways to install one project (the pins, or a
     # fresh resolve of the ranges): peers of one home, never one environment (the pins would
@@ -294,7 +294,7 @@ _ADD_ON = re.compile(r"(?:^|[-_./])(?:dev|devel|develop|development|test|tests|t
                      r"(?:$|[-_.])", re.IGNORECASE)
 
 
-def _is_add_on(path: str) -> bool:
+def is_add_on(path: str) -> bool:
     """``requirements-dev.txt``, ``requirements/test.txt``, ``dev-requirements.in``: installed on top of a package."""
     name = posixpath.basename(path)
     stem = name.rsplit(".", 1)[0] if "." in name else name

@@ -305,6 +305,8 @@ _KIND_ORDER = {"pyproject": 0, "requirements": 1, "pipfile": 2, "setup-cfg": 3, 
 
 
 def _main_files(project: ProjectModel) -> list[str]:
+    from ..install_sets import is_add_on
+
     # A file is no place for a new requirement when everything it declares is
     # generated (pip-compile output) or a constraint (a -c file).
     by_path: dict[str, list] = {}
@@ -327,7 +329,8 @@ def _main_files(project: ProjectModel) -> list[str]:
         name = posixpath.basename(path).lower()
         # The set's entry files first (what is installed), then requirements.in / requirements.txt /
         # base before dev, test, docs variants.
-        entry = 0 if entries is None or path in entries else 1
+        # (a dev/test entry that includes the base file is an add-on: the base is the place)
+        entry = 0 if entries is None or (path in entries and not is_add_on(path)) else 1
         preference = 0 if name in ("requirements.in", "requirements.txt", "base.txt", "base.in") else 1
         candidates.append((path.count("/"), entry, _KIND_ORDER[kind], preference, path))
     return [path for *_, path in sorted(candidates)]
