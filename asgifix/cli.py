@@ -23,7 +23,9 @@ class UsageProblem(click.UsageError):
 
 
 def _fail(message: str) -> "click.exceptions.Exit":
-    click.echo(f"asgifix: error: {message}", err=True)
+    from .reporters import printable
+
+    click.echo(f"asgifix: error: {printable(message)}", err=True)
     return click.exceptions.Exit(EXIT_ERROR)
 
 
@@ -241,9 +243,11 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
         stop()
     report = outcome.report
     if diff:
+        from .reporters import printable
+
         click.echo(outcome.diff(), nl=False)
         for error in report.errors:
-            click.echo(f"asgifix: error: {error}", err=True)
+            click.echo(f"asgifix: error: {printable(str(error))}", err=True)
         would_change = bool(outcome.changed)
         sys.exit(EXIT_ERROR if any(e.fatal for e in report.errors) else
                  (EXIT_FINDINGS if (would_change or report.findings) and not exit_zero else EXIT_CLEAN))

@@ -53,11 +53,16 @@ class FixOutcome:
     def diff(self) -> str:
         import difflib  # only --diff needs it
 
+        from .reporters import printable
+
         chunks = []
         for path in sorted(self.changed):
             before = self.original[path].text.splitlines(keepends=True)
             after = self.changed[path].text.splitlines(keepends=True)
-            chunks.extend(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+            # A path's control characters are escaped: a header line must not start a forged
+            # CI log command or carry a terminal escape.
+            shown = printable(path)
+            chunks.extend(difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}"))
             if chunks and not chunks[-1].endswith(("\n", "\r")):
                 chunks.append("\n\\ No newline at end of file\n")
         return "".join(chunks)
