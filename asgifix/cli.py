@@ -29,12 +29,16 @@ def _fail(message: str) -> "click.exceptions.Exit":
     return click.exceptions.Exit(EXIT_ERROR)
 
 
-def _codes(values: tuple[str, ...]) -> Optional[list[str]]:
+def _codes(values: tuple[str, ...], option: Optional[str] = None) -> Optional[list[str]]:
+    """The codes of an option's values; with ``option`` (--select) an empty list is a usage error."""
     if not values:
         return None
     from .catalogue import is_known_code_or_prefix
 
     codes = [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+    if option is not None and not codes:
+        # `--select "$CODES"` with an empty variable would check nothing and pass.
+        raise UsageProblem(f"{option} needs at least one rule code or prefix (ALL selects every rule)")
     for code in codes:
         if not is_known_code_or_prefix(code):
             raise UsageProblem(f"unknown rule code or prefix {code!r} (see `asgifix rules`)")
@@ -111,7 +115,7 @@ class _Run:
             except ValueError as exc:
                 raise UsageProblem(f"--target-asgiref: {exc}") from None
         self.settings = settings.merged(
-            select=_codes(select),
+            select=_codes(select, "--select"),
             ignore=_codes(ignore),
             target_asgiref=target_asgiref,
         )

@@ -75,3 +75,68 @@ def test_b10_non_utf8_file_name_every_format_on_strict_utf8_stdout(tmp_path, out
     elif output_format == "sarif":
         uri = json.loads(result.stdout)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
         assert uri["artifactLocation"]["uri"].endswith("requirements-%E9.txt")
+
+
+# -- B9: TOML (or JSON) nested hundreds deep is one file's error; the run goes on ------------
+
+@pytest.mark.parametrize("name", ["vendor/poetry.lock", "pyproject.toml", "Pipfile", "Pipfile.lock"])
+def test_b09_deeply_nested_file_is_a_one_line_error(tree, name):
+    deep = "[" * 600 + "]" * 600
+    # (json's decoder goes deeper than tomllib before Python's recursion limit stops it)
+    content = '{"a": ' * 100_000 + "1" + "}" * 100_000 if name == "Pipfile.lock" else f"x = {deep}\n"
+    root = tree({"requirements.txt": "asgiref 3.5.2\n", name: content})
+    result = run_cli("check", str(root), "--no-color")
+    assert "internal error" not in result.stderr
+    assert result.exit_code == 1  # the run reports requirements.txt's finding and the error
+    assert "AFX101" in result.stdout
+    assert f"{name}: invalid " in result.stdout and "nested too deeply" in result.stdout
+    assert run_cli("fix", str(root), "-q").exit_code == 1
+    assert (root / "requirements.txt").read_text() != "asgiref 3.5.2\n"
+
+
+def test_b09_deeply_nested_config_is_a_configuration_error(tree):
+    root = tree({"requirements.txt": "asgiref==3.7.2\n", "cfg.toml": "x = " + "[" * 600 + "]" * 600 + "\n"})
+    result = run_cli("check", "--config", str(root / "cfg.toml"), str(root))
+    assert result.exit_code == 2
+    assert "internal error" not in result.stderr
+    assert "nested too deeply" in result.stderr
+
+
+# -- B11: --config on a FIFO or a device is refused, never read forever ---------------------
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_b11_config_fifo_is_refused_without_blocking(tree):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    os.mkfifo(root / "cfg.toml")
+    # In a subprocess, so that a regression blocks that process (the test's timeout), not pytest.
+    result = run_subprocess("check", "--config", str(root / "cfg.toml"), str(root))
+    assert result.exit_code == 2
+    assert "not a regular file" in result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_b11_config_device_is_refused(tree):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    result = run_cli("check", "--config", "/dev/zero", str(root))
+    assert result.exit_code == 2
+    assert "not a regular file" in result.stderr
+
+
+def test_b11_config_bigger_than_the_cap_is_refused(tree):
+    from asgifix.config import MAX_CONFIG_BYTES
+
+    root = tree({"requirements.txt": "asgiref 3.5.2\n", "cfg.toml": "# x\n" * (MAX_CONFIG_BYTES // 4 + 1)})
+    result = run_cli("check", "--config", str(root / "cfg.toml"), str(root))
+    assert result.exit_code == 2
+    assert "too big" in result.stderr
+
+
+# -- B19: an empty --select is a usage error, not "All checks passed (0 files checked)" ------
+
+@pytest.mark.parametrize("value", ["", " ", ","])
+def test_b19_empty_select_is_a_usage_error(tree, value):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    result = run_cli("check", str(root), "--select", value)
+    assert result.exit_code == 2
+    assert "--select needs at least one rule code" in result.stderr
+    assert "All checks passed" not in result.stdout
