@@ -542,4 +542,8 @@ def validate(kind: str, document: TextDocument, new_text: str) -> Optional[str]:
     reader = sources.reader(kind)
     if reader is None:
         return f"asgifix cannot re-read {kind} files"
+    if not document.round_trips():
+        # Encoding the fixed text would re-encode bytes outside the edit too (UTF-7 has
+        # several spellings of one text): the file is left as it is.
+        return f"its encoding ({document.encoding}) cannot be written back without changing other bytes"
     return reader.validate(document, new_text)

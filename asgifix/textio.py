@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Optional
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Span
 
-# Byte order marks of the wide encodings pip's auto_decode honours (UTF-32 first: its
-# little-endian mark starts with UTF-16's), and the mark each encoding writes back.
+# Byte order marks of the wide encodings pip's auto_decode honours, in the order it tries
+# them: UTF-16 before UTF-32, so the UTF-32-LE mark (FF FE 00 00) is read as UTF-16-LE's
+# FF FE followed by text starting with a NUL; and the mark each encoding writes back.
 _WIDE_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
 )
 _BOM_OF = {encoding: mark for mark, encoding in _WIDE_BOMS}
 
@@ -66,6 +66,9 @@ class TextDocument:
         if wide:
             # pip reads a requirements file in UTF-16/32 with a BOM (what Windows PowerShell's
             # `pip freeze > requirements.txt` writes); TOML, setup.cfg and Python must be UTF-8.
+            if raw.startswith(codecs.BOM_UTF32_LE):
+                raise DecodeProblem("has a UTF-32-LE byte order mark, which pip reads as UTF-16 and cannot use "
+                                    "(re-save the file as UTF-8)")
             for mark, encoding in _WIDE_BOMS:
                 if raw.startswith(mark):
                     try:
@@ -145,10 +148,20 @@ class TextDocument:
         return len(self.line_starts)
 
     def newline(self) -> str:
-        """The file's dominant line ending, for text that a fix inserts."""
-        crlf = self.text.count("\r\n")
-        lf = self.text.count("\n") - crlf
+        """The file's dominant line ending (LF, CRLF or a lone CR), for text that a fix inserts."""
+        text = self.text
+        crlf = text.count("\r\n")
+        lf = text.count("\n") - crlf
+        cr = text.count("\r") - crlf
+        if cr > lf and cr > crlf:
+            return "\r"
         return "\r\n" if crlf > lf else "\n"
+
+    def round_trips(self) -> bool:
+        """Whether encoding the text back gives the file's bytes (UTF-8 always does; UTF-7 may not)."""
+        if self.encoding == "utf-8":
+            return True
+        return self.encode() == self.raw
 
 
 def _declared_encoding(body: bytes) -> Optional[str]:
@@ -157,9 +170,12 @@ def _declared_encoding(body: bytes) -> Optional[str]:
         if match:
             name = match.group(1).decode("ascii", "replace")
             try:
-                return codecs.lookup(name).name
+                found = codecs.lookup(name).name
             except LookupError:
                 raise DecodeProblem(f"declares an unknown encoding {name!r}") from None
+            # utf-8-sig reads UTF-8 with or without a BOM; encoding with it would add one.
+            # Whether the file has a BOM is decode()'s business.
+            return "utf-8" if found == "utf-8-sig" else found
         if line.strip() and not line.lstrip().startswith(b"#"):
             break
     return None

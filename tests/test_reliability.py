@@ -140,3 +140,51 @@ def test_b19_empty_select_is_a_usage_error(tree, value):
     assert result.exit_code == 2
     assert "--select needs at least one rule code" in result.stderr
     assert "All checks passed" not in result.stdout
+
+
+# -- B15, B16, B18: encodings and line endings as the consuming tool sees them ---------------
+
+def test_b15_cr_only_file_gets_cr_in_inserted_lines(tree):
+    root = tree({"requirements.txt": b"Django==4.2.7\rasgiref==3.7.2\r",
+                 "app/settings.py": 'INSTALLED_APPS = ["channels"]\n'})
+    assert run_cli("fix", str(root), "-q").exit_code in (0, 1)
+    data = (root / "requirements.txt").read_bytes()
+    assert data.startswith(b"Django==4.2.7\rasgiref==3.7.2\r")
+    assert len(data) > len(b"Django==4.2.7\rasgiref==3.7.2\r")  # a line was inserted
+    assert b"\n" not in data
+
+
+def test_b16_utf8_sig_cookie_never_adds_a_bom(tree):
+    root = tree({"requirements.txt": "# -*- coding: utf-8-sig -*-\nasgiref 3.5.2\n"})
+    run_cli("fix", str(root), "-q")
+    data = (root / "requirements.txt").read_bytes()
+    assert data.startswith(b"# -*- coding: utf-8-sig -*-\nasgiref==")
+
+
+def test_b16_utf7_file_is_not_re_encoded_outside_the_edit(tree):
+    before = b"# -*- coding: utf-7 -*-\ndjango+AD0APQ-4.2.7\nasgiref 3.5.2\n"
+    root = tree({"requirements.txt": before})
+    result = run_cli("fix", str(root), "--no-color")
+    after = (root / "requirements.txt").read_bytes()
+    # Either untouched, with a reason, or changed only on the edited line.
+    assert after.split(b"\n")[:2] == before.split(b"\n")[:2]
+    if after == before:
+        assert "cannot be written back without changing other bytes" in result.stdout
+
+
+def test_b18_utf32_le_bom_is_read_as_pip_reads_it(tree):
+    root = tree({"requirements.txt": "asgiref==3.7.2\nDjango==4.2.7\n".encode("utf-32-le")})
+    (root / "requirements.txt").write_bytes(b"\xff\xfe\x00\x00" + (root / "requirements.txt").read_bytes())
+    result = run_cli("check", str(root), "--no-color")
+    assert "All checks passed" not in result.stdout
+    assert result.exit_code == 2
+    assert "pip reads as UTF-16" in result.stdout
+
+
+def test_b18_utf32_be_and_utf16_boms_still_read(tree):
+    text = "asgiref 3.5.2\n"
+    for encoding, mark in (("utf-32-be", b"\x00\x00\xfe\xff"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
+        root = tree({f"{encoding}/requirements.txt": mark + text.encode(encoding)})
+        result = run_cli("fix", str(root / encoding), "-q")
+        assert result.exit_code == 0, (encoding, result.stdout)
+        assert (root / encoding / "requirements.txt").read_bytes() == mark + "asgiref==3.5.2\n".encode(encoding)
