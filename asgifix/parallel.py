@@ -135,19 +135,19 @@ def _analyze(engine: "Engine", source: "SourceFile", work: Work) -> "FileResult"
     return engine.analyze_document(source, work)
 
 
-def validate_batch(batch: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+def validate_batch(batch: list[tuple[str, "TextDocument", str, list]]) -> list[Optional[str]]:
     """``engine.validate`` for fixed texts, in a worker."""
     return _validate(batch)
 
 
-def _validate(batch: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+def _validate(batch: list[tuple[str, "TextDocument", str, list]]) -> list[Optional[str]]:
     from .engine import validate
 
-    return [validate(kind, document, new_text) for kind, document, new_text in batch]
+    return [validate(kind, document, new_text, edits) for kind, document, new_text, edits in batch]
 
 
-def validate_all(engine: "Engine", items: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
-    """``engine.validate`` for each ``(kind, document, new_text)``, in order; by the pool when there are many."""
+def validate_all(engine: "Engine", items: list[tuple[str, "TextDocument", str, list]]) -> list[Optional[str]]:
+    """``engine.validate`` for each ``(kind, document, new_text, edits)``, in order; by the pool when there are many."""
     if engine.jobs > 1 and len(items) > THRESHOLD:
         from concurrent.futures.process import BrokenProcessPool
 

@@ -188,3 +188,231 @@ def test_b18_utf32_be_and_utf16_boms_still_read(tree):
         result = run_cli("fix", str(root / encoding), "-q")
         assert result.exit_code == 0, (encoding, result.stdout)
         assert (root / encoding / "requirements.txt").read_bytes() == mark + "asgiref==3.5.2\n".encode(encoding)
+
+
+# -- B3, B20: never written through a symbolic link to outside the project root -------------
+
+def _write_hook(monkeypatch, before_first_write):
+    """Run ``before_first_write()`` once, after the fixes are computed and right before the first write."""
+    from asgifix import engine, textio
+
+    state = {"done": False}
+
+    def hooked(root, path, data, expected):
+        if not state["done"]:
+            state["done"] = True
+            before_first_write()
+        return textio.write_within(root, path, data, expected)
+
+    monkeypatch.setattr(engine, "write_within", hooked)
+
+
+@posix_only
+def test_b03_directory_swapped_for_a_symlink_during_the_write_phase(tmp_path, monkeypatch):
+    root = tmp_path / "tree"
+    (root / "aa").mkdir(parents=True)
+    (root / "aa/requirements.txt").write_text("asgiref 3.5.2\n")
+    (root / "zz").mkdir()
+    (root / "zz/requirements.txt").write_text("# attacker-chosen text\nasgiref 3.5.2\n")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+
+    def swap():
+        (root / "zz").rename(root / "zz.real")
+        (root / "zz").symlink_to("../victim")
+
+    _write_hook(monkeypatch, swap)
+    result = run_cli("fix", str(root), "--no-color")
+    assert list(victim.iterdir()) == []
+    assert result.exit_code == 2
+    assert "zz/requirements.txt: fix not applied" in result.stdout
+    assert (root / "aa/requirements.txt").read_text() == "asgiref==3.5.2\n"
+
+
+@posix_only
+def test_b03_a_component_swapped_after_resolution_is_not_followed(tmp_path, monkeypatch):
+    # The swap lands between the path's resolution and the opening of its components:
+    # each component is opened without following links, relative to the root.
+    from asgifix import textio
+
+    root = tmp_path / "tree"
+    (root / "zz").mkdir(parents=True)
+    (root / "zz/requirements.txt").write_bytes(b"old\n")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "requirements.txt").write_bytes(b"old\n")
+    (root / "zz").rename(root / "zz.real")
+    (root / "zz").symlink_to("../victim")
+    monkeypatch.setattr(textio.os.path, "realpath", lambda path: os.path.abspath(path))
+    with pytest.raises(textio.WriteRefused, match="symbolic link") as refused:
+        textio.write_within(str(root), str(root / "zz/requirements.txt"), b"new\n", b"old\n")
+    assert refused.value.fatal
+    assert (victim / "requirements.txt").read_bytes() == b"old\n"
+    assert sorted(p.name for p in victim.iterdir()) == ["requirements.txt"]  # no temporary file left
+
+
+@posix_only
+def test_b20_named_symlinks_to_outside_are_not_written_through(tmp_path):
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "requirements.txt").write_text("asgiref 3.5.2\n")
+    (outside / "dir/requirements.txt").write_text("asgiref 3.5.2\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "requirements.txt").symlink_to("../outside/requirements.txt")
+    (project / "vendored").symlink_to("../outside/dir")
+    for named in ("requirements.txt", "vendored"):
+        result = run_cli("fix", named, "-q", cwd=project)
+        assert result.exit_code == 2
+        assert "outside the project root" in result.stdout
+    assert (outside / "requirements.txt").read_text() == "asgiref 3.5.2\n"
+    assert (outside / "dir/requirements.txt").read_text() == "asgiref 3.5.2\n"
+
+
+# -- B5, B12: includes and fixes stay inside the project root of the named files -------------
+
+def test_b05_includes_from_a_named_file_never_leave_its_project(tmp_path):
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / "src/evil").mkdir(parents=True)
+    (home / ".env").write_text("DB_PASSWORD hunter2-prod\n")
+    (home / ".ssh/id_ed25519").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n")
+    (home / "src/evil/requirements.txt").write_text("Django==4.2.7\n-r ../../.ssh/id_ed25519\n-c ../../.env\n")
+    result = run_cli("check", "src/evil/requirements.txt", "--format", "json", cwd=home)
+    text = result.stdout
+    assert "hunter2" not in text and "OPENSSH" not in text and "b3BlbnNzaC1rZXktdjE" not in text
+    outside = [f for f in result.json()["findings"] if f["code"] == "AFX104"]
+    assert len(outside) == 2 and all("outside" in f["message"] for f in outside)
+
+
+def test_b05_includes_within_a_marked_project_still_reach_up(tree):
+    root = tree({"pyproject.toml": "[project]\nname = 'x'\nversion = '1'\n",
+                 "base.txt": "asgiref 3.5.2\n", "requirements/prod.txt": "-r ../base.txt\n"})
+    result = run_cli("fix", "requirements/prod.txt", "-q", cwd=root)
+    assert result.exit_code == 0, result.stdout
+    assert (root / "base.txt").read_text() == "asgiref==3.5.2\n"
+
+
+def test_b12_fixing_a_named_file_fixes_its_include_beside_it(tree):
+    root = tree({"requirements.txt": "-r base.txt\nDjango==4.2.7\n", "base.txt": "asgiref 3.5.2\n"})
+    result = run_cli("fix", "requirements.txt", "-q", cwd=root)
+    assert result.exit_code == 0, result.stdout
+    assert "outside" not in result.stdout
+    assert (root / "base.txt").read_text().startswith("asgiref==")
+    assert run_cli("fix", "requirements.txt", "--diff", cwd=root).stdout == ""
+
+
+# -- B6, B7: lost updates, owners, hard links, read-only files -------------------------------
+
+def test_b06_an_edit_made_while_fix_runs_is_not_overwritten(tree, monkeypatch):
+    root = tree({"a-requirements.txt": "asgiref 3.5.2\nDjango==4.2.7\n"})
+    edited = "asgiref 3.5.2\nDjango==4.2.7\nnewdep==1.0  # added by the user meanwhile\n"
+    _write_hook(monkeypatch, lambda: (root / "a-requirements.txt").write_text(edited))
+    result = run_cli("fix", str(root), "--format", "json")
+    assert (root / "a-requirements.txt").read_text() == edited
+    data = result.json()
+    assert data["fixed"] == 0 and data["changed_files"] == []
+    assert any("changed while asgifix ran" in e["message"] for e in data["errors"])
+
+
+def test_b06_a_file_deleted_while_fix_runs_is_not_re_created(tree, monkeypatch):
+    root = tree({"a-requirements.txt": "asgiref 3.5.2\n"})
+    _write_hook(monkeypatch, lambda: (root / "a-requirements.txt").unlink())
+    result = run_cli("fix", str(root), "--no-color")
+    assert not (root / "a-requirements.txt").exists()
+    assert "deleted while asgifix ran" in result.stdout
+    assert [p.name for p in root.iterdir()] == []  # no temporary file either
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="changing owners needs root")
+def test_b07_a_fix_run_as_root_keeps_owner_and_group(tree):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    target = root / "requirements.txt"
+    os.chown(target, 65534, 65534)
+    os.chmod(target, 0o664)
+    assert run_cli("fix", str(root), "-q").exit_code == 0
+    info = target.stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (65534, 65534, 0o664)
+    assert target.read_text() == "asgiref==3.5.2\n"
+
+
+@posix_only
+def test_b07_hardlinked_file_is_left_alone_with_a_message(tree):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    os.link(root / "requirements.txt", root / "requirements-link.txt")
+    result = run_cli("fix", str(root / "requirements.txt"), "--no-color")
+    assert "hard links" in result.stdout
+    assert (root / "requirements.txt").stat().st_nlink == 2
+    assert (root / "requirements-link.txt").read_text() == "asgiref 3.5.2\n"
+    assert (root / "requirements.txt").read_text() == "asgiref 3.5.2\n"
+
+
+@posix_only
+def test_b07_read_only_file_is_respected(tree):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    os.chmod(root / "requirements.txt", 0o444)
+    result = run_cli("fix", str(root), "--no-color")
+    assert "read-only" in result.stdout
+    assert (root / "requirements.txt").read_text() == "asgiref 3.5.2\n"
+    assert (root / "requirements.txt").stat().st_mode & 0o777 == 0o444
+
+
+# -- B14: when a file's edits fail together, the valid ones are applied ----------------------
+
+def test_b14_valid_fixes_of_a_file_are_applied_and_a_second_fix_is_a_no_op(tree):
+    root = tree({"requirements.txt": "Django 4.2.7 \\\n",
+                 "app/settings.py": 'INSTALLED_APPS = ["daphne"]\n',
+                 "setup.cfg": "[options]\ninstall_requires =\n    channels[daphne] 4.0.0\n"})
+    first = run_cli("fix", str(root), "-q", "--format", "json").json()
+    assert sorted(first["changed_files"]) == [f"{root.as_posix()}/requirements.txt", f"{root.as_posix()}/setup.cfg"]
+    assert (root / "requirements.txt").read_text().startswith("Django==4.2.7")
+    second = run_cli("fix", str(root), "-q", "--format", "json").json()
+    assert second["fixed"] == 0 and second["changed_files"] == []
+
+
+# -- the generic guard: a fixed Python file must compile and keep the code outside its edits --
+
+def _python_document(text):
+    from pathlib import Path
+
+    from asgifix.textio import TextDocument
+
+    return TextDocument.decode(Path("m.py"), "m.py", text.encode(), python=True)
+
+
+def test_guard_refuses_a_fix_that_parses_but_does_not_compile():
+    from asgifix.engine import validate
+
+    document = _python_document("async def f(x=g()):\n    return x\n")
+    assert "would not compile" in validate("python", document, "async def f(x=await g()):\n    return x\n")
+    # An original that already did not compile is not held against the fix.
+    broken = _python_document("return 1\nx = a\n")
+    assert validate("python", broken, "return 1\nx = b\n") is None
+
+
+def test_guard_refuses_a_fix_that_changes_code_outside_its_edit():
+    from asgifix.engine import validate
+    from asgifix.model import Edit
+
+    text = "import a\n\n\ndef f():\n    return a.b(1)\n\n\nclass C:\n    x = 1\n"
+    document = _python_document(text)
+    start = text.index("a.b")
+    edit = Edit("m.py", document.span(start, start + 3), "a.c")
+    good = text.replace("a.b", "a.c")
+    assert validate("python", document, good, [edit]) is None
+    bad = good.replace("x = 1", "x = 2")
+    assert "outside its edit (line 8)" in validate("python", document, bad, [edit])
+    # Lines added by an edit shift what follows; the comparison follows them.
+    grow = Edit("m.py", document.span(0, 8), "import a\nimport b")
+    assert validate("python", document, text.replace("import a", "import a\nimport b"), [grow]) is None
+
+
+def test_b02_a_fix_never_leaves_a_module_that_does_not_compile(tree):
+    source = ("from asgiref.sync import async_to_sync\n\nfrom .config import load, deco\n\n\n"
+              "async def handler(settings=async_to_sync(load)(\"prod\")):\n    return settings\n\n\n"
+              "@deco(async_to_sync(load)(\"x\"))\nasync def other():\n    return 1\n")
+    root = tree({"requirements.txt": "asgiref==3.7.2\n", "app.py": source})
+    result = run_cli("fix", str(root), "--no-color")
+    compile((root / "app.py").read_text(), "app.py", "exec")
+    if (root / "app.py").read_text() == source:
+        assert result.exit_code == 1
