@@ -179,9 +179,14 @@ def _guarded(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        previous = _on_sigterm()
         try:
             return function(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
+            _stopped("interrupted", EXIT_INTERRUPTED)
+        except _Terminated:
+            _stopped("terminated", EXIT_TERMINATED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
             if os.environ.get("ASGIFIX_DEBUG"):
@@ -189,8 +194,50 @@ def _guarded(function: Callable) -> Callable:
             message = " ".join(str(exc).split()) or "no message"
             raise _fail(f"internal error: {type(exc).__name__}: {message[:300]} "
                         f"(a bug in asgifix; run with ASGIFIX_DEBUG=1 for the traceback)") from None
+        finally:
+            if previous is not None:
+                import signal
+
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+# Exit codes after a signal, as shells report them (128 + the signal's number).
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C (files being written finish or are cleaned up)."""
+
+
+def _on_sigterm():
+    """Make SIGTERM unwind the run; the previous handler, or None when it cannot be set."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):  # pragma: no cover
+        return None
+
+
+def _stopped(what: str, code: int) -> None:
+    """Stop the worker processes, say so in one line, exit with the signal's code."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+    from .parallel import terminate_pools
+
+    terminate_pools()
+    click.echo(f"asgifix: {what}", err=True)
+    raise click.exceptions.Exit(code)
 
 
 def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:

@@ -416,3 +416,64 @@ def test_b02_a_fix_never_leaves_a_module_that_does_not_compile(tree):
     compile((root / "app.py").read_text(), "app.py", "exec")
     if (root / "app.py").read_text() == source:
         assert result.exit_code == 1
+
+
+# -- B8: SIGTERM and Ctrl-C stop the worker pool (marker: reliability, needs timing) ---------
+
+def _children(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                kids.append(int(entry))
+    return kids
+
+
+def _signal_tree(root):
+    for i in range(600):
+        directory = root / f"s{i // 100:02d}" / f"p{i % 100:02d}"
+        directory.mkdir(parents=True)
+        (directory / "requirements.txt").write_text(
+            "asgiref 3.5.2\n" + "".join(f"pkg{j}==1.{j}\n" for j in range(60)))
+
+
+def _start(root, *args):
+    import signal
+    import subprocess
+
+    from .conftest import REPO
+
+    environment = dict(os.environ, PYTHONPATH=str(REPO), ASGIFIX_JOBS="2")
+    return subprocess.Popen([sys.executable, "-m", "asgifix", *args, str(root)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=environment, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.reliability
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("signal_name, code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_b08_a_signal_stops_the_workers(tmp_path, signal_name, code):
+    import signal
+    import time
+
+    _signal_tree(tmp_path)
+    process = _start(tmp_path, "check")
+    workers = []
+    while process.poll() is None and not workers:
+        workers = _children(process.pid)
+        time.sleep(0.01)
+    if process.poll() is not None:
+        pytest.fail("the run ended before its pool started: make the tree bigger")
+    if signal_name == "SIGTERM":
+        os.kill(process.pid, signal.SIGTERM)
+    else:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole process group
+    out, err = process.communicate(timeout=120)  # returns only once no worker holds the pipes
+    assert process.returncode == code, err
+    assert "Traceback" not in err.decode()
+    assert [w for w in workers if os.path.exists(f"/proc/{w}") and _children(process.pid) == [w]] == []
