@@ -24,9 +24,12 @@ from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_match
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
-from .textio import DecodeProblem, TextDocument, WriteRefused, read_bytes, write_within
+from .textio import DecodeProblem, FileTooBig, TextDocument, WriteRefused, read_bytes, write_within
 
 MAX_FIX_ITERATIONS = 10
+# Files bigger than this are reported, not read (no project file is near it; a 200 MB
+# generated module is not worth gigabytes of memory). ASGIFIX_MAX_FILE_MB overrides it.
+MAX_FILE_BYTES = int(os.environ.get("ASGIFIX_MAX_FILE_MB", "32") or 32) * 1024 * 1024
 # File kinds that declare dependencies: read whenever a project rule is selected.
 DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock")
 # Kinds decoded as Python source (PEP 263 coding cookies).
@@ -156,7 +159,10 @@ class Engine:
         is then never decoded or parsed).
         """
         try:
-            raw = read_bytes(source.fspath)
+            raw = read_bytes(source.fspath, MAX_FILE_BYTES)
+        except FileTooBig as exc:
+            # Parsing is linear, but a 200 MB module would still take gigabytes of memory.
+            return b"", FileResult(source, error=FileError(source.display, str(exc), fatal=False))
         except OSError as exc:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
         needles = self.needles.get(source.kind)
@@ -490,23 +496,50 @@ class Engine:
         taken: dict[str, list[Edit]] = {}
         counts: dict[str, int] = {}
         groups: dict[str, list[tuple[bool, list[Edit]]]] = {}  # path -> (counted here, this fix's edits)
+        # Each file's taken edits in offset order, and their starts: an overlap check looks
+        # at the neighbours only (a pass over every taken edit made fixing n lines take n² time).
+        starts: dict[str, list[int]] = {}
         for finding in findings:
             fix = finding.fix
             if fix is None or not self._applicable(fix):
                 continue
             if any(e.path in frozen or e.path not in documents for e in fix.edits):
                 continue
-            if any(_overlaps(e, other) for e in fix.edits for other in taken.get(e.path, ())):
+            if any(_overlaps_taken(e, taken.get(e.path), starts.get(e.path)) for e in fix.edits):
                 continue
             if all(documents[e.path][1].text[e.span.start:e.span.end] == e.content for e in fix.edits):
                 continue  # already in the wanted state
             for edit in fix.edits:
-                taken.setdefault(edit.path, []).append(edit)
+                _take(edit, taken.setdefault(edit.path, []), starts.setdefault(edit.path, []))
             first = fix.edits[0].path
             counts[first] = counts.get(first, 0) + 1
             for path in dict.fromkeys(e.path for e in fix.edits):
                 groups.setdefault(path, []).append((path == first, [e for e in fix.edits if e.path == path]))
         return {path: (counts.get(path, 0), edits, groups[path]) for path, edits in taken.items()}
+
+
+def _take(edit: Edit, taken: list[Edit], starts: list[int]) -> None:
+    from bisect import bisect_right
+
+    index = bisect_right(starts, edit.span.start)
+    starts.insert(index, edit.span.start)
+    taken.insert(index, edit)
+
+
+def _overlaps_taken(edit: Edit, taken: Optional[list[Edit]], starts: Optional[list[int]]) -> bool:
+    """Whether ``edit`` overlaps one of ``taken`` (non-overlapping, in offset order)."""
+    if not taken:
+        return False
+    from bisect import bisect_right
+
+    # An overlapping edit starts at or before this one's end; taken edits do not overlap,
+    # so their ends grow with their starts: walk back while they can still reach this one.
+    index = bisect_right(starts, edit.span.end) - 1
+    while index >= 0 and taken[index].span.end >= edit.span.start:
+        if _overlaps(edit, taken[index]):
+            return True
+        index -= 1
+    return False
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:

@@ -181,11 +181,25 @@ def _declared_encoding(body: bytes) -> Optional[str]:
     return None
 
 
-def read_bytes(path: "str | os.PathLike[str]") -> bytes:
-    """The file's bytes, with plain system calls (no buffered file object: half the cost per file)."""
+class FileTooBig(OSError):
+    """The file is bigger than the size cap the caller gave: it is not read."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"file too big to check ({size // (1024 * 1024)} MiB; the limit is "
+                         f"{limit // (1024 * 1024)} MiB)")
+        self.size = size
+
+
+def read_bytes(path: "str | os.PathLike[str]", limit: Optional[int] = None) -> bytes:
+    """The file's bytes, with plain system calls (no buffered file object: half the cost per file).
+
+    With ``limit``, a file bigger than that many bytes raises :class:`FileTooBig` unread.
+    """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            raise FileTooBig(size, limit)
         chunk = os.read(fd, size + 1 if size else 65536)
         if len(chunk) == size:  # the whole file (asking for one byte more saw its end)
             return chunk

@@ -477,3 +477,54 @@ def test_b08_a_signal_stops_the_workers(tmp_path, signal_name, code):
     assert process.returncode == code, err
     assert "Traceback" not in err.decode()
     assert [w for w in workers if os.path.exists(f"/proc/{w}") and _children(process.pid) == [w]] == []
+
+
+# -- B13: linear time, and a size cap per file ------------------------------------------------
+
+def test_b13_choosing_fixes_checks_neighbours_only(tree, monkeypatch):
+    from asgifix import engine
+
+    calls = {"n": 0}
+    real = engine._overlaps
+
+    def counted(a, b):
+        calls["n"] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(engine, "_overlaps", counted)
+    lines = 3000
+    root = tree({"requirements.txt": "".join(f"pkg{i} 1.{i}\n" for i in range(lines))})
+    result = run_cli("fix", str(root), "-q", "--select", "AFX101")
+    assert result.exit_code == 0
+    assert (root / "requirements.txt").read_text().startswith("pkg0==1.0\npkg1==1.1\n")
+    assert calls["n"] < 4 * lines  # every pair: 4.5 million
+
+
+def test_b13_comment_search_equals_pips_regex():
+    from hypothesis import given, strategies as st
+
+    from asgifix.sources.requirements import COMMENT_RE, _comment_start
+
+    @given(st.text(alphabet=" \t#a=\u3000\x0c", max_size=40))
+    def agree(line):
+        match = COMMENT_RE.search(line)
+        assert _comment_start(line) == ((match.start(), match.start(2)) if match else None)
+
+    agree()
+
+
+def test_b13_a_line_of_40000_spaces_is_checked(tree):
+    root = tree({"requirements.txt": "asgiref" + " " * 40_000 + "x\n"})
+    data = run_cli("check", str(root), "--format", "json").json()
+    assert [f["code"] for f in data["findings"]] == ["AFX101"]
+
+
+def test_b13_a_file_over_the_size_cap_is_a_one_line_error(tree, monkeypatch):
+    from asgifix import engine
+
+    monkeypatch.setattr(engine, "MAX_FILE_BYTES", 1024)
+    root = tree({"requirements.txt": "asgiref 3.5.2\n", "big/mod.py": "from asgiref.sync import x\n" + "#" * 4096})
+    result = run_cli("check", str(root), "--no-color")
+    assert result.exit_code == 1
+    assert "big/mod.py: file too big to check" in result.stdout
+    assert "AFX101" in result.stdout
