@@ -23,16 +23,22 @@ class UsageProblem(click.UsageError):
 
 
 def _fail(message: str) -> "click.exceptions.Exit":
-    click.echo(f"asgifix: error: {message}", err=True)
+    from .reporters import printable
+
+    click.echo(f"asgifix: error: {printable(message)}", err=True)
     return click.exceptions.Exit(EXIT_ERROR)
 
 
-def _codes(values: tuple[str, ...]) -> Optional[list[str]]:
+def _codes(values: tuple[str, ...], option: Optional[str] = None) -> Optional[list[str]]:
+    """The codes of an option's values; with ``option`` (--select) an empty list is a usage error."""
     if not values:
         return None
     from .catalogue import is_known_code_or_prefix
 
     codes = [part.strip().upper() for value in values for part in value.split(",") if part.strip()]
+    if option is not None and not codes:
+        # `--select "$CODES"` with an empty variable would check nothing and pass.
+        raise UsageProblem(f"{option} needs at least one rule code or prefix (ALL selects every rule)")
     for code in codes:
         if not is_known_code_or_prefix(code):
             raise UsageProblem(f"unknown rule code or prefix {code!r} (see `asgifix rules`)")
@@ -109,7 +115,7 @@ class _Run:
             except ValueError as exc:
                 raise UsageProblem(f"--target-asgiref: {exc}") from None
         self.settings = settings.merged(
-            select=_codes(select),
+            select=_codes(select, "--select"),
             ignore=_codes(ignore),
             target_asgiref=target_asgiref,
         )
@@ -173,9 +179,14 @@ def _guarded(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
+        previous = _on_sigterm()
         try:
             return function(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
+            _stopped("interrupted", EXIT_INTERRUPTED)
+        except _Terminated:
+            _stopped("terminated", EXIT_TERMINATED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
             if os.environ.get("ASGIFIX_DEBUG"):
@@ -183,8 +194,50 @@ def _guarded(function: Callable) -> Callable:
             message = " ".join(str(exc).split()) or "no message"
             raise _fail(f"internal error: {type(exc).__name__}: {message[:300]} "
                         f"(a bug in asgifix; run with ASGIFIX_DEBUG=1 for the traceback)") from None
+        finally:
+            if previous is not None:
+                import signal
+
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+# Exit codes after a signal, as shells report them (128 + the signal's number).
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C (files being written finish or are cleaned up)."""
+
+
+def _on_sigterm():
+    """Make SIGTERM unwind the run; the previous handler, or None when it cannot be set."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "SIGTERM") or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum, frame):
+        raise _Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):  # pragma: no cover
+        return None
+
+
+def _stopped(what: str, code: int) -> None:
+    """Stop the worker processes, say so in one line, exit with the signal's code."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
+    from .parallel import terminate_pools
+
+    terminate_pools()
+    click.echo(f"asgifix: {what}", err=True)
+    raise click.exceptions.Exit(code)
 
 
 def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:
@@ -241,9 +294,11 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
         stop()
     report = outcome.report
     if diff:
+        from .reporters import printable
+
         click.echo(outcome.diff(), nl=False)
         for error in report.errors:
-            click.echo(f"asgifix: error: {error}", err=True)
+            click.echo(f"asgifix: error: {printable(str(error))}", err=True)
         would_change = bool(outcome.changed)
         sys.exit(EXIT_ERROR if any(e.fatal for e in report.errors) else
                  (EXIT_FINDINGS if (would_change or report.findings) and not exit_zero else EXIT_CLEAN))

@@ -119,13 +119,48 @@ def validate_version(value: str) -> str:
     return value
 
 
+# A configuration file is a few kilobytes; a bigger one is not a configuration file.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def _read_config(path: Path) -> bytes:
+    """The file's bytes: a regular file of at most MAX_CONFIG_BYTES, else ConfigError.
+
+    Opened without blocking (a FIFO would wait for a writer forever) and checked with
+    fstat on the opened file; read up to the cap (a device such as /dev/zero never ends).
+    """
+    import os
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}: not a regular file (a configuration must be a TOML file)")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: configuration file too big ({info.st_size} bytes; at most {MAX_CONFIG_BYTES})")
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_CONFIG_BYTES:  # it grew while being read
+                raise ConfigError(f"{path}: configuration file too big (more than {MAX_CONFIG_BYTES} bytes)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_settings(config_path: Optional[Path]) -> Settings:
     """Settings from ``config_path`` (a pyproject.toml or a dedicated TOML file)."""
     if config_path is None:
         return Settings()
     display = str(config_path)
     try:
-        text = config_path.read_text(encoding="utf-8")
+        text = _read_config(config_path).decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{display}: configuration file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -138,6 +173,8 @@ def load_settings(config_path: Optional[Path]) -> Settings:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{display}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{display}: invalid TOML: nested too deeply to read") from None
 
     if config_path.name == "pyproject.toml":
         table = document.get("tool", {}).get("asgifix", {})

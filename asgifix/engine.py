@@ -19,14 +19,17 @@ from .catalogue import Rule
 from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
-from .includes import PROBLEM_FACT, constraint_marked, follow_includes, roots_for
+from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
 from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
-from .textio import DecodeProblem, TextDocument, atomic_write, read_bytes
+from .textio import DecodeProblem, FileTooBig, TextDocument, WriteRefused, read_bytes, write_within
 
 MAX_FIX_ITERATIONS = 10
+# Files bigger than this are reported, not read (no project file is near it; a 200 MB
+# generated module is not worth gigabytes of memory). ASGIFIX_MAX_FILE_MB overrides it.
+MAX_FILE_BYTES = int(os.environ.get("ASGIFIX_MAX_FILE_MB", "32") or 32) * 1024 * 1024
 # File kinds that declare dependencies, or say what is installed on which Python (install sets):
 # read whenever a project rule is selected.
 DECLARATION_KINDS = ("requirements", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock", "server-config",
@@ -55,11 +58,16 @@ class FixOutcome:
     def diff(self) -> str:
         import difflib  # only --diff needs it
 
+        from .reporters import printable
+
         chunks = []
         for path in sorted(self.changed):
             before = self.original[path].text.splitlines(keepends=True)
             after = self.changed[path].text.splitlines(keepends=True)
-            chunks.extend(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+            # A path's control characters are escaped: a header line must not start a forged
+            # CI log command or carry a terminal escape.
+            shown = printable(path)
+            chunks.extend(difflib.unified_diff(before, after, f"a/{shown}", f"b/{shown}"))
             if chunks and not chunks[-1].endswith(("\n", "\r")):
                 chunks.append("\n\\ No newline at end of file\n")
         return "".join(chunks)
@@ -155,7 +163,10 @@ class Engine:
         is then never decoded or parsed).
         """
         try:
-            raw = read_bytes(source.fspath)
+            raw = read_bytes(source.fspath, MAX_FILE_BYTES)
+        except FileTooBig as exc:
+            # Parsing is linear, but a 200 MB module would still take gigabytes of memory.
+            return b"", FileResult(source, error=FileError(source.display, str(exc), fatal=False))
         except OSError as exc:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
         needles = self.needles.get(source.kind)
@@ -518,15 +529,24 @@ class Engine:
             if not chosen:
                 break
             progressed = False
-            new_texts = {path: apply_edits(documents[path][1].text, edits) for path, (_, edits) in chosen.items()}
-            problems = validate_all(self, [(documents[p][0].kind, documents[p][1], new_texts[p]) for p in chosen])
-            for (path, (fix_count, edits)), problem in zip(chosen.items(), problems):
+            new_texts = {path: apply_edits(documents[path][1].text, edits) for path, (_, edits, _) in chosen.items()}
+            problems = validate_all(self, [(documents[p][0].kind, documents[p][1], new_texts[p], chosen[p][1])
+                                           for p in chosen])
+            for (path, (fix_count, edits, groups)), problem in zip(chosen.items(), problems):
                 source, document = documents[path]
                 new_text = new_texts[path]
                 if problem:
-                    frozen.add(path)
-                    fix_errors.append(FileError(path, f"fix not applied: {problem}", fatal=False))
-                    continue
+                    # The edits together fail: keep the fixes that pass one by one (so a
+                    # second `fix` has nothing left to apply), refuse the others.
+                    fix_count, new_text, refused = _valid_subset(source.kind, document, groups)
+                    for reason in refused:
+                        error = FileError(path, f"fix not applied: {reason}", fatal=False)
+                        if error not in fix_errors:
+                            fix_errors.append(error)
+                    if new_text is None:
+                        frozen.add(path)
+                        continue
+                    # (a refused fix proposed again next round, alone, freezes the file then)
                 originals.setdefault(path, document)
                 sources[path] = source
                 overrides[path] = document.with_text(new_text)
@@ -539,17 +559,17 @@ class Engine:
             report, project, kept = self.run(paths, cache=cache, overrides=overrides)
         changed = {p: d for p, d in overrides.items() if d.text != originals[p].text}
         if write:
-            roots = [os.path.realpath(p) for p in paths]
+            roots = roots_for(paths, self.base_dir)  # the project roots: what includes may reach, too
             to_write = []
             for path, document in changed.items():
-                real = os.path.realpath(document.path)
-                if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
-                    fix_errors.append(FileError(path, "fix not applied: file is outside the given paths"))
+                root = root_holding(os.path.realpath(document.path), roots)
+                if root is None:
+                    fix_errors.append(FileError(path, "fix not applied: the file is outside the project root"))
                     continue
-                to_write.append((path, document))
+                to_write.append((path, document, root, originals[path].raw))
             write_errors = _write_all(to_write)
             fix_errors.extend(write_errors)
-            written = {path for path, _ in to_write} - {error.path for error in write_errors}
+            written = {item[0] for item in to_write} - {error.path for error in write_errors}
             unwritten = [p for p in changed if p not in written]
             for path in unwritten:  # not written: not fixed
                 fixed -= fixed_in.get(path, 0)
@@ -570,7 +590,7 @@ class Engine:
         return fix.applicability == "safe" or self.unsafe_fixes
 
     def _choose_fixes(self, findings: list[Finding], frozen: set[str],
-                      documents: dict) -> dict[str, tuple[int, list[Edit]]]:
+                      documents: dict) -> dict[str, tuple[int, list[Edit], list[tuple[bool, list[Edit]]]]]:
         """Non-overlapping fixes to apply in this round, grouped by file.
 
         A fix whose edits overlap an already chosen edit waits for the next
@@ -578,21 +598,51 @@ class Engine:
         """
         taken: dict[str, list[Edit]] = {}
         counts: dict[str, int] = {}
+        groups: dict[str, list[tuple[bool, list[Edit]]]] = {}  # path -> (counted here, this fix's edits)
+        # Each file's taken edits in offset order, and their starts: an overlap check looks
+        # at the neighbours only (a pass over every taken edit made fixing n lines take n² time).
+        starts: dict[str, list[int]] = {}
         for finding in findings:
             fix = finding.fix
             if fix is None or not self._applicable(fix):
                 continue
             if any(e.path in frozen or e.path not in documents for e in fix.edits):
                 continue
-            if any(_overlaps(e, other) for e in fix.edits for other in taken.get(e.path, ())):
+            if any(_overlaps_taken(e, taken.get(e.path), starts.get(e.path)) for e in fix.edits):
                 continue
             if all(documents[e.path][1].text[e.span.start:e.span.end] == e.content for e in fix.edits):
                 continue  # already in the wanted state
             for edit in fix.edits:
-                taken.setdefault(edit.path, []).append(edit)
+                _take(edit, taken.setdefault(edit.path, []), starts.setdefault(edit.path, []))
             first = fix.edits[0].path
             counts[first] = counts.get(first, 0) + 1
-        return {path: (counts.get(path, 0), edits) for path, edits in taken.items()}
+            for path in dict.fromkeys(e.path for e in fix.edits):
+                groups.setdefault(path, []).append((path == first, [e for e in fix.edits if e.path == path]))
+        return {path: (counts.get(path, 0), edits, groups[path]) for path, edits in taken.items()}
+
+
+def _take(edit: Edit, taken: list[Edit], starts: list[int]) -> None:
+    from bisect import bisect_right
+
+    index = bisect_right(starts, edit.span.start)
+    starts.insert(index, edit.span.start)
+    taken.insert(index, edit)
+
+
+def _overlaps_taken(edit: Edit, taken: Optional[list[Edit]], starts: Optional[list[int]]) -> bool:
+    """Whether ``edit`` overlaps one of ``taken`` (non-overlapping, in offset order)."""
+    if not taken:
+        return False
+    from bisect import bisect_right
+
+    # An overlapping edit starts at or before this one's end; taken edits do not overlap,
+    # so their ends grow with their starts: walk back while they can still reach this one.
+    index = bisect_right(starts, edit.span.end) - 1
+    while index >= 0 and taken[index].span.end >= edit.span.start:
+        if _overlaps(edit, taken[index]):
+            return True
+        index -= 1
+    return False
 
 
 def _wants_document(result: FileResult) -> bool:
@@ -623,13 +673,19 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     return "".join(pieces)
 
 
-def _write_all(documents: list[tuple[str, TextDocument]]) -> list[FileError]:
-    """Write fixed files (each atomically, with an fsync); many at once on threads, as they mostly wait on the disk."""
+def _write_all(documents: list[tuple[str, TextDocument, str, bytes]]) -> list[FileError]:
+    """Write fixed files (each atomically, with an fsync, inside its root, only if unchanged since
+    it was read: :func:`~asgifix.textio.write_within`); many at once on threads, as they mostly wait on the disk.
 
-    def write(item: tuple[str, TextDocument]) -> Optional[FileError]:
-        path, document = item
+    Each item: display path, fixed document, its project root, the bytes it was fixed from.
+    """
+
+    def write(item: tuple[str, TextDocument, str, bytes]) -> Optional[FileError]:
+        path, document, root, expected = item
         try:
-            atomic_write(document.path, document.raw)
+            write_within(root, document.path, document.raw, expected)
+        except WriteRefused as exc:
+            return FileError(path, f"fix not applied: {exc}", fatal=exc.fatal)
         except OSError as exc:
             return FileError(path, f"cannot write file: {exc.strerror or exc}")
         return None
@@ -644,9 +700,55 @@ def _write_all(documents: list[tuple[str, TextDocument]]) -> list[FileError]:
     return [error for error in outcomes if error is not None]
 
 
-def validate(kind: str, document: TextDocument, new_text: str) -> Optional[str]:
-    """Why ``new_text`` must not replace ``document`` (it would not parse), or None."""
+def _valid_subset(kind: str, document: TextDocument,
+                  groups: list[tuple[bool, list[Edit]]]) -> tuple[int, Optional[str], list[str]]:
+    """The fixes of one file that validate when added one at a time, in order.
+
+    Returns the number of counted fixes kept, the text with them (None: none kept) and
+    the reasons of the refused ones.
+    """
+    kept: list[Edit] = []
+    count = 0
+    refused: list[str] = []
+    for counted, edits in groups:
+        trial = kept + edits
+        problem = validate(kind, document, apply_edits(document.text, trial), trial)
+        if problem:
+            refused.append(problem)
+            continue
+        kept = trial
+        count += counted
+    if not kept:
+        return 0, None, refused
+    return count, apply_edits(document.text, kept), refused
+
+
+def edited_lines(document: TextDocument, edits: list[Edit]) -> list[tuple[int, int, int]]:
+    """Each edit's first and last line in ``document`` and the lines it adds (for the Python guard)."""
+    lines = []
+    for edit in edits:
+        removed = document.text.count("\n", edit.span.start, edit.span.end) + document.text.count(
+            "\r", edit.span.start, edit.span.end) - document.text.count("\r\n", edit.span.start, edit.span.end)
+        content = edit.content
+        added = content.count("\n") + content.count("\r") - content.count("\r\n")
+        lines.append((edit.span.line, edit.span.end_line, added - removed))
+    return lines
+
+
+def validate(kind: str, document: TextDocument, new_text: str, edits: Optional[list[Edit]] = None) -> Optional[str]:
+    """Why ``new_text`` must not replace ``document`` (it would not parse, or for Python not compile,
+    or change code outside ``edits``), or None."""
     reader = sources.reader(kind)
     if reader is None:
         return f"asgifix cannot re-read {kind} files"
+    if kind in PYTHON_KINDS:
+        from .sources.python import guard
+
+        problem = guard(document, new_text, edited_lines(document, edits) if edits else None)
+        if problem:
+            return problem
+    if not document.round_trips():
+        # Encoding the fixed text would re-encode bytes outside the edit too (UTF-7 has
+        # several spellings of one text): the file is left as it is.
+        return f"its encoding ({document.encoding}) cannot be written back without changing other bytes"
     return reader.validate(document, new_text)

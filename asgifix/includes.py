@@ -9,8 +9,8 @@ crashes:
 
 * a missing file (pip: ``Could not open requirements file``);
 * a URL (pip would download it at install time; asgifix never fetches);
-* a path outside the project (asgifix reads and writes only inside the paths
-  it was given);
+* a path outside the project root (asgifix reads and writes only inside the
+  project roots of the paths it was given, see :func:`project_root`);
 * a cycle (pip 23 recurses until Python's recursion limit; newer pips stop
   with "recursively references itself"): reported once, at the include that
   closes it.
@@ -66,20 +66,55 @@ class IncludeOutcome:
     constraint_only: set[str]  # display paths reached only through -c
 
 
-def roots_for(paths: Iterable[str], base_dir: Path) -> list[str]:
-    """The directories includes may reach: each directory given, and the directory of each file given
-    (plus the base directory when it holds that file, so ``-r ../base.txt`` from a named file works)."""
+# Files and directories that mark a project's top directory.
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "requirements.txt", ".git", ".hg")
+
+
+def project_root(given: str) -> str:
+    """The real path of the project root of one path given on the command line.
+
+    A directory (not a symbolic link) is its own root. For a file, or a link, it is the
+    nearest directory above it (its own first) holding a project marker, else the
+    directory it is in (the one above a ``requirements/`` directory): ``fix requirements.txt``
+    may fix the ``-r base.txt`` beside it, ``requirements/dev.txt`` may include
+    ``../requirements.txt``, and ``-r ../../.ssh/key`` from a named file is outside,
+    whatever the current directory.
+    """
+    from .discovery import REQUIREMENTS_DIRS
+
+    absolute = os.path.abspath(given)
+    if os.path.isdir(absolute) and not os.path.islink(absolute):
+        return os.path.realpath(absolute)
+    directory = os.path.dirname(absolute)
+    if os.path.basename(directory).lower() in REQUIREMENTS_DIRS:
+        directory = os.path.dirname(directory)
+    probe = directory
+    while True:
+        if any(os.path.lexists(os.path.join(probe, marker)) for marker in PROJECT_MARKERS):
+            return os.path.realpath(probe)
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return os.path.realpath(directory)
+        probe = parent
+
+
+def roots_for(paths: Iterable[str], base_dir: Path = None) -> list[str]:
+    """The real directories asgifix may read (includes) and write (fixes): each given path's
+    :func:`project_root`. (``base_dir`` is not used: the current directory is no root.)"""
     roots: list[str] = []
-    base = os.path.realpath(base_dir)
     for given in paths:
-        real = os.path.realpath(given)
-        if os.path.isdir(real):
-            roots.append(real)
-            continue
-        roots.append(os.path.dirname(real))
-        if _inside(real, base):
-            roots.append(base)
+        root = project_root(given)
+        if root not in roots:
+            roots.append(root)
     return roots
+
+
+def root_holding(real: str, roots: Iterable[str]) -> "str | None":
+    """The root that holds the real path ``real``, or None."""
+    for root in roots:
+        if _inside(real, root):
+            return root
+    return None
 
 
 def _inside(path: str, root: str) -> bool:

@@ -102,6 +102,17 @@ _WORKER_ENGINE: Optional["Engine"] = None
 
 def _init_worker(settings: Any, rules: Any, unsafe_fixes: bool, base_dir: Any) -> None:
     global _WORKER_ENGINE
+    import signal
+
+    # Ctrl-C reaches the whole process group: the main process stops the workers (no
+    # traceback from each of them); SIGTERM ends a worker at once (not the handler that
+    # the main process installs, which a forked worker inherits).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by make_pool while the workers start
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _die_with_parent()
     from .engine import Engine
 
     _WORKER_ENGINE = Engine(settings, rules, unsafe_fixes=unsafe_fixes, base_dir=base_dir, jobs=1)
@@ -135,19 +146,19 @@ def _analyze(engine: "Engine", source: "SourceFile", work: Work) -> "FileResult"
     return engine.analyze_document(source, work)
 
 
-def validate_batch(batch: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+def validate_batch(batch: list[tuple[str, "TextDocument", str, list]]) -> list[Optional[str]]:
     """``engine.validate`` for fixed texts, in a worker."""
     return _validate(batch)
 
 
-def _validate(batch: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
+def _validate(batch: list[tuple[str, "TextDocument", str, list]]) -> list[Optional[str]]:
     from .engine import validate
 
-    return [validate(kind, document, new_text) for kind, document, new_text in batch]
+    return [validate(kind, document, new_text, edits) for kind, document, new_text, edits in batch]
 
 
-def validate_all(engine: "Engine", items: list[tuple[str, "TextDocument", str]]) -> list[Optional[str]]:
-    """``engine.validate`` for each ``(kind, document, new_text)``, in order; by the pool when there are many."""
+def validate_all(engine: "Engine", items: list[tuple[str, "TextDocument", str, list]]) -> list[Optional[str]]:
+    """``engine.validate`` for each ``(kind, document, new_text, edits)``, in order; by the pool when there are many."""
     if engine.jobs > 1 and len(items) > THRESHOLD:
         from concurrent.futures.process import BrokenProcessPool
 
@@ -160,6 +171,46 @@ def validate_all(engine: "Engine", items: list[tuple[str, "TextDocument", str]])
     return _validate(items)
 
 
+def _die_with_parent() -> None:
+    """On Linux, a worker gets SIGTERM when the main process dies (even of SIGKILL): no orphans."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+# Pools alive in this process, so that a signal can stop their workers at once.
+_POOLS: "weakref.WeakSet[Any]" = None  # type: ignore[assignment]
+
+
+def terminate_pools() -> None:
+    """Stop every worker now (SIGTERM or Ctrl-C to the main process): no orphan holds stdout open."""
+    if not _POOLS:
+        return
+    for pool in list(_POOLS):
+        processes = getattr(pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            try:
+                process.terminate()
+            except (OSError, AttributeError):  # pragma: no cover - already gone
+                pass
+        for process in list(processes.values()):
+            try:
+                process.join(5)
+            except (OSError, AssertionError, AttributeError):  # pragma: no cover
+                pass
+        try:
+            pool.shutdown(wait=False, cancel_futures=True)
+        except Exception:  # pragma: no cover - a broken pool may complain; it is stopped anyway
+            pass
+
+
 def make_pool(engine: "Engine", jobs: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -168,12 +219,35 @@ def make_pool(engine: "Engine", jobs: int):
     # runs a single thread (a progress display runs one), else use the
     # platform's default (spawn, or forkserver).
     method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else None
-    return ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_init_worker,
-        initargs=(engine.settings, engine.rules, engine.unsafe_fixes, engine.base_dir),
-    )
+    # Workers start with Ctrl-C blocked (inherited, so also before their initializer runs,
+    # which ignores it): the main process stops them. They start now, inside that window
+    # (the first task); a Ctrl-C meanwhile waits and reaches the main process after it.
+    import signal
+
+    blocked = None
+    if hasattr(signal, "pthread_sigmask"):
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(engine.settings, engine.rules, engine.unsafe_fixes, engine.base_dir),
+        )
+        try:
+            pool.submit(int).result()
+        except Exception:  # a pool that cannot start breaks at its first real task, handled there
+            pass
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    global _POOLS
+    if _POOLS is None:
+        import weakref
+
+        _POOLS = weakref.WeakSet()
+    _POOLS.add(pool)
+    return pool
 
 
 # -- the scheduling side --------------------------------------------------------------

@@ -170,10 +170,20 @@ class TextDocument:
         return len(self.line_starts)
 
     def newline(self) -> str:
-        """The file's dominant line ending, for text that a fix inserts."""
-        crlf = self.text.count("\r\n")
-        lf = self.text.count("\n") - crlf
+        """The file's dominant line ending (LF, CRLF or a lone CR), for text that a fix inserts."""
+        text = self.text
+        crlf = text.count("\r\n")
+        lf = text.count("\n") - crlf
+        cr = text.count("\r") - crlf
+        if cr > lf and cr > crlf:
+            return "\r"
         return "\r\n" if crlf > lf else "\n"
+
+    def round_trips(self) -> bool:
+        """Whether encoding the text back gives the file's bytes (UTF-8 always does; UTF-7 may not)."""
+        if self.encoding == "utf-8":
+            return True
+        return self.encode() == self.raw
 
 
 def _declared_encoding(body: bytes) -> Optional[str]:
@@ -182,19 +192,36 @@ def _declared_encoding(body: bytes) -> Optional[str]:
         if match:
             name = match.group(1).decode("ascii", "replace")
             try:
-                return codecs.lookup(name).name
+                found = codecs.lookup(name).name
             except LookupError:
                 raise DecodeProblem(f"declares an unknown encoding {name!r}") from None
+            # utf-8-sig reads UTF-8 with or without a BOM; encoding with it would add one.
+            # Whether the file has a BOM is decode()'s business.
+            return "utf-8" if found == "utf-8-sig" else found
         if line.strip() and not line.lstrip().startswith(b"#"):
             break
     return None
 
 
-def read_bytes(path: "str | os.PathLike[str]") -> bytes:
-    """The file's bytes, with plain system calls (no buffered file object: half the cost per file)."""
+class FileTooBig(OSError):
+    """The file is bigger than the size cap the caller gave: it is not read."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"file too big to check ({size // (1024 * 1024)} MiB; the limit is "
+                         f"{limit // (1024 * 1024)} MiB)")
+        self.size = size
+
+
+def read_bytes(path: "str | os.PathLike[str]", limit: Optional[int] = None) -> bytes:
+    """The file's bytes, with plain system calls (no buffered file object: half the cost per file).
+
+    With ``limit``, a file bigger than that many bytes raises :class:`FileTooBig` unread.
+    """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         size = os.fstat(fd).st_size
+        if limit is not None and size > limit:
+            raise FileTooBig(size, limit)
         chunk = os.read(fd, size + 1 if size else 65536)
         if len(chunk) == size:  # the whole file (asking for one byte more saw its end)
             return chunk
@@ -237,3 +264,154 @@ def atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+class WriteRefused(Exception):
+    """A fixed file that must not replace the one on disk; the message is one line saying why.
+
+    ``fatal``: the refusal protects something outside the project (a path swapped for a
+    symbolic link), not just the file's own state.
+    """
+
+    def __init__(self, message: str, fatal: bool = False):
+        super().__init__(message)
+        self.fatal = fatal
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+# (os.replace takes src_dir_fd/dst_dir_fd where os.rename does: supports_dir_fd lists only rename)
+_CAN_OPENAT = all(f in os.supports_dir_fd for f in (os.open, os.rename, os.stat, os.unlink)) and hasattr(os, "O_NOFOLLOW")
+
+
+def write_within(root: str, path: "str | os.PathLike[str]", data: bytes, expected: bytes) -> None:
+    """Atomically replace ``path`` (under the real directory ``root``) with ``data``, or refuse.
+
+    * Every path component is opened relative to ``root`` without following symbolic
+      links (``openat``-style): a directory swapped for a link while asgifix ran, or a
+      link to outside the root, is never written through (``WriteRefused``, fatal).
+    * Right before the replace, the file must still hold ``expected`` (what was read and
+      fixed) and still be the same inode: an edit made meanwhile is not overwritten, and
+      a file deleted meanwhile is not re-created.
+    * Owner, group and permission bits are kept; a read-only file (no write bit) and a
+      file with several hard links (a replace would split them) are refused.
+    """
+    real = os.path.realpath(path)
+    if not _inside(real, root):
+        raise WriteRefused("the file is outside the project root (reached through a symbolic link)", fatal=True)
+    parts = os.path.relpath(real, root).split(os.sep)
+    if not _CAN_OPENAT:  # pragma: no cover - platforms without openat (Windows)
+        _write_by_path(Path(real), data, expected)
+        return
+    import errno
+
+    opened: list[int] = []
+    try:
+        directory = os.open(root, _DIR_FLAGS)
+        opened.append(directory)
+        for part in parts[:-1]:
+            try:
+                directory = os.open(part, _DIR_FLAGS, dir_fd=directory)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise WriteRefused(f"{part}/ was replaced by a symbolic link or a file while asgifix ran; "
+                                       f"not written", fatal=True) from None
+                if exc.errno == errno.ENOENT:
+                    raise WriteRefused(f"{part}/ was removed while asgifix ran; not re-created") from None
+                raise
+            opened.append(directory)
+        _replace_at(directory, parts[-1], data, expected)
+    finally:
+        for fd in reversed(opened):
+            os.close(fd)
+
+
+def _current(directory: int, name: str, expected: bytes) -> os.stat_result:
+    """The file's status, after checking that it may be replaced (see :func:`write_within`)."""
+    import errno
+
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0), dir_fd=directory)
+    except FileNotFoundError:
+        raise WriteRefused("the file was deleted while asgifix ran; not re-created") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):
+            raise WriteRefused("the file was replaced by a symbolic link while asgifix ran; not written",
+                               fatal=True) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise WriteRefused("the file is no longer a regular file; not written")
+        _check_replaceable(info)
+        chunks = []
+        remaining = len(expected) + 1
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        if b"".join(chunks) != expected:
+            raise WriteRefused("the file changed while asgifix ran (run fix again)")
+        return info
+    finally:
+        os.close(fd)
+
+
+def _check_replaceable(info: os.stat_result) -> None:
+    if not info.st_mode & 0o222:
+        raise WriteRefused("the file is read-only (make it writable to fix it)")
+    if info.st_nlink > 1:
+        raise WriteRefused(f"the file has {info.st_nlink} hard links, which replacing it would split; "
+                           f"so it is left alone")
+
+
+def _replace_at(directory: int, name: str, data: bytes, expected: bytes) -> None:
+    import secrets
+
+    info = _current(directory, name, expected)
+    temporary = f".{name}.{secrets.token_hex(4)}.asgifix-tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_BINARY", 0),
+                 0o600, dir_fd=directory)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            created = os.fstat(fd)
+            if (created.st_uid, created.st_gid) != (info.st_uid, info.st_gid):
+                try:  # a fix run as root must not leave a user's file root:root
+                    os.fchown(fd, info.st_uid, info.st_gid)
+                except PermissionError:
+                    raise WriteRefused("the file's owner and group cannot be kept") from None
+            os.fchmod(fd, stat.S_IMODE(info.st_mode))
+        finally:
+            os.close(fd)
+        # The last look before the replace: the same inode, size and modification time.
+        now = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        if (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) != (
+                info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns):
+            raise WriteRefused("the file changed while asgifix ran (run fix again)")
+        os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=directory)
+        except OSError:
+            pass
+        raise
+
+
+def _write_by_path(path: Path, data: bytes, expected: bytes) -> None:  # pragma: no cover - Windows
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise WriteRefused("the file was deleted while asgifix ran; not re-created") from None
+    _check_replaceable(info)
+    if read_bytes(path) != expected:
+        raise WriteRefused("the file changed while asgifix ran (run fix again)")
+    atomic_write(path, data)

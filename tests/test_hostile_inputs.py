@@ -106,10 +106,10 @@ def test_requirements_file_of_broken_option_lines_is_not_taken_for_prose(tree):
 def test_a_file_that_cannot_be_written_is_not_counted_as_fixed(tree, monkeypatch):
     from asgifix import engine
 
-    def refuse(path, data):
+    def refuse(root, path, data, expected):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(engine, "atomic_write", refuse)
+    monkeypatch.setattr(engine, "write_within", refuse)
     root = tree({"requirements.txt": "asgiref 3.5.2\n"})
     result = run_cli("fix", str(root), "--format", "json")
     data = result.json()

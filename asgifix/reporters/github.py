@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from ..catalogue import Rule
 from ..model import Report
-from . import RenderOptions
+from . import RenderOptions, printable
 
 _LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # The runner reads %0A and %0D back as line breaks inside one annotation; every other
+    # control character (terminal escapes) and a lone surrogate (a non-UTF-8 file name) is escaped.
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(value)
 
 
 def _escape_property(value: str) -> str:

@@ -12,7 +12,7 @@ import json
 from .. import __version__
 from ..catalogue import Rule
 from ..model import Report
-from . import RenderOptions, statistics
+from . import RenderOptions, json_safe, statistics
 
 
 def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
@@ -26,4 +26,4 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
         data["changed_files"] = report.changed_paths
     if options.statistics:
         data["statistics"] = statistics(report, rules)
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"

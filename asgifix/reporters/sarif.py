@@ -7,7 +7,7 @@ import json
 from .. import __version__
 from ..catalogue import Rule
 from ..model import Report
-from . import RenderOptions
+from . import RenderOptions, json_safe
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -18,9 +18,11 @@ def _uri(path: str) -> str:
     with spaces, ``#``, ``%`` and the like percent-encoded; absolute paths become ``file:`` URIs."""
     from urllib.parse import quote
 
+    # The file name's own bytes are percent-encoded (a non-UTF-8 name keeps its bytes).
+    raw = path.encode("utf-8", "surrogateescape")
     if path.startswith("/"):
-        return "file://" + quote(path, safe="/")
-    return quote(path, safe="/")
+        return "file://" + quote(raw, safe="/")
+    return quote(raw, safe="/")
 
 
 def _region(line: int, column: int, end_line: int, end_column: int) -> dict:
@@ -119,4 +121,4 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"

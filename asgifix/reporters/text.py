@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..catalogue import Rule
 from ..model import Finding, Report
-from . import RenderOptions, statistics
+from . import RenderOptions, printable, statistics
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
@@ -27,7 +27,10 @@ class _Writer:
         else:
             self._escape = lambda text: text
 
+    # Both escape what a repository controls (paths, requirement text, hints): no control
+    # character or lone surrogate reaches the terminal or the CI log raw.
     def styled(self, text: str, style: str) -> str:
+        text = printable(text)
         if not self.color:
             return text
         from rich.markup import escape
@@ -35,7 +38,7 @@ class _Writer:
         return f"[{style}]{escape(text)}[/]"
 
     def plain(self, text: str) -> str:
-        return self._escape(text)
+        return self._escape(printable(text))
 
     def add(self, line: str = "") -> None:
         self.lines.append(line)
@@ -66,7 +69,7 @@ def _finding_lines(out: _Writer, finding: Finding) -> None:
     if finding.source_line is not None:
         gutter = str(span.line)
         pad = " " * len(gutter)
-        source = finding.source_line.expandtabs(1)
+        source = printable(finding.source_line.expandtabs(1))
         out.add(out.styled(f" {pad} |", "blue"))
         out.add(out.styled(f" {gutter} |", "blue") + " " + out.plain(source))
         if span.end_line == span.line:

@@ -82,6 +82,8 @@ def _parse_pipfile_lock(model: LockFile) -> None:
         data = json.loads(text)
     except ValueError as exc:
         raise SourceProblem(f"invalid JSON: {getattr(exc, 'msg', exc)}", getattr(exc, "lineno", None)) from None
+    except RecursionError:
+        raise SourceProblem("invalid JSON: arrays or objects nested too deeply to read (Python's recursion limit)") from None
     if not isinstance(data, dict):
         raise SourceProblem("not a Pipfile.lock: the top level is not an object")
     # Positions of the keys at depth 2 ("default" -> "asgiref"): a token walk, since json keeps none.

@@ -103,13 +103,122 @@ def declarations(model: PythonModule) -> list:
 
 
 def validate(document: TextDocument, new_text: str) -> Optional[str]:
+    return guard(document, new_text, None)
+
+
+# An edit as the guard sees it: its first and last line in the old text, and how many
+# lines it adds (negative: removes).
+EditedLines = "tuple[int, int, int]"
+
+
+def guard(document: TextDocument, new_text: str, edited: "Optional[list[tuple[int, int, int]]]") -> Optional[str]:
+    """Why ``new_text`` must not replace a Python file, or None.
+
+    It must compile (not only parse: ``await`` outside an async function, ``return``
+    outside a function and the like are compile-time errors) unless the original did not
+    compile either; and with ``edited`` (the edits' line ranges), every statement outside
+    the edited lines must have the same syntax tree as before: an edit changes only itself.
+    Compiling never runs the code.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(new_text)
+            new_tree = ast.parse(new_text)
     except SyntaxError as exc:
-        if _newer_grammar_tree(new_text) is None:
+        # A module only a newer Python parses (PEP 701 f-strings) is read with that grammar.
+        new_tree = _newer_grammar_tree(new_text)
+        if new_tree is None:
             return f"the fixed file would not parse ({exc})"
     except ValueError as exc:
         return f"the fixed file would not parse ({exc})"
+    except (RecursionError, MemoryError):
+        return "the fixed file would be nested too deeply to parse"
+    problem = _compile_problem(new_text, document.display)
+    if problem is not None and _compile_problem(document.text, document.display) is None:
+        return f"the fixed file would not compile ({problem})"
+    if edited:
+        try:
+            old_tree = ast.parse(document.text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None  # the original does not parse: nothing outside the edits to compare
+        try:
+            changed = _changed_outside(old_tree, new_tree, edited)
+        except RecursionError:
+            return "the fixed file is nested too deeply to compare with the original"
+        if changed is not None:
+            return f"the fix would change code outside its edit (line {changed})"
+    return None
+
+
+def _compile_problem(text: str, filename: str) -> Optional[str]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{exc.msg}, line {exc.lineno}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _statement_lists(node: ast.AST):
+    for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            yield value
+
+
+def _changed_outside(old_tree: ast.Module, new_tree: ast.Module, edited: "list[tuple[int, int, int]]") -> Optional[int]:
+    """The first old line of a statement outside the edits whose tree differs in the new text, or None.
+
+    A statement is outside when none of its lines is edited; it is looked up in the new
+    tree at its line shifted by the edits above it (same column), and compared with
+    ``ast.dump`` (positions left out). Only the largest such statements are compared, so
+    the cost is linear in the tree.
+    """
+    from bisect import bisect_right
+
+    edited = sorted(edited)
+    starts = [first for first, _, _ in edited]
+    shifts = []  # cumulative line shift after each edit
+    total = 0
+    for _, _, added in edited:
+        total += added
+        shifts.append(total)
+
+    def touches(first: int, last: int) -> bool:
+        # Edits do not overlap, so their last lines grow with their first lines: of the
+        # edits starting by ``last``, the latest reaches furthest.
+        index = bisect_right(starts, last)
+        return index > 0 and edited[index - 1][1] >= first
+
+    def shift(line: int) -> int:
+        index = bisect_right(starts, line) - 1
+        return line + (shifts[index] if index >= 0 else 0)
+
+    new_at: dict[tuple[int, int], ast.AST] = {}
+    stack: list[ast.AST] = [new_tree]
+    while stack:
+        node = stack.pop()
+        for statements in _statement_lists(node):
+            for statement in statements:
+                if hasattr(statement, "lineno"):  # (a match statement's cases have no position)
+                    new_at.setdefault((statement.lineno, statement.col_offset), statement)
+                stack.append(statement)
+    stack = [old_tree]
+    while stack:
+        node = stack.pop()
+        for statements in _statement_lists(node):
+            for statement in statements:
+                if not hasattr(statement, "lineno"):
+                    stack.append(statement)
+                    continue
+                first, last = statement.lineno, statement.end_lineno or statement.lineno
+                if touches(first, last):
+                    stack.append(statement)  # compare what it holds, outside the edit
+                    continue
+                twin = new_at.get((shift(first), statement.col_offset))
+                if twin is None or ast.dump(twin) != ast.dump(statement):
+                    return first
     return None

@@ -21,6 +21,26 @@ from ..textio import TextDocument
 COMMENT_RE = re.compile(r"(^|\s+)(#.*)$")
 _SPLITLINES_KEEPENDS = str.splitlines
 
+
+def _comment_start(line: str) -> Optional[tuple[int, int]]:
+    """``COMMENT_RE.search(line)``'s start and the start of its group 2, or None, in linear time.
+
+    The regular expression retries ``\\s+`` from every position of a run of spaces (a
+    line of 40,000 spaces took seconds). The leftmost match belongs to the first ``#``
+    at the line's start or after whitespace; it starts where that whitespace run starts.
+    """
+    position = line.find("#")
+    while position != -1:
+        if position == 0:
+            return 0, 0
+        if line[position - 1].isspace():
+            start = position - 1
+            while start > 0 and line[start - 1].isspace():
+                start -= 1
+            return start, position
+        position = line.find("#", position + 1)
+    return None
+
 # A conservative subset of PEP 508 that every pip accepts: a name with
 # optional extras and plain release-number specifiers. Anything else goes to
 # pip's grammar. tests/test_pip_grammar.py checks that every corpus line this
@@ -29,7 +49,7 @@ _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _RELEASE = r"[0-9]+(?:\.[0-9]+)*"
 _CLAUSE = rf"(?:==|!=|<=|>=|<|>)\s*{_RELEASE}|~=\s*[0-9]+(?:\.[0-9]+)+"
 SIMPLE_REQUIREMENT = re.compile(
-    rf"^(?P<name>{_NAME})\s*(?:\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?\s*"
+    rf"^(?P<name>{_NAME})\s*(?:\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\]\s*)?"
     rf"(?P<spec>(?:{_CLAUSE})(?:\s*,\s*(?:{_CLAUSE}))*)?$"
 )
 # Lines that name another file: -r/--requirement, -c/--constraint.
@@ -170,13 +190,13 @@ def logical_lines(text: str) -> tuple[LogicalLine, ...]:
 
     result: list[LogicalLine] = []
     for number, line, offsets in joined:
-        match = COMMENT_RE.search(line)
-        before = line[: match.start()] if match else line
-        comment = match.group(2).strip() if match else None
+        cut = _comment_start(line)
+        before = line[:cut[0]] if cut else line
+        comment = line[cut[1]:].strip() if cut else None
         stripped = before.strip()
         if not stripped:
             if comment is not None:
-                result.append(LogicalLine(number, "", [offsets[match.start(2)]] if offsets else [0], comment))
+                result.append(LogicalLine(number, "", [offsets[cut[1]]] if offsets else [0], comment))
             continue
         first = len(before) - len(before.lstrip())
         result.append(LogicalLine(number, stripped, offsets[first : first + len(stripped)], comment))

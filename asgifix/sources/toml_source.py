@@ -21,6 +21,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+NESTED_TOO_DEEPLY = "invalid TOML: arrays or inline tables nested too deeply to read (Python's recursion limit)"
+
+
 def load(document: TextDocument) -> tuple[dict, TomlSpans]:
     try:
         data = tomllib.loads(document.text)
@@ -30,8 +33,14 @@ def load(document: TextDocument) -> tuple[dict, TomlSpans]:
         if line is None and "end of document" in str(exc):
             line = max(1, document.text.count("\n") + (0 if document.text.endswith("\n") else 1))
         raise SourceProblem(f"invalid TOML: {message}", line) from None
+    except RecursionError:
+        # tomllib parses arrays and inline tables recursively (so do build backends and pip):
+        # some hundreds of levels exhaust Python's stack. One file's error, not the run's.
+        raise SourceProblem(NESTED_TOO_DEEPLY, None) from None
     try:
         spans = locate(document.text)
+    except RecursionError:
+        raise SourceProblem(NESTED_TOO_DEEPLY, None) from None
     except (TomlSpanError, IndexError, ValueError) as exc:  # pragma: no cover - tomllib accepted it
         raise SourceProblem(f"cannot locate positions in this TOML file: {exc}") from None
     return data, spans
@@ -43,6 +52,8 @@ def parses(text: str) -> Optional[str]:
         tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return f"the fixed file would not be valid TOML ({exc})"
+    except RecursionError:
+        return "the fixed file would be nested too deeply to read"
     return None
 
 
