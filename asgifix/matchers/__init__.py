@@ -89,7 +89,8 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "asgiref-usage": ("asgiref_api:collect_asgiref_usage", (b"asgiref",)),
     # imports, INSTALLED_APPS entries and CHANNEL_LAYERS backends (AFX103)
     # Django ORM calls in coroutines (AFX503)
-    "sync-orm": ("sync_orm:collect_sync_orm", (b".objects", b".save(", b".delete(", b".refresh_from_db(")),
+    # (only a coroutine can misuse the ORM: a file without `async def` has nothing to report)
+    "sync-orm": ("sync_orm:collect_sync_orm", (b"async def",)),
     "django-wiring": ("undeclared_package:collect_wiring", (b"channels", b"daphne", b"CHANNEL_LAYERS")),
     # imports from modules that moved (AFX203): the codemod layer's candidates
     "python-imports": ("moves:collect_imports", (b"asgiref", b"channels")),

@@ -394,7 +394,10 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
                 and isinstance(node.targets[0], ast.Name))
             info.statements.append(TopStatement(index, "setup", node.lineno, start, end, (), tuple(sorted(names)),
                                                 uses, (callee, spans.of(setup), standalone)))
-            info.is_asgi_module = True
+            # An ASGI entry module: get_asgi_application(), or django.setup() in an asgi*.py. A test
+            # or a script that calls django.setup() is no ASGI server's import (Django's own tests).
+            if callee.endswith("get_asgi_application") or document.path.name.lower().startswith("asgi"):
+                info.is_asgi_module = True
             lines.add(node.lineno)
         elif environ is not None:
             info.statements.append(TopStatement(index, "environ", node.lineno, start, end, (), tuple(sorted(names)),
