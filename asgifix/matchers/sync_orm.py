@@ -221,12 +221,26 @@ class _Finder(ScopeVisitor):
         self.generic_visit(node)
 
 
+def _module_level(tree: ast.Module):
+    """Module-level statements, into if/try/with blocks (where imports and model classes live),
+    not into functions: walking every node of every file was most of this collector's time."""
+    stack = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
+            for name in ("body", "orelse", "finalbody"):
+                stack.extend(reversed(getattr(node, name, []) or []))
+            for handler in getattr(node, "handlers", []) or []:
+                stack.extend(reversed(handler.body))
+
+
 def _models(tree: ast.Module) -> tuple[set[str], set[str], bool, bool]:
     """(model names, module aliases of models modules, imports django, uses channels)."""
     models: set[str] = set()
     modules: set[str] = set()
     django = channels = False
-    for node in ast.walk(tree):
+    for node in _module_level(tree):
         if isinstance(node, ast.ImportFrom):
             module = node.module or ""
             django = django or module.split(".")[0] == "django"
