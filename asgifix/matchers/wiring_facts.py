@@ -133,14 +133,11 @@ class WiringModule:
 
 
 def dotted_text(node: ast.AST) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
+    """``a.b.c`` for a plain name chain, "" otherwise (the one name-chain reader: names.dotted_parts)."""
+    from ..names import dotted_parts
+
+    parts = dotted_parts(node)
+    return ".".join(parts) if parts else ""
 
 
 class _Spans:
