@@ -461,7 +461,7 @@ class Engine:
         if not sets:
             return [finding for matcher in matchers for finding in matcher.check_project(project)]
         serving: dict = {}
-        views = [project.view(s, view_facts(project.facts, sets, s, serving), len(sets),
+        views = [project.view(s, view_facts(project.facts, sets, s, serving),
                               tuple(p for p in sets if p is not s and not p.copy and set(p.homes) & set(s.homes)))
                  for s in sets]
         # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)

@@ -523,7 +523,3 @@ def view_facts(facts: dict[str, list], sets: list[InstallSet], install_set: Inst
         if kept:
             chosen[kind] = kept
     return chosen
-
-
-def signature(declarations: Iterable["Declaration"]) -> tuple:
-    return tuple(sorted((d.name, d.specifier, d.text, d.locked, d.constraint, d.extras) for d in declarations))

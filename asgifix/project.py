@@ -53,8 +53,6 @@ class ProjectModel:
     kinds: dict[str, str] = field(default_factory=dict)
     # Set on the view of one install set (see :meth:`view`): the environment the rules judge.
     install_set: Optional["InstallSet"] = None
-    # How many install sets the project has (messages name the set only when there are several).
-    set_count: int = 1
     # On the whole model, once project rules ran: every install set found.
     install_sets: list = field(default_factory=list)
 
@@ -68,14 +66,13 @@ class ProjectModel:
     peer_declarations: list = field(default_factory=list)
     peers: tuple = ()  # those sets
 
-    def view(self, install_set: "InstallSet", facts: dict[str, list], set_count: int,
-             peers: tuple = ()) -> "ProjectModel":
+    def view(self, install_set: "InstallSet", facts: dict[str, list], peers: tuple = ()) -> "ProjectModel":
         """The model one install set's rules see: its declarations, the facts of the code it serves."""
         peer_files = set().union(*(p.files for p in peers)) - install_set.files if peers else set()
         return ProjectModel(
             declarations=[d for d in self.declarations if d.path in install_set.files],
             documents=self.documents, facts=facts, line_texts=self.line_texts, paths=self.paths,
-            kinds=self.kinds, install_set=install_set, set_count=set_count,
+            kinds=self.kinds, install_set=install_set,
             peer_declarations=[d for d in self.declarations if d.path in peer_files], peers=tuple(peers))
 
     def allowed_versions(self, package: str) -> Optional[list[str]]:

@@ -84,8 +84,3 @@ def python_floor(text: str) -> Optional[str]:
             allowed.append(version)
     return str(min(allowed)) if allowed else None
 
-
-def _release_tuple(version: str) -> tuple:
-    from packaging.version import Version
-
-    return Version(version).release

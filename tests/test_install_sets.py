@@ -47,7 +47,7 @@ def test_a_consistent_channels_1_stack_is_not_broken():
     report, project = _run(SETS / "channels1-stack")
     assert report.findings == []
     (only,) = project.install_sets
-    assert project.view(only, project.facts, 1).allowed_versions("asgiref") == ["1.1.2"]
+    assert project.view(only, project.facts).allowed_versions("asgiref") == ["1.1.2"]
 
 
 def test_the_same_channels_1_stack_with_a_target_shows_what_the_move_needs():
@@ -93,7 +93,7 @@ def test_an_unpinned_asgiref_is_what_the_other_pins_allow():
     report, project = _run(SETS / "capped-asgiref")
     # django==1.8.12 caps channels at 1.x (channels 2 needs Django 1.11), which needs asgiref~=1.1.
     (only,) = project.install_sets
-    assert project.view(only, project.facts, 1).allowed_versions("asgiref") == ["1.1.2"]
+    assert project.view(only, project.facts).allowed_versions("asgiref") == ["1.1.2"]
     (finding,) = report.findings
     assert finding.code == "AFX201" and "other pins give asgiref 1.1.2" in finding.message
 

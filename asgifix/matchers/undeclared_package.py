@@ -259,23 +259,15 @@ class UndeclaredPackage(ProjectMatcher):
                 message += (f"; the project's {', '.join(relaxed)} pins contradict each other (see AFX3xx), "
                             f"so the version ignores them: review it")
             safety = "safe" if version and not relaxed else "unsafe"
-            from .version_conflict import _lock_managed
+            from .version_conflict import lock_command
 
-            lock_command = _lock_managed(project, _PathOnly(path, kind))
-            if lock_command:
+            relock = lock_command(project, path, kind)
+            if relock:
                 safety = "unsafe"  # the lock file no longer matches until it is regenerated
-                message += f"; then re-run {lock_command}"
+                message += f"; then re-run {relock}"
             fix = Fix(safety, message, tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
             return fix, message
         return None, f"declare {package} in the project's dependencies (asgifix found no file it can add it to)"
-
-
-class _PathOnly:
-    """What _lock_managed needs of a declaration: where it is and in which format."""
-
-    def __init__(self, path: str, kind: str):
-        self.path = path
-        self.source_kind = kind
 
 
 def _kind_of(project: ProjectModel, path: str) -> str:

@@ -173,9 +173,10 @@ class VersionConflict(ProjectMatcher):
             if crossed:
                 safety = "unsafe"
                 message += f"; the move crosses asgiref changes the code relies on: {crossed}"
-        if safety == "safe" and not unpin and _lock_managed(project, declaration):
+        relock = lock_command(project, declaration.path, declaration.source_kind)
+        if safety == "safe" and not unpin and relock:
             safety = "unsafe"
-            message += f"; then re-run {_lock_managed(project, declaration)}"
+            message += f"; then re-run {relock}"
         return Fix(safety, message, tuple(Edit(document.display, document.span(a, b), c) for a, b, c in edits)), message
 
     # -- no asgiref fits: another package has to move ---------------------------------
@@ -420,15 +421,15 @@ class VersionConflict(ProjectMatcher):
         return Span(0, 0, declaration.line, 1, declaration.line, 1)
 
 
-def _lock_managed(project: ProjectModel, declaration: Declaration) -> str:
-    """The lock command to re-run when ``declaration`` sits in a manifest whose lock file is in the set."""
+def lock_command(project: ProjectModel, path: str, source_kind: str) -> str:
+    """The lock command to re-run after editing ``path`` (a manifest whose lock file is in the set), or ""."""
     install_set = project.install_set
     if install_set is None or not install_set.locks:
         return ""
     names = {lock.rsplit("/", 1)[-1] for lock in install_set.locks}
-    if declaration.source_kind == "pipfile" and "Pipfile.lock" in names:
+    if source_kind == "pipfile" and "Pipfile.lock" in names:
         return "`pipenv lock`"
-    if declaration.source_kind == "pyproject":
+    if source_kind == "pyproject":
         for lock, command in (("poetry.lock", "`poetry lock`"), ("uv.lock", "`uv lock`"), ("pdm.lock", "`pdm lock`")):
             if lock in names:
                 return command
