@@ -85,6 +85,7 @@ class InstallSet:
     python_declared: bool = False  # said by the set's own files or by what installs it (not guessed)
     locks: tuple[str, ...] = ()  # lock files of the set (evidence)
     installed_by: tuple[str, ...] = ()  # files whose commands install it (a Dockerfile, a CI workflow)
+    empty: bool = False  # its files declare nothing (an empty requirements.txt): it runs no code
 
     @property
     def python_floor(self) -> Optional[str]:
@@ -285,7 +286,9 @@ def build(project: "ProjectModel") -> list[InstallSet]:
     for path in sorted(locked_paths - owned):
         sets.append(InstallSet(path, (path,), frozenset({path}), None if is_copy(path) else _dirname(path),
                                () if is_copy(path) else (_dirname(path),), copy=is_copy(path), locks=(path,)))
+    declared = {d.path for d in project.declarations}
     for install_set in sets:
+        install_set.empty = not install_set.files & declared
         _set_pythons(project, install_set)
     return sets
 
@@ -331,7 +334,18 @@ def _closure(entry: str, includes: dict[str, list[str]]) -> set[str]:
 
 
 def sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
-    """The sets that run the code at display path ``path``: those whose home is nearest above it."""
+    """The sets that run the code at display path ``path``: those whose home is nearest above it.
+
+    A set that declares nothing (an empty ``backend/requirements.txt`` under the root's full one)
+    serves code only when no other set does.
+    """
+    declaring = [s for s in sets if not s.empty]
+    if declaring and len(declaring) < len(sets):
+        return _sets_serving(declaring, path) or _sets_serving(sets, path)
+    return _sets_serving(sets, path)
+
+
+def _sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
     best: list[InstallSet] = []
     depth = -1
     for install_set in sets:

@@ -9,6 +9,8 @@ from asgifix.catalogue import load_catalogue, select_rules
 from asgifix.config import Settings
 from asgifix.engine import Engine
 
+from .conftest import write_tree
+
 
 @pytest.fixture(autouse=True)
 def committed_release_data(monkeypatch):
@@ -205,3 +207,21 @@ def test_daphne_started_and_declared_by_channels_extra(tree):
     root = tree({"requirements.txt": "Django==4.2.7\nchannels[daphne]==4.0.0\n",
                  "Procfile": "web: daphne chat.asgi:application\n"})
     assert _findings(root) == []
+
+
+def test_an_extra_of_an_unknown_distribution_named_after_the_package_may_bring_it(tmp_path):
+    # openwisp-notifications: `openwisp-utils[rest,celery,channels] @ URL` brings channels and channels_redis.
+    write_tree(tmp_path, {
+        "requirements.txt": "openwisp-utils[rest,celery,channels] @ https://example.org/openwisp-utils-1.3.tar.gz\n",
+        "app/consumers.py": "from channels.generic.websocket import WebsocketConsumer\n",
+        "site/settings.py": 'CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}\n',
+    })
+    assert _findings(tmp_path) == []
+
+
+def test_an_unrelated_extra_of_an_unknown_distribution_brings_nothing(tmp_path):
+    write_tree(tmp_path, {
+        "requirements.txt": "openwisp-utils[rest,celery] @ https://example.org/openwisp-utils-1.3.tar.gz\n",
+        "app/consumers.py": "from channels.generic.websocket import WebsocketConsumer\n",
+    })
+    assert [f.code for f in _findings(tmp_path)] == ["AFX103"]

@@ -228,3 +228,24 @@ def test_a_search_that_gives_up_is_reported(tmp_path, monkeypatch):
         resolver._SOLVED.clear()
         environment.clear_cache()
     assert finding.severity == "info" and "gave up" in finding.message
+
+
+def test_an_empty_requirements_file_does_not_hide_the_full_one_above_it(tmp_path):
+    # shubhamtodkar06/final_project: backend/requirements.txt is empty, the root one declares channels.
+    write_tree(tmp_path, {
+        "requirements.txt": "Django==4.2.7\nchannels==4.3.1\nchannels-redis==4.3.0\n",
+        "backend/requirements.txt": "",
+        "backend/chat/consumers.py": "from channels.generic.websocket import WebsocketConsumer\n",
+        "backend/site/settings.py": 'CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}\n',
+    })
+    report, _ = _run(tmp_path, ["AFX103"])
+    assert report.findings == []
+
+
+def test_an_empty_requirements_file_alone_still_serves_its_code(tmp_path):
+    write_tree(tmp_path, {
+        "backend/requirements.txt": "",
+        "backend/chat/consumers.py": "from channels.generic.websocket import WebsocketConsumer\n",
+    })
+    report, _ = _run(tmp_path, ["AFX103"])
+    assert [(f.code, f.path.endswith("backend/chat/consumers.py")) for f in report.findings] == [("AFX103", True)]

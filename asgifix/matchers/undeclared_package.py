@@ -198,6 +198,8 @@ class UndeclaredPackage(ProjectMatcher):
                 continue
             if declaration.name == package:
                 return True
+            if _unknown_extra_brings(declaration, package):
+                return True
             for provider in providers:
                 if declaration.name != canonical_name(provider["package"]):
                     continue
@@ -268,6 +270,23 @@ class UndeclaredPackage(ProjectMatcher):
             fix = Fix(safety, message, tuple(Edit(path, document.span(a, b), content) for a, b, content in edits))
             return fix, message
         return None, f"declare {package} in the project's dependencies (asgifix found no file it can add it to)"
+
+
+def _unknown_extra_brings(declaration, package: str) -> bool:
+    """``openwisp-utils[channels] @ URL``: an extra named after the package (or its family: ``channels``
+    for ``channels-redis``) of a distribution whose metadata asgifix does not have may well bring it.
+    What it brings cannot be known without that metadata, so the package is not called undeclared."""
+    if not declaration.extras:
+        return False
+    from ..resolver import releases
+
+    if releases(declaration.name):
+        return False  # a distribution in the data: its extras are known (provided-by)
+    for extra in declaration.extras:
+        extra = canonical_name(extra)
+        if package == extra or package.startswith(extra + "-"):
+            return True
+    return False
 
 
 def _kind_of(project: ProjectModel, path: str) -> str:
