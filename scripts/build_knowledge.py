@@ -1930,7 +1930,9 @@ WIRING_COMBINATIONS = [
      "when": {"channels-redis": {"channels-redis.pubsub_tuple_hosts": True}},
      "reason": "the PubSub layer of this channels-redis fails on (host, port) tuples in hosts "
                "('tuple' object has no attribute 'decode')",
-     "fix": "move channels-redis to a release that decodes hosts, or write hosts as redis:// URLs"},
+     "fix": "move channels-redis to a release that decodes hosts, or write hosts as redis:// URLs",
+     # the tuple handling that fails is in channels_redis/pubsub.py: only that layer's users hit it
+     "backends": ["channels_redis.pubsub."]},
 ]
 
 
@@ -2059,6 +2061,8 @@ def build_wiring(cache: Path, index_url: str, workers: int) -> str:
                 "reason = %s" % json.dumps(combo["reason"]), "fix = %s" % json.dumps(combo["fix"]),
                 "facts = %s" % _toml_value({p: [("" if f else "not ") + fid for fid, f in w.items()]
                                             for p, w in combo["when"].items()})]
+        if combo.get("backends"):
+            out.append("backends = %s" % _toml_value(combo["backends"]))
         out.append("[combination.versions]")
         for package in sorted(ranges):
             out.append("%s = %s" % (json.dumps(package), _toml_value(ranges[package])))

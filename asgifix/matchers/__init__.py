@@ -76,7 +76,7 @@ REGISTRY: dict[str, MatcherSpec] = {
     "asgi-application-setting": MatcherSpec("wiring:AsgiApplicationSetting", "project", facts=("channels-wiring",)),
     "asgi2-middleware": MatcherSpec("wiring:Asgi2Middleware", "project", facts=("channels-wiring",)),
     "django-url-route": MatcherSpec("wiring:DjangoUrlRoute", "project", facts=("channels-wiring",)),
-    "known-bad-combination": MatcherSpec("wiring:KnownBadCombination", "project"),
+    "known-bad-combination": MatcherSpec("wiring:KnownBadCombination", "project", facts=("channel-layers",)),
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),

@@ -116,6 +116,7 @@ def collect_channel_layers(parsed) -> Optional[tuple[SettingsFacts, set[int]]]:
         if "CHANNEL_LAYERS" not in names or not isinstance(node.value, ast.Dict):
             continue
         line = node.lineno
+        layers = []  # a later CHANNEL_LAYERS = {...} replaces the earlier one, which never runs
         for alias_key, config in zip(node.value.keys, node.value.values):
             alias = _key(alias_key)
             if alias is None or not isinstance(config, ast.Dict):

@@ -73,12 +73,19 @@ def _python(parsed) -> list[Use]:
                 if names.resolve(base) == "asgiref.local.Local":
                     uses.append(_use("local-subclass", document, node, node.name))
         elif wants_message and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # A Channels 1 consumer is a function whose first argument is the message
+            # (`def ws_connect(message)`); `def to_json(self, message)` takes a model instance.
             arguments = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
-            if "message" not in arguments:
+            if arguments[:1] != ["message"]:
                 continue
-            for inner in ast.walk(node):
-                if (isinstance(inner, ast.Attribute) and inner.attr in MESSAGE_ATTRIBUTES
-                        and isinstance(inner.value, ast.Name) and inner.value.id == "message"):
+            found = [inner for inner in ast.walk(node)
+                     if isinstance(inner, ast.Attribute) and inner.attr in MESSAGE_ATTRIBUTES
+                     and isinstance(inner.value, ast.Name) and inner.value.id == "message"]
+            # `message.content` alone is as likely a model field: it counts beside a Channels 1
+            # attribute no model has, or under a Channels 1 decorator.
+            channels1 = bool(node.decorator_list) or any(inner.attr != "content" for inner in found)
+            for inner in found:
+                if inner.attr != "content" or channels1:
                     uses.append(_use(f"message.{inner.attr}", document, inner, f"message.{inner.attr}"))
     return uses
 
@@ -94,8 +101,8 @@ def _commands(model) -> list[Use]:
             uses.append(Use("daphne-channel-layer", line, column, line, column + len(command.server), command.text))
     for number in range(1, document.line_count + 1):
         line_text = document.line_text(number)
-        if "runworker" not in line_text:
-            continue
+        if "runworker" not in line_text or line_text.lstrip().startswith(("#", "//", ";")):
+            continue  # a commented-out command runs nothing
         tokens = list(_tokens(line_text))
         for index, (value, start, end) in enumerate(tokens):
             if value != "runworker":

@@ -595,10 +595,8 @@ class ProtocolRouterWithoutHttp(_WiringMatcher):
     def _judge(self, project, index, path, module, router, channels):
         lost, kept = channels.split(lambda v: v not in having("channels.auto_http"))
         if not lost:
-            if any(v in having("channels.as_asgi") for v in kept):
-                message = "`ProtocolTypeRouter` without `\"http\"` is deprecated in Channels 3 (it adds AsgiHandler)"
-                yield self._finding("info", message, path, router.span, None,
-                                    "add `\"http\": get_asgi_application()` explicitly")
+            # Channels 2 and 3 add AsgiHandler themselves (3 with a deprecation warning): nothing
+            # breaks until the pins allow Channels 4 (`--target-asgiref`/`upgrade` show that move).
             return
         if kept:
             message = (f"`ProtocolTypeRouter` has no `\"http\"`: {channels.describe(lost)} answer HTTP with "
@@ -643,6 +641,25 @@ class ProtocolRouterWithoutHttp(_WiringMatcher):
 
 # -- AFX404 -------------------------------------------------------------------------
 
+def _loaded_after_setup(index: ProjectIndex) -> set[str]:
+    """Modules only ASGI_APPLICATION names (``cc.routing.application``): channels' runserver and
+    ``get_default_application()`` import them once Django is set up, so their import order is safe.
+    An ``asgi*.py``, or a module a server command starts, is an entry point all the same."""
+    named: set[str] = set()
+    for module in index.modules.values():
+        value = module.settings.get("ASGI_APPLICATION")
+        if value and isinstance(value[0], str):
+            named.add(value[0].rpartition(".")[0])
+    started = {command.application.partition(":")[0]
+               for server_file in index.servers.values() for command in server_file.commands}
+    loaded = set()
+    for dotted in named - started:
+        path = index.files.get(dotted)
+        if path is not None and not posixpath.basename(path).lower().startswith("asgi"):
+            loaded.add(path)
+    return loaded
+
+
 class AsgiImportOrder(_WiringMatcher):
     """AFX404: ``asgi.py`` imports code that reaches the models before Django is set up."""
 
@@ -659,8 +676,9 @@ class AsgiImportOrder(_WiringMatcher):
                 eager = ("channels.auth",)
                 if lazy:
                     auth_note = f" ({channels.describe(eager_versions)} only)"
+        after_setup = _loaded_after_setup(index)
         for path, module in index.modules.items():
-            if not module.is_asgi_module:
+            if not module.is_asgi_module or path in after_setup:
                 continue
             setup = next((s for s in module.statements if s.kind == "setup"), None)
             if setup is None:
@@ -814,7 +832,7 @@ class AsgiModuleMistakes(_WiringMatcher):
             if not value or index.module_file(path, value, 0) is not None:
                 continue
             disk = project.paths.get(path)
-            if disk is None:
+            if disk is None or _unimportable(disk):
                 continue
             parts = value.split(".")
             directory = os.path.dirname(os.path.abspath(disk))
@@ -832,6 +850,31 @@ class AsgiModuleMistakes(_WiringMatcher):
                 yield self._finding("warning", f"DJANGO_SETTINGS_MODULE names `{value}`, which is no module of this "
                                                f"project: ImproperlyConfigured at startup", path, span, None,
                                     "name the settings module as it is imported from the project root")
+
+
+def _documentation(project: ProjectModel, path: str) -> bool:
+    """A module under ``docs/`` or ``doc/`` of the project: settings for building the documentation,
+    never served. Only the part below the install set's home counts (the project may live in ~/docs)."""
+    home = project.install_set.home if project.install_set is not None else None
+    if home and path.startswith(home + "/"):
+        path = path[len(home) + 1:]
+    return any(part.lower() in ("docs", "doc") for part in path.split("/")[:-1])
+
+
+def _unimportable(disk: str) -> bool:
+    """A module in a directory no import can name, inside a package (``cfehome/old-settings/asgi.py``):
+    kept for reference, run by nothing."""
+    import os
+
+    directory = os.path.dirname(os.path.abspath(disk))
+    for _ in range(8):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        if not os.path.basename(directory).isidentifier() and os.path.isfile(os.path.join(parent, "__init__.py")):
+            return True
+        directory = parent
+    return False
 
 
 # -- AFX406 -------------------------------------------------------------------------
@@ -857,6 +900,8 @@ class DaphneRunserver(_WiringMatcher):
                 continue
             if "channels" not in names or not websockets or module.installed_apps_extended:
                 continue
+            if _documentation(project, path):
+                continue  # docs/conf.py's settings for a Sphinx build: no runserver runs them
             without, with_ = channels.split(lambda v: v not in having("channels.runserver"))
             if not without:
                 continue
@@ -1102,7 +1147,12 @@ class KnownBadCombination(ProjectMatcher):
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
         if not project.declarations:
             return
+        backends = {layer.backend_value for facts in project.facts.get("channel-layers", ())
+                    for layer in facts.value.layers}
         for combination in wiring_data().get("combination", ()):
+            needed = combination.get("backends")
+            if needed and not any(b.startswith(tuple(needed)) for b in backends):
+                continue  # the broken code path is a layer the project does not configure
             ranges = combination["versions"]
             hits: dict[str, tuple[list[str], bool]] = {}
             for package, intervals in ranges.items():
