@@ -59,6 +59,7 @@ def _python(parsed) -> list[Use]:
             uses.append(Use(binding.target, binding.line, positions.column(binding.line, binding.column),
                             binding.end_line, positions.column(binding.end_line, binding.end_column),
                             f"{binding.module} import {binding.name}"))
+    imports_channels1 = bool(uses)  # the module imports a removed Channels 1 name
     local_names = set(names.locals_for("asgiref.local.Local"))
     text = document.text
     wants_message = "message." in text and any(a in text for a in MESSAGE_ATTRIBUTES)
@@ -82,8 +83,11 @@ def _python(parsed) -> list[Use]:
                      if isinstance(inner, ast.Attribute) and inner.attr in MESSAGE_ATTRIBUTES
                      and isinstance(inner.value, ast.Name) and inner.value.id == "message"]
             # `message.content` alone is as likely a model field: it counts beside a Channels 1
-            # attribute no model has, or under a Channels 1 decorator.
-            channels1 = bool(node.decorator_list) or any(inner.attr != "content" for inner in found)
+            # attribute no model has, `message["text"]`, a decorator, or Channels 1 imports.
+            channels1 = (bool(node.decorator_list) or imports_channels1
+                         or any(inner.attr != "content" for inner in found)
+                         or any(isinstance(inner, ast.Subscript) and isinstance(inner.value, ast.Name)
+                                and inner.value.id == "message" for inner in ast.walk(node)))
             for inner in found:
                 if inner.attr != "content" or channels1:
                     uses.append(_use(f"message.{inner.attr}", document, inner, f"message.{inner.attr}"))
