@@ -25,7 +25,7 @@ from typing import Iterator, Optional
 from ..model import Edit, Finding, Fix, Span
 from ..project import ProjectModel
 from . import FileFacts, ProjectMatcher
-from .wiring_facts import AppUse, Binding, ClassInfo, ServerFile, WiringModule
+from .wiring_facts import AppUse, Binding, ClassInfo, ServerFile, WiringModule, django_fields_module
 
 FACT = "channels-wiring"
 
@@ -352,6 +352,8 @@ class ProjectIndex:
         if level:
             return None
         dotted = f"{imported}.{name}" if name else imported
+        if django_fields_module(imported) or django_fields_module(dotted):
+            return None
         if imported.endswith(".models") or dotted.endswith(".models") or imported in eager_external:
             return [dotted]
         return None
@@ -361,6 +363,8 @@ class ProjectIndex:
     def _names_models(imported: str, name: str) -> bool:
         """``from .models import X``, ``from chat import models``, ``import chat.models``: a models module
         (read or not: model modules mention nothing the prefilter looks for)."""
+        if django_fields_module(imported) or (imported == "django.db" and name == "models"):
+            return False  # Django's fields and expressions, not a module of models
         return imported == "models" or imported.endswith(".models") or name == "models"
 
 

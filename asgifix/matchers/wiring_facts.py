@@ -220,10 +220,16 @@ def _environ_value(node: ast.stmt) -> Optional[ast.Constant]:
     return None
 
 
+def django_fields_module(module: str) -> bool:
+    """``django.db.models`` (fields, Q, F, functions): importing it needs no app registry; only
+    defining a model class, or importing a module that defines some (``django.contrib.auth.models``), does."""
+    return module == "django.db.models" or module.startswith("django.db.models.")
+
+
 def _is_models_import(module: str, names: list[str]) -> bool:
+    if django_fields_module(module):
+        return False
     if module.endswith(".models") or module == "models":
-        return True
-    if module == "django.db" and "models" in names:
         return True
     if module == "django.contrib.auth" and "get_user_model" in names:
         return False  # the function; calling it at import time is what needs the registry
