@@ -302,6 +302,15 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
         if not binding.local_scope and binding.kind == "from" and binding.module.startswith("django.") \
                 and _is_models_import(binding.module, [binding.name or ""]):
             info.has_models = True
+    if not info.has_models and "get_user_model" in document.text:
+        # `User = get_user_model()` at module level asks the app registry at import time
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            if any(isinstance(call, ast.Call) and dotted_text(call.func).rsplit(".", 1)[-1] == "get_user_model"
+                   for call in ast.walk(node)):
+                info.has_models = True
+                break
     # Calls: only statements that spell an interesting name (or a local alias of one) are walked.
     from ..sources.pruning import StatementText, walk
 
