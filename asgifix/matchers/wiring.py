@@ -827,8 +827,6 @@ class AsgiModuleMistakes(_WiringMatcher):
                              path, call.span, fix, "add `from django.core.asgi import get_asgi_application`")
 
     def _settings_module(self, project, index, path, module) -> Iterator[Finding]:
-        import os
-
         for statement in module.statements:
             if statement.settings_module is None:
                 continue
@@ -838,22 +836,28 @@ class AsgiModuleMistakes(_WiringMatcher):
             disk = project.paths.get(path)
             if disk is None or _unimportable(disk):
                 continue
-            parts = value.split(".")
-            directory = os.path.dirname(os.path.abspath(disk))
-            exists = False
-            for _ in range(4):
-                base = os.path.join(directory, *parts)
-                if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
-                    exists = True
-                    break
-                parent = os.path.dirname(directory)
-                if parent == directory:
-                    break
-                directory = parent
-            if not exists:
+            if not _module_on_disk(disk, value):
                 yield self._finding("warning", f"DJANGO_SETTINGS_MODULE names `{value}`, which is no module of this "
                                                f"project: ImproperlyConfigured at startup", path, span, None,
                                     "name the settings module as it is imported from the project root")
+
+
+def _module_on_disk(disk: str, dotted: str) -> bool:
+    """Whether module ``dotted`` is a file beside ``disk`` or in one of the three directories above it
+    (where ``manage.py`` puts the project on ``sys.path``)."""
+    import os
+
+    parts = dotted.split(".")
+    directory = os.path.dirname(os.path.abspath(disk))
+    for _ in range(4):
+        base = os.path.join(directory, *parts)
+        if os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py")):
+            return True
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return False
 
 
 def _documentation(project: ProjectModel, path: str) -> bool:
@@ -1007,7 +1011,17 @@ class AsgiApplicationSetting(_WiringMatcher):
                 continue
             file = index.module_file(path, target, 0)
             if file is None:
-                continue  # not a module this run read: nothing to say
+                # Not a module this run read: on disk it may still be (one the prefilter skipped).
+                # A missing module of a package the project has is certain; elsewhere it may be installed.
+                disk = project.paths.get(path)
+                package = target.partition(".")[0]
+                if disk is not None and target and not _unimportable(disk) and not _module_on_disk(disk, target) \
+                        and _module_on_disk(disk, package):
+                    yield self._finding(self.rule.severity, f"ASGI_APPLICATION names `{value}`, but the project has "
+                                                            f"no module `{target}`: ImportError at startup",
+                                        path, span, None, "name the module that defines the application "
+                                                          "(usually `<project>.asgi.application`)")
+                continue
             if name not in index.modules[file].bindings:
                 yield self._finding(self.rule.severity, f"ASGI_APPLICATION names `{value}`, but `{target}` defines "
                                                         f"no `{name}`", path, span, None,
