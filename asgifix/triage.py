@@ -66,8 +66,13 @@ def clean_line(line: str) -> str:
     return line.rstrip()
 
 
+# A longer line (minified data, a progress dump) is cut: no error message is that long, and the
+# patterns then cost time proportional to the log, not to its longest line.
+MAX_LINE_CHARS = 20_000
+
+
 def clean_lines(text: str) -> list[str]:
-    return [clean_line(line) for line in text.split("\n")]
+    return [clean_line(line[:MAX_LINE_CHARS]) for line in text.split("\n")]
 
 
 # --- signatures --------------------------------------------------------------------------------
@@ -496,9 +501,9 @@ def analyse_constraints(hit: Hit, lines: list[str]) -> None:
             shown = f"{name}{spec}" if spec else f"{name} (any version)"
             if allowed:
                 span = allowed[0] if len(allowed) == 1 else f"{allowed[0]} to {allowed[-1]}"
-                hit.analysis.append(f"{who} needs {shown}: {name} {span}.")
+                hit.analysis.append(f"{who}: {shown}, that is {name} {span}.")
             else:
-                hit.analysis.append(f"{who} needs {shown}: no release of {name} is that.")
+                hit.analysis.append(f"{who}: {shown}, which no release of {name} is.")
         if len(sets) < 2:
             continue
         common = [v for v in sets[0][2] if all(v in other for _, _, other in sets[1:])]
@@ -507,9 +512,10 @@ def analyse_constraints(hit: Hit, lines: list[str]) -> None:
             hit.analysis.append(f"{name} {span} satisfies all of them.")
             user = [spec for who, spec, _ in sets if who == "your requirements"]
             if user:
-                hit.fix_hint = f"Change your {name} pin to `{package}=={common[-1]}` (or drop it: the others agree on {span})."
+                hit.fix_hint = (f"Change your {name} pin to a release in {span} (or drop it); in a project, "
+                                f"`asgifix fix` picks the one that also installs on its Pythons.")
             else:
-                hit.fix_hint = f"Install `{package}=={common[-1]}`: every dependent named accepts it."
+                hit.fix_hint = f"Install a {name} release in {span}: every dependent named accepts those."
         else:
             clash = next(((a, b) for i, a in enumerate(sets) for b in sets[i + 1:]
                           if not set(a[2]) & set(b[2])), (sets[0], sets[1]))
@@ -520,8 +526,9 @@ def analyse_constraints(hit: Hit, lines: list[str]) -> None:
             agreed = [v for v in others[0][2] if all(v in o[2] for o in others[1:])] if others else []
             if mine and agreed:
                 span = agreed[0] if len(agreed) == 1 else f"{agreed[0]} to {agreed[-1]}"
-                hit.fix_hint = (f"Your {name} pin is the one to move: the packages named accept {name} {span} "
-                                f"(`{package}=={agreed[-1]}`), or drop the pin.")
+                hit.fix_hint = (f"Your {name} pin is the one to move: the packages named accept {name} {span}; "
+                                f"pin one of those or drop the pin (in a project, `asgifix fix` picks the one "
+                                f"that also installs on its Pythons).")
             else:
                 hit.fix_hint = (f"One of the dependents has to move to a release that accepts the other's {name}: "
                                 f"no pin of {name} itself can satisfy both.")

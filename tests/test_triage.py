@@ -324,7 +324,7 @@ def test_cli_reads_stdin_and_writes_json():
     (match,) = data["matches"]
     assert match["id"] == "pip-installed-conflict" and "AFX301" in match["rules"]
     assert {"package": "asgiref", "version": "3.0.0", "line": 1, "installed": True} in data["versions"]
-    assert any("channels 2.1.7 needs asgiref~=2.3" in line for line in match["analysis"])
+    assert any("channels 2.1.7: asgiref~=2.3, that is asgiref 2.3.0 to 2.3.2" in line for line in match["analysis"])
 
 
 def test_cli_unreadable_file_is_a_one_line_error(tmp_path):
@@ -365,3 +365,15 @@ def test_log_text_is_escaped_in_the_output():
     text = "ERROR: Invalid requirement: 'asgiref 3.5.2'\x07\x1b]0;title\x07 ::set-output\n"
     result = run_cli("triage", "-", "--no-project", input=text)
     assert "\x07" not in result.stdout and "\x1b" not in result.stdout
+
+
+def test_triage_imports_no_rewriting_or_terminal_library_and_check_does_not_load_it(tmp_path):
+    from .test_startup_imports import _modules_after
+
+    (tmp_path / "ci.log").write_text("ERROR: Invalid requirement: 'asgiref 3.5.2'\n")
+    loaded = _modules_after(["triage", "--no-project", "ci.log"], tmp_path)
+    assert "asgifix.triage" in loaded
+    assert not {name for name in ("libcst", "rich", "tomlkit", "multiprocessing") if name in loaded}
+    (tmp_path / "requirements.txt").write_text("asgiref==3.7.2\n")
+    loaded = _modules_after(["check", "--no-color", "requirements.txt"], tmp_path)
+    assert "asgifix.triage" not in loaded and "asgifix.reporters.triage" not in loaded
