@@ -31,18 +31,13 @@ DEFAULT_WINDOW = 40
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
 _GITLAB_SECTION = re.compile(r"section_(?:start|end):\d+:[\w.-]+(?:\[[^\]]*\])?")
-_PREFIXES = (
-    # GitHub Actions raw logs: 2024-01-01T00:00:00.0000000Z
-    re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?"),
-    # Heroku and other ISO timestamps with an offset, optionally a dyno tag: app[web.1]:
-    re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d:?\d\d (?:[\w.-]+\[[\w.-]+\]: )?"),
-    # GitHub Actions workflow commands
-    re.compile(r"^##\[(?:group|endgroup|error|warning|notice|debug|section|command)\]"),
-    # docker buildx / BuildKit: "#9 7.207 "
-    re.compile(r"^#\d+ \d+\.\d+ "),
-    # docker compose: "web-1  | " / "ds-chat-chat-1   | "
-    re.compile(r"^[\w.-]+[-_]\d+\s+\| ?"),
-)
+# GitHub Actions raw logs (2024-01-01T00:00:00.0000000Z ), Heroku and other ISO timestamps with an
+# offset, optionally followed by a dyno tag (app[web.1]: ).
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z ?|[+-]\d\d:?\d\d (?:[\w.-]+\[[\w.-]+\]: )?)")
+# GitHub Actions workflow commands (##[group]) and docker buildx / BuildKit steps ("#9 7.207 ").
+_HASH_PREFIX = re.compile(r"^(?:##\[(?:group|endgroup|error|warning|notice|debug|section|command)\]|#\d+ \d+\.\d+ )")
+# docker compose: "web-1  | " / "ds-chat-chat-1   | "
+_COMPOSE = re.compile(r"^[\w.-]+[-_]\d+\s+\| ?")
 
 
 def decode_log(raw: bytes) -> str:
@@ -55,14 +50,21 @@ def decode_log(raw: bytes) -> str:
 
 
 def clean_line(line: str) -> str:
-    line = _ANSI.sub("", line)
-    line = _GITLAB_SECTION.sub("", line)
+    # Each step first looks for the character it needs: most lines of a big log need none.
+    if "\x1b" in line or "\x9b" in line:
+        line = _ANSI.sub("", line)
+    if "section_" in line:
+        line = _GITLAB_SECTION.sub("", line)
     if "\r" in line:
         # A progress bar rewrites its line: what is left on screen is the last segment.
         parts = [part for part in line.split("\r") if part.strip()]
         line = parts[-1] if parts else ""
-    for prefix in _PREFIXES:
-        line = prefix.sub("", line, count=1)
+    if line[:1].isdigit():
+        line = _TIMESTAMP.sub("", line, count=1)
+    if line[:1] == "#":
+        line = _HASH_PREFIX.sub("", line, count=1)
+    if "|" in line[:80]:
+        line = _COMPOSE.sub("", line, count=1)
     return line.rstrip()
 
 
@@ -186,8 +188,8 @@ _VERSION = r"\d+(?:\.\d+)+(?:(?:a|b|rc)\d+)?"
 _MENTION = re.compile(
     rf"(?<![\w.-])(?P<name>{_NAMES})(?:==|-| \(| version | )v?(?P<version>{_VERSION})(?![\w.]*[\w])", re.IGNORECASE)
 _INSTALLED = re.compile(
-    rf"(?:you(?:'ll)? have|Successfully installed .*?|installed: ?|VersionConflict:? *\(|"
-    rf"site-packages[/\\]|dist-packages[/\\])\s*(?P<name>{_NAMES})[- ]v?(?P<version>{_VERSION})", re.IGNORECASE)
+    rf"(?:you(?:'ll)? have|Successfully installed [^\n]*?|installed: ?|VersionConflict:? *\(|"
+    rf"site-packages[/\\]|dist-packages[/\\])[ \t]*(?P<name>{_NAMES})[- ]v?(?P<version>{_VERSION})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -204,20 +206,36 @@ def display_name(package: str) -> str:
 
 def versions_named(lines: list[str]) -> list[Mention]:
     """Every (package, version) the log names, in order, each once; ``installed`` when the log says so."""
+    # Only the lines that name a package of the stack are searched (a few in a big log).
+    numbered = [(number, line) for number, line in enumerate(lines, 1) if _names_a_package(line)]
+    lines = [line for _, line in numbered]
+    text = "\n".join(lines)
+    starts = _line_starts(lines)
+    installed = {(_PACKAGES[m.group("name").lower()], m.group("version")): m.start("name")
+                 for m in _INSTALLED.finditer(text)}
     found: dict[tuple[str, str], Mention] = {}
-    for number, line in enumerate(lines, 1):
-        if not any(char.isdigit() for char in line):
-            continue
-        installed = {(_PACKAGES[m.group("name").lower()], m.group("version")) for m in _INSTALLED.finditer(line)}
-        for match in _MENTION.finditer(line):
-            key = (_PACKAGES[match.group("name").lower()], match.group("version"))
-            if key not in found:
-                found[key] = Mention(key[0], key[1], number, key in installed)
-            elif key in installed and not found[key].installed:
-                found[key] = Mention(key[0], key[1], found[key].line, True)
-        for key in installed - set(found):
-            found[key] = Mention(key[0], key[1], number, True)
+    for match in _MENTION.finditer(text):
+        key = (_PACKAGES[match.group("name").lower()], match.group("version"))
+        if key not in found:
+            line = bisect.bisect_right(starts, match.start()) - 1
+            found[key] = Mention(key[0], key[1], numbered[line][0], key in installed)
+    for key, offset in installed.items():
+        if key not in found:
+            line = bisect.bisect_right(starts, offset) - 1
+            found[key] = Mention(key[0], key[1], numbered[line][0], True)
     return sorted(found.values(), key=lambda m: m.line)
+
+
+def _names_a_package(line: str) -> bool:
+    low = line.lower()
+    return "asgi" in low or "django" in low or "channels" in low or "daphne" in low or "uvicorn" in low
+
+
+def _line_starts(lines: list[str]) -> list[int]:
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    return starts
 
 
 def primary_versions(mentions: list[Mention]) -> dict[str, str]:
@@ -311,9 +329,7 @@ def match_signatures(lines: list[str], signatures: Optional[tuple[Signature, ...
     """The signatures the lines match, each once (its first hit, with the number of hits), in log order."""
     signatures = load_signatures() if signatures is None else signatures
     text = "\n".join(lines)
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
+    starts = _line_starts(lines)
     hits: dict[str, Hit] = {}
     lines_hit: dict[str, set[int]] = {}
     for signature in signatures:
