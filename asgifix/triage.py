@@ -498,7 +498,12 @@ def _allowed(package: str, spec: str) -> Optional[list[str]]:
         [v for v in releases if not (_version(v) and _version(v).is_prerelease)]
 
 
-def analyse_constraints(hit: Hit, lines: list[str]) -> None:
+def analyse_constraints(hit: Hit, lines: list[str], installed: Optional[dict[str, str]] = None) -> None:
+    """The constraints a resolver's output names, what each allows, and what satisfies all of them.
+
+    ``installed``: the versions the log says are installed (``you'll have asgiref 3.0.0``).
+    """
+    installed = installed or {}
     around = lines[max(0, hit.line - 1 - 40): hit.line + 40]
     constraints = constraints_named(around)
     by_package: dict[str, list[tuple[str, str]]] = {}
@@ -515,9 +520,17 @@ def analyse_constraints(hit: Hit, lines: list[str]) -> None:
                 continue
             sets.append((who, spec, allowed))
             shown = f"{name}{spec}" if spec else f"{name} (any version)"
+            have = installed.get(package)
+            against = ""
+            if have is not None and spec:
+                inside = any(_version(v) == _version(have) for v in allowed)
+                against = f"; the installed {have} is {'one of them' if inside else 'not'}"
             if allowed:
                 span = allowed[0] if len(allowed) == 1 else f"{allowed[0]} to {allowed[-1]}"
-                hit.analysis.append(f"{who}: {shown}, that is {name} {span}.")
+                hit.analysis.append(f"{who}: {shown}, that is {name} {span}{against}.")
+                if package == "asgiref" and all(_version(v) < _version("2.0.0") for v in allowed):
+                    hit.analysis.append(f"{who} holds asgiref at 1.x, the Channels 1 era: nothing on Channels 2 "
+                                        f"or later installs with it; it has to go (AFX102).")
             else:
                 hit.analysis.append(f"{who}: {shown}, which no release of {name} is.")
         if len(sets) < 2:
@@ -605,7 +618,7 @@ def triage_text(text: str) -> TriageResult:
         if hit.signature.analysis == "asgiref-name":
             analyse_asgiref_name(hit, versions)
         elif hit.signature.analysis == "asgiref-constraints":
-            analyse_constraints(hit, lines)
+            analyse_constraints(hit, lines, {m.package: m.version for m in mentions if m.installed})
         apply_when(hit, versions)
     notes = requirement_notes(versions) if hits else []
     return TriageResult(len(lines), hits, mentions, versions, notes)

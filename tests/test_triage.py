@@ -377,3 +377,21 @@ def test_triage_imports_no_rewriting_or_terminal_library_and_check_does_not_load
     (tmp_path / "requirements.txt").write_text("asgiref==3.7.2\n")
     loaded = _modules_after(["check", "--no-color", "requirements.txt"], tmp_path)
     assert "asgifix.triage" not in loaded and "asgifix.reporters.triage" not in loaded
+
+
+def test_a_constraint_holding_asgiref_at_1x_is_named_as_channels_1_era():
+    from packaging.version import Version
+
+    # What the analysis says ("nothing on Channels 2 or later installs with it") is the data's.
+    for release in knowledge.releases_of("channels"):
+        if Version(release) >= Version("2.0.0"):
+            allowed = knowledge.asgiref_versions_allowed_by("channels", release)
+            assert all(Version(v) >= Version("2.0.0") for v in allowed), release
+    text = ("ContextualVersionConflict(asgiref 2.0.1 (/usr/lib/python3.6/site-packages), "
+            "Requirement.parse('asgiref~=1.1.2'), {'asgi-ipc'})")
+    (hit,) = triage_text(text).hits
+    assert hit.analysis == [
+        "asgi-ipc: asgiref~=1.1.2, that is asgiref 1.1.2; the installed 2.0.1 is not.",
+        "asgi-ipc holds asgiref at 1.x, the Channels 1 era: nothing on Channels 2 or later installs with it; "
+        "it has to go (AFX102).",
+    ]

@@ -123,6 +123,7 @@ def render_json(result) -> str:
             "analysis": hit.analysis,
             "folklore": hit.folklore() or None,
             "fix": hit.fix_hint or hit.fix(),
+            "fix_general": hit.fix() if hit.fix_hint else None,
             "rules": list(hit.signature.rules),
             "reports": list(hit.signature.reports),
         }
