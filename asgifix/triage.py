@@ -105,7 +105,7 @@ class Signature:
 
 
 _TEXT_KEYS = ("id", "title", "cause", "fix")
-_ANALYSES = ("", "asgiref-constraints", "asgiref-name")
+_ANALYSES = ("", "asgiref-constraints", "asgiref-name", "channels-name")
 
 
 def _compile(patterns: Any, macros: dict[str, str], where: str) -> tuple[re.Pattern, ...]:
@@ -385,6 +385,44 @@ def _runs_text(runs: list[tuple[str, str]]) -> str:
     return ", ".join(first if first == last else f"{first} to {last}" for first, last in runs)
 
 
+def _moves_defined() -> dict:
+    import json
+
+    from ._paths import data_dir
+
+    with open(data_dir() / "moves.json", encoding="utf-8") as handle:
+        return json.load(handle).get("defined", {})
+
+
+def analyse_channels_name(hit: Hit, versions: dict[str, str]) -> bool:
+    """Which Channels releases define the name (or module) the error misses; False when the data does not know it."""
+    module = hit.groups.get("module", "")
+    name = hit.groups.get("name")
+    defined = _moves_defined().get("channels", {})
+    if name is not None:
+        runs = defined.get(f"{module}:{name}")
+        label = f"`{module}.{name}`"
+    else:
+        keys = [key for key in defined if key.split(":")[0] == module]
+        runs = [run for key in keys for run in defined[key]] if keys else None
+        label = f"`{module}`"
+    if not runs:
+        return False
+    from . import knowledge
+
+    order = knowledge.releases_of("channels")
+    having = sorted({v for first, last in runs for v in order[order.index(first): order.index(last) + 1]},
+                    key=order.index)
+    spans = _runs_text(_runs(having, order))
+    hit.analysis.append(f"{label} is in Channels {spans}" + (": a Channels 1 API." if _version(having[-1]) < _version("2.0.0")
+                                                            else "."))
+    installed = versions.get("channels")
+    if installed and _version(installed) is not None:
+        inside = any(_version(v) == _version(installed) for v in having)
+        hit.analysis.append(f"The log names channels {installed}, which {'has it: another Channels is imported' if inside else 'does not'}.")
+    return True
+
+
 def analyse_asgiref_name(hit: Hit, versions: dict[str, str]) -> None:
     from . import knowledge
 
@@ -614,8 +652,10 @@ def triage_text(text: str) -> TriageResult:
     hits = match_signatures(lines)
     mentions = versions_named(lines) if hits else []
     versions = primary_versions(mentions)
-    for hit in hits:
-        if hit.signature.analysis == "asgiref-name":
+    for hit in list(hits):
+        if hit.signature.analysis == "channels-name" and not analyse_channels_name(hit, versions):
+            hits.remove(hit)  # a name the release data does not know: not claimed
+        elif hit.signature.analysis == "asgiref-name":
             analyse_asgiref_name(hit, versions)
         elif hit.signature.analysis == "asgiref-constraints":
             analyse_constraints(hit, lines, {m.package: m.version for m in mentions if m.installed})

@@ -395,3 +395,10 @@ def test_a_constraint_holding_asgiref_at_1x_is_named_as_channels_1_era():
         "asgi-ipc holds asgiref at 1.x, the Channels 1 era: nothing on Channels 2 or later installs with it; "
         "it has to go (AFX102).",
     ]
+
+
+def test_a_channels_name_the_release_data_does_not_know_is_not_claimed():
+    assert triage_text("ImportError: cannot import name 'Foo' from 'channels.layers'").hits == []
+    assert triage_text("ModuleNotFoundError: No module named 'channels.nonexistent'").hits == []
+    # 'tuple' ... 'decode' is Python's own message: only with channels_redis's PubSub layer around it.
+    assert triage_text("AttributeError: 'tuple' object has no attribute 'decode'").hits == []
