@@ -346,5 +346,19 @@ def explain(code):
     click.echo(render_rule(rule), nl=False)
 
 
+@main.command()
+@click.argument("source", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
+@click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=str),
+              help="Run the matching rules on this project (default: the current directory if it is one).")
+@click.option("--no-project", is_flag=True, help="Explain the error only; read no project.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_guarded
+def triage(source, project, no_project, output_format):
+    """Explain an error message, pip/uv output, traceback or CI log (FILE, or - / stdin)."""
+    from .triage import run_command
+
+    sys.exit(run_command(source, project, no_project, output_format, _fail))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
