@@ -32,6 +32,7 @@ A second run with the same target finds every package in place and changes nothi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -120,7 +121,7 @@ class UpgradeOutcome:
 
         return {"plans": [p.to_json() for p in self.plans], "code_changes": [finding(f) for f in self.changes],
                 "remaining": [finding(f) for f in self.remaining], "changed_files": self.changed_paths,
-                "written": self.written, "errors": [str(e) for e in self.errors]}
+                "written": self.written, "diff": self.diff, "errors": [str(e) for e in self.errors]}
 
 
 def validate_request(target: str, python: Optional[str]) -> tuple[str, Optional[str]]:
@@ -432,6 +433,11 @@ def plan_set(view, requested: str = "latest", python: Optional[str] = None,
                               f"handled here; run django-upgrade (`django-upgrade --target-version {series}`) and "
                               f"read {DJANGO_RELEASE_NOTES.format(series=series)}")
         plan.moves.append(move)
+    for move in plan.moves:
+        for fix in move.security:
+            summary = re.sub(r"^(?:SECURITY FIX\s*)?(?:CVE-\d+-\d+\s*)?:\s*", "", fix["summary"]).replace("``", "`")
+            plan.notes.append(f"{move.package} {fix['version']} fixed {', '.join(fix['cve']) or 'a vulnerability'}: "
+                              f"{summary}")
     _edits(view, plan, declared, replaced, decided, final, moved_asgiref, target)
     return plan
 
@@ -471,9 +477,19 @@ def _why(package: str, decls: list, base, final: dict, target: str, extras: tupl
 
 
 def _why_blocked(base, declared: dict, target: str, pythons: tuple) -> str:
-    where = f" on Python {'/'.join(pythons)}" if pythons else ""
+    from .resolver import Problem, Unrecorded, requirements
+
+    where = f" on Python {' to '.join(pythons)}" if pythons else ""
+    refusing = []
+    for name in declared:
+        forward = [v for v in Problem([]).candidates(name, _floor(base, name)) if not isinstance(v, Unrecorded)]
+        if forward and not any(_admits(requirements(name, v).get("asgiref") or "", target) for v in forward):
+            current = base.candidates(name)
+            needs = requirements(name, current[0]).get("asgiref") if current else None
+            refusing.append(f"{name} {current[0]} requires asgiref{needs}" if needs else f"{name} refuses it")
+    tail = f" ({'; '.join(refusing)}; the plan never moves a package back)" if refusing else ""
     return (f"no forward move of {', '.join(declared) or 'the declared packages'} installs with asgiref "
-            f"{target}{where}")
+            f"{target}{where}{tail}")
 
 
 def _crossed(package: str, old: Optional[str], new: str) -> list:
@@ -541,9 +557,8 @@ def run_upgrade(paths: list[str], settings, rules: list, *, requested: str = "la
     errors: list = []
     # 1. Malformed pins, repaired in memory.
     repair = Engine(settings, select_rules(rules, [REPAIR_CODE], []), jobs=1)
-    repaired = repair.fix(paths, write=False)
-    start = dict(repaired.changed)
-    repairs = [f for f in repair.run(paths)[0].findings if f.fix is not None]
+    repairs = [f for f in repair.run(paths)[0].findings if f.fix is not None] if repair.rules else []
+    start = dict(repair.fix(paths, write=False).changed) if repairs else {}
     # 2. Plans, on the repaired texts.
     everything = Engine(settings, rules, jobs=1)
     report, project, _ = everything.run(paths, overrides=start or None)

@@ -59,6 +59,10 @@ def test_channels1_project_moves_onto_channels_2_plus_and_replaces_asgi_redis():
     assert "3.10" in knowledge.supported_pythons("django", django["to"][2:])  # imports on the set's Python
     assert int(moves["channels"]["to"][2:].split(".")[0]) >= 2
     assert any("django-upgrade" in note for note in plan["notes"])
+    # the moves cross channels 3.0.3 (CVE-2020-35681, AsgiHandler) and asgiref 3.11.1 (CVE-2025-14550)
+    assert [f["cve"] for f in moves["channels"]["security_fixes"]] == [["CVE-2020-35681"]]
+    assert ["CVE-2025-14550"] in [f["cve"] for f in moves["asgiref"]["security_fixes"]]
+    assert any("CVE-2020-35681" in note and "AsgiHandler" in note for note in plan["notes"])
     # Channels 1 consumers are for a person; the layer backend is rewritten.
     assert any(f["code"] == "AFX205" for f in out["remaining"])
     assert any(f["code"] == "AFX204" and f["fix"] for f in out["code_changes"])
@@ -192,3 +196,36 @@ def test_security_fixes_crossed_come_from_the_release_data():
     crossed = _crossed("daphne", "4.1.2", version)
     assert {c["version"] for c in crossed} == {version} and crossed[0]["cve"]
     assert _crossed("daphne", version, version) == []
+
+
+FORMATS = {
+    "pyproject.toml": ('[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.11"\n'
+                       'dependencies = [\n    "Django>=4.2,<5",\n    "asgiref==3.7.2",\n]\n',
+                       '    "asgiref=={target}",\n', "3.11"),
+    "Pipfile": ('[packages]\ndjango = "==3.2.25"\nchannels = "==3.0.5"\nasgiref = "==3.5.2"\n\n'
+                '[requires]\npython_version = "3.10"\n', 'asgiref = "=={target}"\n', "3.10"),
+    "setup.py": ('from setuptools import setup\n\nsetup(\n    name="x",\n    python_requires=">=3.12",\n'
+                 '    install_requires=["Django==4.2.16", "asgiref==3.7.2", "asgi_redis==1.4.3"],\n)\n',
+                 '"asgiref=={target}", "channels_redis==', "3.12"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_declaration_format_is_rewritten_in_its_own_syntax(tmp_path, name):
+    text, expected, python = FORMATS[name]
+    (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(main, ["upgrade", str(tmp_path), "--format", "json"])
+    out = json.loads(result.output)
+    (plan,) = out["plans"]
+    assert plan["pythons"][0] == python and plan["target"] == _newest_on(python)
+    after = (tmp_path / name).read_text()
+    assert expected.format(target=plan["target"]) in after
+    untouched = [line for line in text.splitlines() if "asgiref" not in line and "asgi_redis" not in line]
+    assert all(line in after.splitlines() for line in untouched)
+
+
+def test_a_target_older_than_the_pins_accept_is_refused_never_moved_back():
+    code, out = _plan(UPGRADE / "modern", "--to", "3.7.2")
+    (plan,) = out["plans"]
+    assert "django 5.1.4 requires asgiref<4,>=3.8.1" in plan["blocked"]
+    assert plan["moves"] == [] and out["changed_files"] == [] and code == 1

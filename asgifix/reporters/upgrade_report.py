@@ -36,7 +36,7 @@ def render_text(outcome, *, color: bool = False, dry_run: bool = False, width: i
         if plan.blocked:
             console.print(f"  no plan: {printable(plan.blocked)}", markup=False)
             continue
-        if not plan.moves:
+        if not plan.moves and plan.target:
             console.print("  nothing to move: every declared package installs with the target")
         else:
             table = Table(show_edge=False, pad_edge=False, box=None if not color else None, header_style="bold")
@@ -83,4 +83,5 @@ def render_text(outcome, *, color: bool = False, dry_run: bool = False, width: i
     verify = list(dict.fromkeys(commands)) + ["`asgifix check`", "your test suite"]
     if changed:
         console.print("Verify with: " + ", then ".join(verify) + ".", markup=False)
-    return buffer.getvalue()
+    # (a table pads its cells to the width: no trailing blanks in what is printed)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
