@@ -229,3 +229,24 @@ def test_a_target_older_than_the_pins_accept_is_refused_never_moved_back():
     (plan,) = out["plans"]
     assert "django 5.1.4 requires asgiref<4,>=3.8.1" in plan["blocked"]
     assert plan["moves"] == [] and out["changed_files"] == [] and code == 1
+
+
+def test_the_readme_shows_what_upgrade_really_prints_on_the_legacy_fixture():
+    import os
+    import re
+
+    readme = (FIXTURES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## `asgifix upgrade`"):]
+    shown = re.search(r"```text\n(.*?)```", section, re.DOTALL).group(1)
+    diff = re.search(r"```diff\n(.*?)```", section, re.DOTALL).group(1)
+    cwd = os.getcwd()
+    os.chdir(FIXTURES.parent)  # the README runs it from the repository root
+    try:
+        result = CliRunner().invoke(main, ["upgrade", "fixtures/legacy-chat", "--dry-run", "--no-color"])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 1
+    printed, _, printed_diff = result.output.partition("--- a/")
+    assert printed.rstrip() == shown.rstrip()
+    for chunk in diff.split("--- a/")[1:]:
+        assert chunk.rstrip() in printed_diff
