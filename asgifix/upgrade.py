@@ -577,17 +577,23 @@ def run_upgrade(paths: list[str], settings, rules: list, *, requested: str = "la
                                       finding.fix.message.removeprefix("Rewrite as ").strip("`"),
                                       "pip rejects the line as written", kind="repair",
                                       files=[f"{finding.path}:{finding.span.line}"]))
-    # 3. The declaration edits, validated in their own format.
-    by_path: dict[str, list[Edit]] = {}
+    # 3. The declaration edits, validated in their own format. A line that several sets share and
+    # want written differently (a base file installed on two Pythons) is left as it is, for a person.
+    wanted: dict[tuple, dict[str, list]] = {}
     for plan in plans:
         for edit in plan.edits:
-            taken = by_path.setdefault(edit.path, [])
-            if any(e.span.start == edit.span.start and e.span.end == edit.span.end for e in taken):
-                if not any(e.content == edit.content and e.span.start == edit.span.start for e in taken):
-                    plan.notes.append(f"{edit.path}: other environments want this line written differently; "
-                                      f"it is left as it is")
-                continue
-            taken.append(edit)
+            wanted.setdefault((edit.path, edit.span.start, edit.span.end), {}).setdefault(edit.content, []).append(
+                (plan, edit))
+    by_path: dict[str, list[Edit]] = {}
+    for (path, _, _), contents in wanted.items():
+        if len(contents) > 1:
+            line = next(iter(contents.values()))[0][1].span.line
+            for variants in contents.values():
+                for plan, edit in variants:
+                    plan.notes.append(f"{path}:{line} is shared with other environments that need it written "
+                                      f"differently ({' / '.join(sorted(contents))}): left as it is: move it by hand, or give --to a release all of them run")
+            continue
+        by_path.setdefault(path, []).append(next(iter(contents.values()))[0][1])
     for path, edits in by_path.items():
         document = start.get(path) or project.documents.get(path)
         if document is None:

