@@ -308,6 +308,39 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
     sys.exit(_exit_code(report, exit_zero))
 
 
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--to", "target", default="latest", show_default=True, metavar="VERSION|latest",
+              help="asgiref release to move to (latest: the newest that installs on the set's Pythons).")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the diff; write nothing (exit 1 if there is work).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--python", "python", metavar="X.Y", help="The Python to plan for, instead of the declared ones.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--exclude", multiple=True, metavar="PATTERN", help="Glob patterns to exclude.")
+@click.option("--no-color", is_flag=True, help="Disable colour.")
+@_guarded
+def upgrade(paths, target, dry_run, output_format, python, config_file, exclude, no_color):
+    """Move the ASGI stack of PATHS to one asgiref release: plan, pins, code, re-check."""
+    from .upgrade import UpgradeProblem, run_upgrade, validate_request
+    from .reporters.upgrade_report import render_json, render_text
+
+    run = _Run(paths, config_file, (), (), (), None, exclude)
+    try:
+        target, python = validate_request(target, python)
+        outcome = run_upgrade(run.paths, run.settings, run.rules, requested=target, python=python,
+                              write=not dry_run)
+    except UpgradeProblem as exc:
+        raise UsageProblem(str(exc)) from None
+    color = output_format == "text" and _use_color(no_color)
+    if output_format == "json":
+        click.echo(render_json(outcome), nl=False)
+    else:
+        _write(render_text(outcome, color=color, dry_run=dry_run), False)
+        if dry_run and outcome.diff:
+            click.echo(outcome.diff, nl=False)
+    sys.exit(outcome.exit_code(dry_run))
+
+
 @main.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_command(output_format):

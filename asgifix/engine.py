@@ -503,16 +503,21 @@ class Engine:
         return findings
 
     def fix(self, paths: list[str], *, write: bool = True,
-            progress: Optional[Callable[[SourceFile], None]] = None) -> FixOutcome:
+            progress: Optional[Callable[[SourceFile], None]] = None,
+            start: Optional[dict[str, TextDocument]] = None) -> FixOutcome:
+        """``start``: edited texts of some files (display path -> document) to fix on from, as if a
+        first round had made them (``upgrade`` passes its rewritten declarations); they are
+        written with the fixes."""
         self._keep_pool = True  # the re-analysis after each round reuses the workers
         try:
-            return self._fix(paths, write=write, progress=progress)
+            return self._fix(paths, write=write, progress=progress, start=start or {})
         finally:
             self._keep_pool = False
             self.shutdown_pool()
 
     def _fix(self, paths: list[str], *, write: bool,
-             progress: Optional[Callable[[SourceFile], None]]) -> FixOutcome:
+             progress: Optional[Callable[[SourceFile], None]],
+             start: Optional[dict[str, TextDocument]] = None) -> FixOutcome:
         cache: dict[str, FileResult] = {}
         overrides: dict[str, TextDocument] = {}
         originals: dict[str, TextDocument] = {}
@@ -521,7 +526,15 @@ class Engine:
         fix_errors: list[FileError] = []
         fixed = 0
         fixed_in: dict[str, int] = {}  # display path -> fixes applied to it
-        report, project, kept = self.run(paths, progress=progress, cache=cache)
+        if start:
+            # Read the files as they are on disk (the originals), then fix on from the given texts.
+            _, _, on_disk = self.run(paths, cache={})
+            for result in on_disk:
+                if result.document is not None and result.source.display in start:
+                    originals[result.source.display] = result.document
+                    sources[result.source.display] = result.source
+                    overrides[result.source.display] = start[result.source.display]
+        report, project, kept = self.run(paths, progress=progress, cache=cache, overrides=overrides or None)
         for _ in range(MAX_FIX_ITERATIONS):
             documents = {r.source.display: (r.source, r.document) for r in kept if r.document is not None}
             documents.update({p: (sources[p], d) for p, d in overrides.items()})

@@ -751,8 +751,10 @@ def security_fixes(package: str) -> List[Dict[str, Any]]:
     """Security fixes the package's changelog names, oldest release first.
 
     Each: ``{"version", "cve": [ids], "summary", "evidence", "date"?}``. Read from the
-    newest sdist that ships a changelog (:func:`security_fix_source`); empty when the
-    package ships none (asgiref, channels and channels_redis do not) or names no fix.
+    newest sdist that ships a changelog (:func:`security_fix_source`), else (asgiref, channels:
+    their sdists ship none) from the CHANGELOG of the package's source repository
+    (``build_knowledge.py --only security --changelog-repo``); empty when none was read
+    (channels_redis) or it names no fix.
     """
     entry = _facts()["security"].get(normalize_name(package)) or {}
     fixes = [dict(f) for f in entry.get("fixes", [])]

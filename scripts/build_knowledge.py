@@ -3,7 +3,8 @@
 
 Usage::
 
-    python scripts/build_knowledge.py [--cache DIR] [--only asgiref|ecosystem]
+    python scripts/build_knowledge.py [--cache DIR] [--only asgiref|ecosystem|facts|moves|wiring|security]
+        [--changelog-repo asgiref=GITDIR --changelog-repo channels=GITDIR]
                                       [--index-url URL] [--workers N]
 
 Writes (deterministically, sorted, diff-friendly):
@@ -1424,8 +1425,74 @@ def security_fixes_from(text: str, where: str) -> List[Dict[str, Any]]:
     return fixes
 
 
+def source_changelog(repo: str) -> Optional[Tuple[str, str]]:
+    """``(where, text)`` of ``CHANGELOG.txt``/``.rst``/``.md`` at HEAD of a local clone of a package's
+    source repository (``where`` = ``owner/name@commit:CHANGELOG.txt``), or None."""
+    def git(*args: str) -> Optional[str]:
+        proc = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True)
+        return proc.stdout if proc.returncode == 0 else None
+
+    commit = (git("rev-parse", "HEAD") or "").strip()
+    if not commit:
+        return None
+    url = (git("remote", "get-url", "origin") or "").strip()
+    m = re.search(r"github\.com[:/]([^/]+/[^/.]+)", url)
+    label = m.group(1) if m else Path(repo).resolve().parent.name.replace("+", "/")
+    for cand in ("CHANGELOG.txt", "CHANGELOG.rst", "CHANGELOG.md", "CHANGELOG"):
+        text = git("show", "%s:%s" % (commit, cand))
+        if text:
+            return "%s@%s:%s" % (label, commit[:12], cand), text
+    return None
+
+
+def build_security(cache: Path, index_url: str, entries: Dict[str, Dict[str, Any]],
+                   changelog_repos: Dict[str, str], workers: int = 3) -> Dict[str, Any]:
+    """Security fixes each CHANGELOG_PACKAGES changelog names, by canonical name.
+
+    The changelog is the one the newest sdist ships; when no sdist ships one (asgiref and
+    channels do not), the ``CHANGELOG`` at HEAD of the package's source repository given with
+    ``--changelog-repo NAME=GITDIR``, and only fixes of versions that were released count.
+    """
+    security: Dict[str, Any] = {}
+    for name in CHANGELOG_PACKAGES:
+        rels = entries.get(name, {})
+        found = None
+        sdists = [sd for sd in (pick_api_file(rels[v]) for v in reversed(ordered(rels)))
+                  if sd is not None and sd["kind"] == "sdist"]
+        for i, sd in enumerate(sdists):
+            if i <= 1:  # the newest first; if it ships no changelog, the others together
+                download(sdists[:1] if i == 0 else sdists, cache, index_url, workers)
+            top, members = strip_top(archive_members(cache / "files" / sd["filename"]), False)
+            cl = changelog_of(members)
+            if cl:
+                found = (top + "/" + cl, decode_source(members[cl]))
+                break
+        cname = canonicalize_name(name)
+        repo = changelog_repos.get(cname) or changelog_repos.get(name)
+        if found is None and repo:
+            found = source_changelog(repo)
+            if found is not None:
+                log("%s: no sdist ships a changelog; read %s" % (name, found[0]))
+        if found is None:
+            security[cname] = {"changelog": None, "fixes": []}
+        else:
+            released = {str(Version(v)) for v in rels}
+            fixes = [f for f in security_fixes_from(found[1], found[0])
+                     if not released or _released(f["version"], released)]
+            security[cname] = {"changelog": found[0], "fixes": fixes}
+    return security
+
+
+def _released(version: str, released: set) -> bool:
+    try:
+        return str(Version(version)) in released
+    except InvalidVersion:
+        return False
+
+
 def build_facts(cache: Path, index_url: str, workers: int, out: Optional[Path] = None,
-                packages: Optional[List[str]] = None) -> Dict[str, Any]:
+                packages: Optional[List[str]] = None,
+                changelog_repos: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     names = packages or list(ECOSYSTEM) + ["asgiref"]
     listing = project_files(names, cache, index_url)
     pythons: Dict[str, Any] = {}
@@ -1525,24 +1592,8 @@ def build_facts(cache: Path, index_url: str, workers: int, out: Optional[Path] =
                     hits.append("%s/%s:L%d  %s" % (where, path, n, line.strip()))
         old_imports[cname] = {"version": v, "requires": "asgiref" + recs[v]["requires"]["asgiref"], "imports": hits}
     # Security fixes named in changelogs shipped in sdists (the newest sdist that has one).
-    for name in CHANGELOG_PACKAGES:
-        rels = plan.get(name, {})
-        found = None
-        for v in reversed(list(rels)):
-            sd = pick_api_file(rels[v]["entry"])
-            if sd is None or sd["kind"] != "sdist":
-                continue
-            download([sd], cache, index_url, 1)
-            top, members = strip_top(archive_members(cache / "files" / sd["filename"]), False)
-            cl = changelog_of(members)
-            if cl:
-                found = (top + "/" + cl, decode_source(members[cl]))
-                break
-        cname = canonicalize_name(name)
-        if found is None:
-            security[cname] = {"changelog": None, "fixes": []}
-        else:
-            security[cname] = {"changelog": found[0], "fixes": security_fixes_from(found[1], found[0])}
+    security = build_security(cache, index_url, {n: {v: p["entry"] for v, p in rels.items()} for n, rels in plan.items()},
+                              changelog_repos or {}, workers)
     return {
         "schema": SCHEMA_VERSION,
         "generated_by": "scripts/build_knowledge.py",
@@ -2170,7 +2221,11 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=str(REPO / ".knowledge-cache"), help="download cache directory")
-    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves", "wiring"), help="build only one data file")
+    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves", "wiring", "security"),
+                    help="build only one data file (security: only the security section of release_facts.json)")
+    ap.add_argument("--changelog-repo", action="append", default=[], metavar="NAME=GITDIR",
+                    help="a local clone of NAME's source repository, read for security fixes when no sdist "
+                         "of NAME ships a changelog (asgiref, channels)")
     ap.add_argument("--index-url", default=os.environ.get("ASGIFIX_INDEX_URL", DEFAULT_INDEX))
     ap.add_argument("--workers", type=int, default=3, help="parallel pip processes / downloads (2-4)")
     ap.add_argument("--out", default=str(data_dir()), help="output directory (default rules/data)")
@@ -2194,8 +2249,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_json(out / "asgiref_api.json", build_asgiref(cache, args.index_url, args.workers))
     if args.only in (None, "ecosystem"):
         write_json(out / "ecosystem.json", build_ecosystem(cache, args.index_url, args.workers))
+    repos = dict(item.split("=", 1) for item in args.changelog_repo if "=" in item)
     if args.only in (None, "facts"):  # reads ecosystem.json: after it
-        write_json(out / FACTS_FILE, build_facts(cache, args.index_url, args.workers, out))
+        write_json(out / FACTS_FILE, build_facts(cache, args.index_url, args.workers, out, changelog_repos=repos))
+    if args.only == "security":  # the security section alone, the rest of release_facts.json kept
+        listing = project_files(list(CHANGELOG_PACKAGES), cache, args.index_url)
+        entries = {n: releases_from_files(n, files) for n, files in listing.items() if files is not None}
+        facts = json.loads((out / FACTS_FILE).read_text(encoding="utf-8"))
+        facts["security"] = dict(sorted(build_security(cache, args.index_url, entries, repos, args.workers).items()))
+        write_json(out / FACTS_FILE, facts)
     if args.only in (None, "moves"):
         write_json(out / "moves.json", build_moves(cache, args.index_url, args.workers))
     if args.only in (None, "wiring"):  # wiring section

@@ -683,10 +683,18 @@ def test_security_fixes():
     assert by_cve["CVE-2026-44545"]["summary"] == "Fixed a denial of service vulnerability via unbounded WebSocket message sizes."
     assert by_cve["CVE-2026-44546"]["version"] == "4.2.2"
     assert by_cve["CVE-2026-44546"]["evidence"].startswith("daphne-4.2.3/CHANGELOG.txt:L23  ")
-    # no sdist (or wheel) of asgiref, channels or channels_redis ships a changelog
-    for package in ("asgiref", "channels", "channels-redis"):
-        assert k.security_fix_source(package) is None
-        assert k.security_fixes(package) == []
+    # no sdist (or wheel) of asgiref, channels or channels_redis ships a changelog; for asgiref and
+    # channels the CHANGELOG.txt of the source repository was read (build_knowledge.py --changelog-repo)
+    assert k.security_fix_source("channels-redis") is None and k.security_fixes("channels-redis") == []
+    # django/asgiref CHANGELOG.txt L64-67: "3.11.1 (2026-02-03)" ... "* SECURITY FIX CVE-2025-14550: ...WsgiToAsgi"
+    assert k.security_fix_source("asgiref").startswith("django/asgiref@")
+    (asgiref_fix,) = k.security_fixes("asgiref")
+    assert asgiref_fix["version"] == "3.11.1" and asgiref_fix["cve"] == ["CVE-2025-14550"]
+    assert "WsgiToAsgi" in asgiref_fix["summary"]
+    # django/channels CHANGELOG.txt L136-142: "3.0.3 (2020-12-28)" ... AsgiHandler ... CVE-2020-35681
+    (channels_fix,) = k.security_fixes("channels")
+    assert channels_fix["version"] == "3.0.3" and channels_fix["cve"] == ["CVE-2020-35681"]
+    assert "AsgiHandler" in channels_fix["summary"]
 
 
 def test_release_facts_stay_small():
