@@ -184,6 +184,15 @@ def _guarded(function: Callable) -> Callable:
             return function(*args, **kwargs)
         except KeyboardInterrupt:
             _stopped("interrupted", EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # `asgifix check | head`: the reader left. Say nothing more (stdout goes nowhere, so the
+            # flush at exit cannot fail again), as a filter in a pipe does.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            raise SystemExit(1)
         except _Terminated:
             _stopped("terminated", EXIT_TERMINATED)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):

@@ -422,3 +422,17 @@ def test_prose_named_like_requirements_is_not_checked(tree):
     assert len(data["findings"]) == 4
     # Named on the command line, the prose file is read as requested.
     assert run_cli("check", str(root / "docs/ref/constraints.txt")).exit_code == 1
+
+
+def test_a_closed_pipe_is_no_internal_error(tmp_path):
+    # `asgifix rules | head -1`: the reader leaves early; no "internal error", no traceback.
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "asgifix", "rules"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert b"internal error" not in err and b"Traceback" not in err
+    assert process.returncode in (0, 1)
