@@ -62,7 +62,7 @@ REGISTRY: dict[str, MatcherSpec] = {
     "package-overwrites-module": MatcherSpec("package_overwrites:PackageOverwritesModule", "project",
                                              facts=("django-wiring",)),
     "channel-layer-settings": MatcherSpec("channel_settings:ChannelLayerSettings", "project",
-                                          facts=("channel-layers",)),
+                                          facts=("channel-layers", "channels-wiring")),
     "channels1-api": MatcherSpec("channels1:Channels1Api", "project", facts=("channels1-usage",)),
     "moved-import": MatcherSpec("moves:MovedImport", "project", facts=("python-imports",)),
     "wrapped-callee-kind": MatcherSpec("wrapped_callee:WrappedCalleeKind", "project", facts=("wrapped-callees",)),
