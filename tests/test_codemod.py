@@ -105,3 +105,21 @@ def test_module_alias_is_rewritten_with_its_uses_only_when_every_use_moved(tmp_p
     root = write_tree(tmp_path / "q", {"requirements.txt": "channels==4.3.2\n", "app/c.py": blocked})
     (finding,) = [f for f in _fix(root).report.findings if f.code == "AFX203"]
     assert finding.fix is None and "module object" in finding.hint
+
+
+def test_module_import_keeps_other_submodules_bound(tmp_path):
+    """``import asgiref.base_layer`` beside ``import asgiref.sync``: the rewrite leaves ``asgiref`` bound."""
+    source = ("import asgiref.base_layer\nimport asgiref.sync\n\n"
+              "class L(asgiref.base_layer.BaseChannelLayer):\n    run = asgiref.sync.async_to_sync\n")
+    root = write_tree(tmp_path / "p", {"requirements.txt": "channels==4.3.2\n", "app/l.py": source})
+    _fix(root)
+    fixed = (root / "app/l.py").read_text()
+    assert fixed == source.replace("import asgiref.base_layer", "import channels.layers").replace(
+        "asgiref.base_layer.BaseChannelLayer", "channels.layers.BaseChannelLayer")
+    alone = "import asgiref.base_layer\n\nclass L(asgiref.base_layer.BaseChannelLayer):\n    run = asgiref.sync\n"
+    root = write_tree(tmp_path / "q", {"requirements.txt": "channels==4.3.2\n", "app/l.py": alone})
+    (finding,) = [f for f in _fix(root).report.findings if f.code == "AFX203"]
+    assert finding.fix is None and "other modules" in finding.hint
+    twice = "import asgiref.inmemory as mem\nimport asgiref.inmemory as mem\n\nx = mem.ChannelLayer\n"
+    root = write_tree(tmp_path / "r", {"requirements.txt": "channels==4.3.2\n", "app/l.py": twice})
+    assert all(f.fix is None for f in _fix(root).report.findings if f.code == "AFX203")

@@ -92,6 +92,8 @@ def _module_uses(parsed, names, bindings: list[Binding]) -> tuple[ModuleUses, ..
         others = 0
         if local in assigned:
             blocked = f"`{local}` is also assigned in this module"
+        elif binding.asname and len(names.bindings.get(local, ())) > 1:
+            blocked = f"`{local}` is bound by several imports"
         for name_node in loads.get(local, ()):
             chain: ast.AST = name_node
             while isinstance(parents.get(id(chain)), ast.Attribute):
