@@ -12,6 +12,7 @@ JSON edits, validation, atomic writes, the second pass that must change nothing)
 
 API:
 
+* :func:`module_import_edits` -- ``import old.module [as m]`` -> ``import new.module [as m]`` (AFX203 rewrites the uses).
 * :func:`import_move_edits` -- ``from old import A, B as C`` with some names moved: rewrites the
   statement in place (aliases, parentheses and comments inside it kept), splits it when only some
   names move, and merges moved names into an existing ``from new import ...`` statement.
@@ -233,16 +234,17 @@ def import_move_edits(document: TextDocument, statement: Statement, renames: dic
     return edits
 
 
-def module_alias_edits(document: TextDocument, statement: Statement, old_module: str,
-                       new_module: str) -> Optional[list[Edit]]:
-    """``import old.module as x`` -> ``import new.module as x`` (the caller checked every ``x.Name`` use)."""
+def module_import_edits(document: TextDocument, statement: Statement, old_module: str,
+                        new_module: str) -> Optional[list[Edit]]:
+    """``import old.module as x`` -> ``import new.module as x``, ``import old.module`` -> ``import new.module``
+    (the caller checked and rewrites every use). None unless the statement imports exactly ``old_module``."""
     import libcst as cst
 
     node, module = _node_at(document, statement)
     if not isinstance(node, cst.Import) or len(node.names) != 1:
         return None
     alias = node.names[0]
-    if alias.asname is None or _alias_name(alias) != old_module:
+    if _alias_name(alias) != old_module:
         return None
     new_node = node.with_changes(names=[alias.with_changes(name=_dotted_node(new_module))],
                                  semicolon=cst.MaybeSentinel.DEFAULT)

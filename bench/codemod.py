@@ -1,8 +1,8 @@
 """Benchmark: `asgifix fix --unsafe-fixes` on a tree where every module needs an import rewrite.
 
 Generates N modules (default 2,000; seeded, deterministic) under a temporary directory, each with one
-of three rewrites of AFX203 (a rename inside asgiref.typing, a Channels 1 module merged into an existing
-import, a statement split because one name stays), plus ordinary code around it; `requirements.txt`
+of four rewrites of AFX203 (a rename inside asgiref.typing, a Channels 1 module merged into an existing
+import, a statement split because one name stays, a module alias rewritten with its attribute use), plus ordinary code around it; `requirements.txt`
 pins channels 4.3.2 and asgiref 3.11.1. Runs the fix in this process on one core (ASGIFIX_JOBS=1, so
 libcst's time is measured where it is spent) and prints files/s and libcst's share (parse, metadata,
 transform and printing, timed inside asgifix.codemod). Checks that every module was rewritten and
@@ -30,6 +30,7 @@ TEMPLATES = [
     "from asgiref.typing import WebsocketScope, HTTPScope\n",
     "from channels.testing import WebsocketCommunicator\nfrom channels.test import ChannelLiveServerTestCase\n",
     "from channels.generic.websockets import (  # consumers\n    WebsocketConsumer,\n    Unmoved,\n)\n",
+    "import asgiref.inmemory as mem\n\nLAYER = mem.ChannelLayer\n",
 ]
 BODY = '''
 
@@ -89,7 +90,7 @@ def main() -> int:
                 compile(path.read_text(), str(path), "exec")
                 text = path.read_text()
                 assert "    WebsocketConsumer," not in text and "channels.test " not in text, text[:300]
-                assert "import WebsocketScope" not in text, text[:300]
+                assert "import WebsocketScope" not in text and "asgiref.inmemory" not in text, text[:300]
             again = run(work)[2]
             assert not again.report.changed_paths, "a second fix changed files"
             if attempt:

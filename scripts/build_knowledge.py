@@ -2217,11 +2217,90 @@ def build_moves(cache: Path, index_url: str, workers: int, path: Optional[Path] 
 # -------------------------------------------------------------------------- (end of moves)
 
 # --------------------------------------------------------------------------
+# asgiref wrapper checks (AFX206): which releases refuse sync_to_async(async_fn) / async_to_sync(plain def)
+# --------------------------------------------------------------------------
+
+#: (id, wrapper, outcome, text): the text of the ``raise TypeError(...)`` or ``warnings.warn(...)`` that
+#: asgiref/sync.py of a release carries when it checks the kind of the callable it is given.
+WRAPPER_CHECKS = (
+    ("sync-to-async-refuses-coroutine-function", "sync_to_async", "raise",
+     "sync_to_async can only be applied to sync functions"),
+    ("async-to-sync-refuses-sync-function", "async_to_sync", "raise",
+     "async_to_sync can only be applied to async functions"),
+    ("async-to-sync-warns-sync-function", "async_to_sync", "warn",
+     "async_to_sync was passed a non-async-marked callable"),
+)
+
+
+def _constant_texts(node: ast.AST) -> List[str]:
+    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def wrapper_checks_in(source: str) -> Dict[str, int]:
+    """check id -> line of the raise/warn in one asgiref/sync.py (read with ``ast``, never imported)."""
+    found: Dict[str, int] = {}
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            outcome, texts = "raise", _constant_texts(node.exc)
+        elif isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "warn")
+                or (isinstance(node.func, ast.Name) and node.func.id == "warn")):
+            outcome, texts = "warn", [t for a in node.args for t in _constant_texts(a)]
+        else:
+            continue
+        for check_id, _, wanted, needle in WRAPPER_CHECKS:
+            if outcome == wanted and any(needle in t for t in texts):
+                found.setdefault(check_id, node.lineno)
+    return found
+
+
+def build_wrapper_checks(cache: Path, index_url: str, workers: int) -> Dict[str, Any]:
+    """For each asgiref release (the file pip installs), whether sync_to_async refuses coroutine
+    functions and whether async_to_sync refuses or warns about callables that are not coroutine functions."""
+    files = project_files(["asgiref"], cache, index_url)["asgiref"]
+    if files is None:
+        raise SystemExit("the index does not serve asgiref")
+    rel = releases_from_files("asgiref", files)
+    releases = ordered(rel)
+    chosen = {v: pick_installed_file(rel[v]) for v in releases}
+    download([f for f in chosen.values() if f], cache, index_url, workers)
+    per_check: Dict[str, List[str]] = {c[0]: [] for c in WRAPPER_CHECKS}
+    evidence: Dict[str, List[str]] = {c[0]: [] for c in WRAPPER_CHECKS}
+    for v in releases:
+        f = chosen[v]
+        if f is None:
+            continue
+        top, members = strip_top(archive_members(cache / "files" / f["filename"]), f["kind"] == "wheel")
+        raw = members.get("asgiref/sync.py")
+        if raw is None:
+            continue
+        source = decode_source(raw)
+        where = (top or f["filename"]) + "/asgiref/sync.py"
+        lines = source.splitlines()
+        for check_id, line in sorted(wrapper_checks_in(source).items()):
+            per_check[check_id].append(v)
+            evidence[check_id].append("%s:L%d  %s" % (where, line, lines[line - 1].strip()))
+    out: Dict[str, Any] = {"schema": SCHEMA_VERSION,
+                           "generated_by": "scripts/build_knowledge.py --only wrapper-checks",
+                           "releases": releases, "checks": {}}
+    for check_id, wrapper, outcome, needle in WRAPPER_CHECKS:
+        found = per_check[check_id]
+        shown = evidence[check_id][:1] + evidence[check_id][-1:] if found else []
+        out["checks"][check_id] = {"wrapper": wrapper, "outcome": outcome, "text": needle,
+                                   "versions": to_intervals(found, releases), "evidence": shown}
+        log("wrapper checks: %s in %s" % (check_id, to_intervals(found, releases)))
+    return out
+
+# -------------------------------------------------------------------------- (end of wrapper checks)
+
+# --------------------------------------------------------------------------
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default=str(REPO / ".knowledge-cache"), help="download cache directory")
-    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves", "wiring", "security"),
+    ap.add_argument("--only", choices=("asgiref", "ecosystem", "facts", "moves", "wiring", "security",
+                                       "wrapper-checks"),
                     help="build only one data file (security: only the security section of release_facts.json)")
     ap.add_argument("--changelog-repo", action="append", default=[], metavar="NAME=GITDIR",
                     help="a local clone of NAME's source repository, read for security fixes when no sdist "
@@ -2260,6 +2339,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_json(out / FACTS_FILE, facts)
     if args.only in (None, "moves"):
         write_json(out / "moves.json", build_moves(cache, args.index_url, args.workers))
+    if args.only in (None, "wrapper-checks"):
+        write_json(out / "asgiref_checks.json", build_wrapper_checks(cache, args.index_url, args.workers))
     if args.only in (None, "wiring"):  # wiring section
         write_text(out / "wiring.toml", build_wiring(cache, args.index_url, args.workers))
     log("done in %.0f s" % (time.time() - t0))

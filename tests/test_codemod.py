@@ -91,12 +91,35 @@ def test_safe_fixes_alone_leave_the_dead_backend_reported(tmp_path):
     assert backend["fix"] is None and "AFX102" in backend["hint"]
 
 
-def test_module_level_names_and_guards_come_from_one_resolution(tmp_path):
-    """A moved name imported under an alias of a module import is reported, never rewritten."""
-    root = write_tree(tmp_path / "p", {"requirements.txt": "channels==4.3.2\n",
-                                       "app/c.py": "import channels.generic.websockets as ws\n\n"
-                                                   "class C(ws.WebsocketConsumer):\n    pass\n"})
-    outcome = _fix(root)
-    assert outcome.report.changed_paths == []
+def test_module_alias_is_rewritten_with_its_uses_only_when_every_use_moved(tmp_path):
+    """``import old.module as ws``: the import and ``ws.Name`` uses change together (unsafe here), or not at all."""
+    source = "import channels.generic.websockets as ws\n\nclass C(ws.WebsocketConsumer):\n    pass\n"
+    root = write_tree(tmp_path / "p", {"requirements.txt": "channels==4.3.2\n", "app/c.py": source})
+    outcome = _fix(root, unsafe=False)
+    assert outcome.report.changed_paths == []  # unsafe: not without --unsafe-fixes
     (finding,) = [f for f in outcome.report.findings if f.code == "AFX203"]
-    assert finding.fix is None and "module imports are not rewritten" in finding.message
+    assert finding.fix is not None and finding.fix.applicability == "unsafe"
+    _fix(root)
+    assert (root / "app/c.py").read_text() == source.replace("websockets", "websocket")
+    blocked = source + "handler = ws\n"  # the module object itself is used
+    root = write_tree(tmp_path / "q", {"requirements.txt": "channels==4.3.2\n", "app/c.py": blocked})
+    (finding,) = [f for f in _fix(root).report.findings if f.code == "AFX203"]
+    assert finding.fix is None and "module object" in finding.hint
+
+
+def test_module_import_keeps_other_submodules_bound(tmp_path):
+    """``import asgiref.base_layer`` beside ``import asgiref.sync``: the rewrite leaves ``asgiref`` bound."""
+    source = ("import asgiref.base_layer\nimport asgiref.sync\n\n"
+              "class L(asgiref.base_layer.BaseChannelLayer):\n    run = asgiref.sync.async_to_sync\n")
+    root = write_tree(tmp_path / "p", {"requirements.txt": "channels==4.3.2\n", "app/l.py": source})
+    _fix(root)
+    fixed = (root / "app/l.py").read_text()
+    assert fixed == source.replace("import asgiref.base_layer", "import channels.layers").replace(
+        "asgiref.base_layer.BaseChannelLayer", "channels.layers.BaseChannelLayer")
+    alone = "import asgiref.base_layer\n\nclass L(asgiref.base_layer.BaseChannelLayer):\n    run = asgiref.sync\n"
+    root = write_tree(tmp_path / "q", {"requirements.txt": "channels==4.3.2\n", "app/l.py": alone})
+    (finding,) = [f for f in _fix(root).report.findings if f.code == "AFX203"]
+    assert finding.fix is None and "other modules" in finding.hint
+    twice = "import asgiref.inmemory as mem\nimport asgiref.inmemory as mem\n\nx = mem.ChannelLayer\n"
+    root = write_tree(tmp_path / "r", {"requirements.txt": "channels==4.3.2\n", "app/l.py": twice})
+    assert all(f.fix is None for f in _fix(root).report.findings if f.code == "AFX203")

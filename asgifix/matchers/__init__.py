@@ -62,9 +62,10 @@ REGISTRY: dict[str, MatcherSpec] = {
     "package-overwrites-module": MatcherSpec("package_overwrites:PackageOverwritesModule", "project",
                                              facts=("django-wiring",)),
     "channel-layer-settings": MatcherSpec("channel_settings:ChannelLayerSettings", "project",
-                                          facts=("channel-layers",)),
+                                          facts=("channel-layers", "channels-wiring")),
     "channels1-api": MatcherSpec("channels1:Channels1Api", "project", facts=("channels1-usage",)),
     "moved-import": MatcherSpec("moves:MovedImport", "project", facts=("python-imports",)),
+    "wrapped-callee-kind": MatcherSpec("wrapped_callee:WrappedCalleeKind", "project", facts=("wrapped-callees",)),
     # Channels/Django wiring (AFX4xx), all over the "channels-wiring" facts
     "consumer-without-as-asgi": MatcherSpec("wiring:ConsumerWithoutAsAsgi", "project", facts=("channels-wiring",)),
     "removed-channels-handler": MatcherSpec("wiring:RemovedChannelsHandler", "project", facts=("channels-wiring",)),
@@ -97,6 +98,9 @@ COLLECTORS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     # Channels 1 APIs, Local subclasses, Channels 1 server commands (AFX205)
     "channels1-usage": ("channels1:collect_channels1", (b"channels", b"reply_channel", b"channel_session",
                                                          b"asgiref.local", b"runworker", b"channel_layer")),
+    # sync_to_async(async def) / async_to_sync(plain def) of the same module (AFX206)
+    "wrapped-callees": ("wrapped_callee:collect_wrapped_callees", (b"sync_to_async", b"async_to_sync",
+                                                                   b"SyncToAsync", b"AsyncToSync")),
     # CHANNEL_LAYERS settings (AFX204), in any module that assigns it
     "channel-layers": ("channel_settings:collect_channel_layers", (b"CHANNEL_LAYERS",)),
     # AFX4xx: routing, consumers (and their bases in other modules), middleware, asgi.py, settings,

@@ -41,6 +41,7 @@ class LayerFacts:
     backend_value: str = ""
     routing: Optional[Spot] = None  # the whole "ROUTING": value entry, with the text removing it takes
     routing_removal: Optional[Spot] = None
+    routing_value: str = ""  # the ROUTING string ("proj.routing.channel_routing"), "" when not a literal
     tuple_hosts: tuple[tuple[Spot, str], ...] = ()  # ("redis", 6379) address value -> "redis://redis:6379"
     key_strings: Optional[Spot] = None  # symmetric_encryption_keys given one string
 
@@ -51,6 +52,7 @@ class SettingsFacts:
     asgi_application: bool  # the module sets ASGI_APPLICATION
     keep_document: bool = True
     assignment_line: int = 0
+    assignment_end: int = -1  # offset just after the CHANNEL_LAYERS statement's last line (its line ending included)
 
 
 def _offset(document, line: int, byte_column: int) -> int:
@@ -107,6 +109,7 @@ def collect_channel_layers(parsed) -> Optional[tuple[SettingsFacts, set[int]]]:
     layers: list[LayerFacts] = []
     asgi_application = False
     line = 0
+    assignment_end = -1
     strings: Optional[set[str]] = None
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
@@ -117,6 +120,8 @@ def collect_channel_layers(parsed) -> Optional[tuple[SettingsFacts, set[int]]]:
             continue
         line = node.lineno
         layers = []  # a later CHANNEL_LAYERS = {...} replaces the earlier one, which never runs
+        end_line = node.end_lineno or node.lineno
+        assignment_end = document.line_starts[end_line] if end_line < document.line_count else len(document.text)
         for alias_key, config in zip(node.value.keys, node.value.values):
             alias = _key(alias_key)
             if alias is None or not isinstance(config, ast.Dict):
@@ -129,6 +134,8 @@ def collect_channel_layers(parsed) -> Optional[tuple[SettingsFacts, set[int]]]:
                 elif name == "ROUTING":
                     fields["routing"] = _spot(document, key)
                     fields["routing_removal"] = _removal(document, key, value)
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        fields["routing_value"] = value.value
                 elif name == "CONFIG" and isinstance(value, ast.Dict):
                     for ckey, cvalue in zip(value.keys, value.values):
                         cname = _key(ckey)
@@ -161,25 +168,28 @@ def collect_channel_layers(parsed) -> Optional[tuple[SettingsFacts, set[int]]]:
             if spot is not None:
                 lines.add(spot.line)
         lines.update(spot.line for spot, _ in layer.tuple_hosts)
-    return SettingsFacts(tuple(layers), asgi_application, assignment_line=line), lines
+    return SettingsFacts(tuple(layers), asgi_application, assignment_line=line, assignment_end=assignment_end), lines
 
 
 class ChannelLayerSettings(ProjectMatcher):
     """AFX204: a CHANNEL_LAYERS entry the allowed releases reject."""
 
-    facts = ("channel-layers",)
+    facts = ("channel-layers", "channels-wiring")
 
     def check_project(self, project) -> Iterator[Finding]:
         backends = catalogue.moves_for("backend")
+        self._applications: Optional[dict[str, bool]] = None
         for facts in project.facts.get("channel-layers", ()):
             assert isinstance(facts, FileFacts)
             document = project.documents.get(facts.path)
             if document is None:
                 continue
             value: SettingsFacts = facts.value
+            routed = False  # one ASGI_APPLICATION per module: the next pass removes the other ROUTING keys
             for layer in value.layers:
                 yield from self._backend(project, document, facts.path, layer, backends)
-                yield from self._routing(project, document, facts.path, layer, value)
+                yield from self._routing(project, document, facts.path, layer, value, not routed)
+                routed = routed or layer.routing is not None
                 yield from self._hosts(project, document, facts.path, layer)
                 yield from self._keys(project, document, facts.path, layer)
 
@@ -226,7 +236,8 @@ class ChannelLayerSettings(ProjectMatcher):
         yield self._finding(document, path, layer.backend,
                             f"{label} cannot be imported by the Channels the pins allow", hint, fix)
 
-    def _routing(self, project, document, path, layer: LayerFacts, value: SettingsFacts) -> Iterator[Finding]:
+    def _routing(self, project, document, path, layer: LayerFacts, value: SettingsFacts,
+                 may_add: bool = True) -> Iterator[Finding]:
         if layer.routing is None:
             return
         package, since = catalogue.change_since("routing-key-rejected")
@@ -235,14 +246,51 @@ class ChannelLayerSettings(ProjectMatcher):
         message = (f"CHANNEL_LAYERS[{layer.alias!r}] has a Channels 1 `ROUTING` key: channels {since}+ raises "
                    f"InvalidChannelLayerError")
         fix = None
-        if value.asgi_application and layer.routing_removal is not None:
-            removal = layer.routing_removal
+        removal = layer.routing_removal
+        if value.asgi_application and removal is not None:
             fix = Fix("safe", "remove the ROUTING key (ASGI_APPLICATION is set)",
                       (self._edit(document, removal.start, removal.end, ""),))
             hint = "remove it: ASGI_APPLICATION already names the application"
         else:
-            hint = "remove it and set ASGI_APPLICATION to the module:attribute of a ProtocolTypeRouter application"
+            target = self._evident_application(project, layer.routing_value)
+            if target and may_add and removal is not None and value.assignment_end >= 0:
+                at = value.assignment_end
+                newline = document.newline()
+                before = "" if at == 0 or document.text[at - 1] in "\r\n" else newline
+                fix = Fix("unsafe", f"replace the ROUTING key by ASGI_APPLICATION = {target!r}",
+                          (self._edit(document, removal.start, removal.end, ""),
+                           self._edit(document, at, at, f'{before}ASGI_APPLICATION = "{target}"{newline}')))
+                hint = f"remove it and set ASGI_APPLICATION = {target!r} (the project's module defining `application`)"
+            else:
+                hint = "remove it and set ASGI_APPLICATION to the module:attribute of a ProtocolTypeRouter application"
         yield self._finding(document, path, layer.routing, message, hint, fix)
+
+    def _evident_application(self, project, routing: str) -> Optional[str]:
+        """``proj.asgi.application`` when the ROUTING string's package has exactly one module among
+        ``proj.asgi`` and the routing module itself (``proj.routing``) that defines ``application`` at
+        module level (a ProtocolTypeRouter wins a tie); None when that is not evident."""
+        module = routing.rpartition(".")[0]
+        if not module or not all(part.isidentifier() for part in routing.split(".")):
+            return None
+        package = module.rpartition(".")[0]
+        candidates = list(dict.fromkeys([f"{package}.asgi" if package else "asgi", module]))
+        from ..names import module_paths
+
+        found: dict[str, bool] = {}  # candidate -> it builds a ProtocolTypeRouter
+        for facts in project.facts.get("channels-wiring", ()):
+            info = getattr(facts, "value", None)
+            bindings = getattr(info, "bindings", None)
+            if not bindings or "application" not in bindings:
+                continue
+            paths = module_paths(facts.path)
+            for candidate in candidates:
+                if candidate in paths:
+                    routers = bool(getattr(info, "protocol_routers", None))
+                    found[candidate] = found.get(candidate, False) or routers
+        if len(found) == 1:
+            return f"{next(iter(found))}.application"
+        routers = [candidate for candidate, has in found.items() if has]
+        return f"{routers[0]}.application" if len(routers) == 1 else None
 
     def _hosts(self, project, document, path, layer: LayerFacts) -> Iterator[Finding]:
         if not layer.tuple_hosts:

@@ -19,10 +19,132 @@ from . import FileFacts, ProjectMatcher
 
 
 @dataclass(frozen=True)
+class ModuleUse:
+    """One ``m.Name`` (or ``old.module.Name``) use of a module import: the chain up to ``Name``
+    (ast positions: 1-based lines, UTF-8 byte columns) and the source text it has."""
+
+    name: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ModuleUses:
+    """How a module import (``import old.module as m`` / ``import old.module``) is used in its file."""
+
+    line: int  # the import statement's position (its binding's)
+    column: int
+    uses: tuple[ModuleUse, ...]
+    blocked: str = ""  # why the uses cannot all be rewritten ("" when they can)
+    clashes: tuple[str, ...] = ()  # names the file binds other than by import (parameters, assignments)
+    unseen: tuple[str, ...] = ()  # names spelled ``m.Name`` where the syntax tree has no such use (strings)
+
+
+@dataclass(frozen=True)
 class ImportFacts:
     candidates: tuple[Binding, ...]  # bindings importing from a module some move leaves
     merge: tuple[tuple[str, Binding], ...]  # (module, first unconditional module-level from-import of it)
     keep_document: bool = True  # the engine keeps the file's document: a fix may edit it
+    module_uses: tuple[ModuleUses, ...] = ()  # of each ``import`` candidate
+
+
+def _module_uses(parsed, names, bindings: list[Binding]) -> tuple[ModuleUses, ...]:
+    """The attribute uses of each module-import binding, and anything that makes rewriting them unsafe:
+    a bare use of the module, a rebinding of its name, a use the ``ast`` cannot see (a string annotation
+    or a comment spelling ``m.``), a use of another submodule through a name the rewrite would unbind."""
+    import ast
+    import re
+
+    from ..names import dotted_parts
+
+    tree = parsed.tree
+    text = parsed.document.text
+    parents: dict[int, ast.AST] = {}
+    assigned: set[str] = set()
+    loads: dict[str, list[ast.Name]] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.setdefault(node.id, []).append(node)
+            else:
+                assigned.add(node.id)
+        elif isinstance(node, ast.arg):
+            assigned.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            assigned.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            assigned.update(node.names)
+    import_lines = set()
+    for binding in names.imports:
+        import_lines.update(range(binding.line, binding.end_line + 1))
+    lines = text.splitlines()
+    found = []
+    for binding in bindings:
+        prefix = [binding.local] if binding.asname else binding.module.split(".")
+        local = binding.local or ""
+        blocked = ""
+        uses = []
+        others = 0
+        if local in assigned:
+            blocked = f"`{local}` is also assigned in this module"
+        elif binding.asname and len(names.bindings.get(local, ())) > 1:
+            blocked = f"`{local}` is bound by several imports"
+        for name_node in loads.get(local, ()):
+            chain: ast.AST = name_node
+            while isinstance(parents.get(id(chain)), ast.Attribute):
+                chain = parents[id(chain)]
+            parts = dotted_parts(chain) or [local]
+            if parts[: len(prefix)] != prefix:
+                others += 1  # another submodule through the same top-level name
+                continue
+            if len(parts) == len(prefix):
+                blocked = blocked or f"`{'.'.join(prefix)}` is used as a module object"
+                continue
+            node = name_node
+            for _ in range(len(prefix)):
+                node = parents[id(node)]
+            start = (node.lineno, node.col_offset)
+            end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+            if start[0] == end[0]:
+                segment = lines[start[0] - 1].encode("utf-8", "surrogatepass")[start[1]:end[1]].decode(
+                    "utf-8", "replace")
+            else:
+                segment = ""
+            uses.append(ModuleUse(parts[len(prefix)], start[0], start[1], end[0], end[1], segment))
+        if others and not binding.asname:
+            # ``import asgiref.typing`` also lets ``asgiref.sync...`` work when another import binds asgiref:
+            # only a module-level unconditional import of the same top-level name keeps it bound
+            keeps = [b for b in names.bindings.get(local, ()) if b is not binding and not b.conditional
+                     and not b.local_scope]
+            if not keeps:
+                blocked = blocked or f"`{local}` is used for other modules too"
+        pattern = re.compile(r"(?<![\w.])" + re.escape(local) + r"\s*\.")
+        seen = sum(1 for number, line_text in enumerate(lines, 1)
+                   if number not in import_lines for _ in pattern.finditer(line_text))
+        unseen: list[str] = []
+        if seen != len(uses) + others:
+            blocked = blocked or f"`{local}.` also appears in strings or comments"
+            # the names it is spelled with there (a string annotation): they can still be reported
+            named = re.compile(r"(?<![\w.])" + r"\s*\.\s*".join(map(re.escape, prefix)) + r"\s*\.\s*(\w+)")
+            spelled = [m.group(1) for number, line_text in enumerate(lines, 1) if number not in import_lines
+                       for m in named.finditer(line_text)]
+            remaining = [u.name for u in uses]
+            for name in spelled:
+                if name in remaining:
+                    remaining.remove(name)
+                else:
+                    unseen.append(name)
+        clashes = set(assigned)
+        clashes.update(other for other, bound in names.bindings.items()
+                       if any(b.target.partition(".")[0] != other for b in bound))
+        found.append(ModuleUses(binding.line, binding.column, tuple(uses), blocked, tuple(sorted(clashes)),
+                                tuple(dict.fromkeys(unseen))))
+    return tuple(found)
 
 
 def collect_imports(parsed) -> Optional[tuple[ImportFacts, set[int]]]:
@@ -40,7 +162,18 @@ def collect_imports(parsed) -> Optional[tuple[ImportFacts, set[int]]]:
                 and not binding.local_scope and binding.module not in merge):
             merge[binding.module] = binding
     lines = {b.line for b in candidates} | {b.end_line for b in candidates}
-    return ImportFacts(candidates, tuple(merge.items())), lines
+    module_imports = [b for b in candidates if b.kind == "import"]
+    uses = _module_uses(parsed, names, module_imports) if module_imports else ()
+    return ImportFacts(candidates, tuple(merge.items()), module_uses=uses), lines
+
+
+def _finding_span(document, binding: Binding) -> Span:
+    if document is None:
+        return Span(0, 0, binding.line, binding.column + 1, binding.end_line, binding.end_column + 1)
+    from ..codemod import char_offset
+
+    return document.span(char_offset(document, binding.line, binding.column),
+                         char_offset(document, binding.end_line, binding.end_column))
 
 
 def _statement(binding: Binding):
@@ -69,8 +202,98 @@ class MovedImport(ProjectMatcher):
             statements: dict[tuple[int, int], list[Binding]] = {}
             for binding in value.candidates:
                 statements.setdefault((binding.line, binding.column), []).append(binding)
-            for bindings in statements.values():
+            module_uses = {(u.line, u.column): u for u in value.module_uses}
+            for key, bindings in statements.items():
+                if bindings[0].kind == "import":
+                    yield from self._module_import(project, facts.path, bindings, module_uses.get(key), table, judge)
+                    continue
                 yield from self._statement(project, facts.path, bindings, dict(value.merge), table, judge)
+
+    def _module_import(self, project, path, bindings, uses: Optional[ModuleUses], table, judge) -> Iterator[Finding]:
+        """``import old.module as m`` / ``import old.module``: rewritten with every ``m.Name`` use, or
+        reported without a fix when a use cannot be rewritten safely."""
+        first = bindings[0]
+        if first.guarded or first.fallback or uses is None or len(bindings) != 1:
+            return
+        document = project.documents.get(path)
+        span = _finding_span(document, first)
+        used: dict[str, catalogue.Move] = {}
+        for name in (*(u.name for u in uses.uses), *uses.unseen):
+            move = table.get(f"{first.module}.{name}")
+            if move is not None:
+                used.setdefault(name, move)
+        relevant = {name: (move, judge(move)) for name, move in used.items() if judge(move).state != "fine"}
+        if not relevant:
+            return  # no moved name is used through the module (or the pins keep the old place)
+        straddling = [(m, v) for m, v in relevant.values() if v.state == "straddle"]
+        for move, _ in straddling:
+            since = catalogue.first_release(move.new_package, move.new)
+            yield Finding(self.rule.code, "warning",
+                          f"`{move.old_dotted}` moved to `{move.new_module}` in {move.new_package} {since}, and the "
+                          f"pins allow both sides",
+                          path, span, None, f"pin {move.old_package} to one side of the move, then run `asgifix fix`")
+        rewritten = [m for m, v in relevant.values() if v.state == "rewrite"]
+        if not rewritten:
+            return
+        new_modules = {m.new_module for m in rewritten}
+        changes_module = any(m.new_module != first.module for m in rewritten)
+        new_module = next(iter(new_modules))
+        why = ""
+        if straddling:
+            why = "the pins straddle some of its names"
+        elif uses.blocked:
+            why = uses.blocked
+        elif changes_module and (len(new_modules) != 1 or any(
+                u.name not in used or relevant.get(u.name, (None, None))[1] is None
+                or relevant[u.name][1].state != "rewrite" for u in uses.uses)):
+            why = f"names that did not move to `{new_module}` are used through it"
+        elif changes_module and not first.asname and new_module.partition(".")[0] != first.local \
+                and new_module.partition(".")[0] in uses.clashes:
+            why = f"`{new_module.partition('.')[0]}` is already bound to something else here"
+        fix = None
+        if not why and document is not None:
+            fix = self._module_fix(document, first, uses, used, changes_module, new_module, rewritten)
+            if fix is None:
+                why = "a use is spelled over several lines"
+        move = rewritten[0]
+        others = f" (and {len(rewritten) - 1} more)" if len(rewritten) > 1 else ""
+        last = catalogue.last_release(move.old_package, move.old)
+        gone = f"is gone after {move.old_package} {last}" if last else f"is in no {move.old_package} release"
+        message = f"`{move.old_dotted}`{others} {gone}: it is `{move.new_dotted}`"
+        hint = "; ".join(dict.fromkeys(m.note for m in rewritten))
+        if why:
+            hint = f"not rewritten: {why}; use `{move.new_dotted}` by hand ({hint})"
+        yield Finding(self.rule.code, self.rule.severity, message, path, span, fix, hint)
+
+    def _module_fix(self, document, binding: Binding, uses: ModuleUses, used, changes_module: bool,
+                    new_module: str, rewritten) -> Optional[Fix]:
+        from ..codemod import char_offset, module_import_edits, replace_edit
+
+        edits = []
+        if changes_module:
+            found = module_import_edits(document, _statement(binding), binding.module, new_module)
+            if not found:
+                return None
+            edits += found
+        for use in uses.uses:
+            move = used.get(use.name)
+            if move is None or move not in rewritten:
+                continue  # a name that stays (a pure rename within the module keeps the import)
+            if binding.asname:
+                expected, content = f"{binding.local}.{use.name}", f"{binding.local}.{move.new_name}"
+            else:
+                expected, content = f"{binding.module}.{use.name}", move.new_dotted
+            if use.text != expected:
+                return None
+            if content != expected:
+                start = char_offset(document, use.line, use.column)
+                end = char_offset(document, use.end_line, use.end_column)
+                edits.append(replace_edit(document, start, end, content))
+        if not edits:
+            return None
+        unsafe = any(m.applicability != "safe" for m in rewritten)
+        return Fix("unsafe" if unsafe else "safe",
+                   f"use {', '.join(m.new_name for m in rewritten)} from `{new_module}`", tuple(edits))
 
     def _statement(self, project, path, bindings, merge, table, judge) -> Iterator[Finding]:
         first = bindings[0]
@@ -91,14 +314,6 @@ class MovedImport(ProjectMatcher):
                               f"({', '.join(m.old_name for m in moved)}); star imports are not rewritten",
                               path, span, None,
                               f"import the names explicitly from {', '.join(sorted({m.new_module for m in moved}))}")
-            return
-        if first.kind == "import":
-            moved = [m for m in table.values() if m.old_module == first.module and judge(m).state == "rewrite"]
-            if moved:
-                yield Finding(self.rule.code, self.rule.severity,
-                              f"`import {first.module}`: {', '.join(f'`{m.old_name}`' for m in moved)} moved to "
-                              f"`{moved[0].new_module}`; module imports are not rewritten",
-                              path, span, None, f"import from {moved[0].new_module} instead")
             return
         renames: dict[str, tuple[str, str]] = {}
         rewritten: list[catalogue.Move] = []
