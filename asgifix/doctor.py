@@ -171,9 +171,9 @@ def run(environment, rules: list, project: Optional[str] = None, project_rules: 
             elif outcome.unsolvable:
                 finding = dataclasses.replace(finding, hint="no versions satisfy every installed package together: "
                                                             "uninstall the one that asks the impossible")
-        report.findings.append(finding)
+        report.findings.append(dataclasses.replace(finding, path=_shown(finding.path)))
     for path, message in environment.errors:
-        report.errors.append(FileError(path, message, fatal=False))
+        report.errors.append(FileError(_shown(path), message, fatal=False))
     report.files_checked = len(environment.distributions)
     if project is not None and project_rules:
         project_report = check_project(environment, project, project_rules)
@@ -182,6 +182,15 @@ def run(environment, rules: list, project: Optional[str] = None, project_rules: 
         report.files_checked += project_report.files_checked
     report.sort()
     return outcome
+
+
+def _shown(path: str) -> str:
+    """A path under the current directory relative to it (as `check` shows them); others as they are."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith(os.pardir) else relative
 
 
 def check_project(environment, project: str, rules: list) -> Report:

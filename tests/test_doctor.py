@@ -206,3 +206,28 @@ def test_cli_asks_another_interpreter_for_its_path(tmp_path):
     data = result.json()
     assert data["environment"]["python_version"] == ".".join(map(str, sys.version_info[:2]))
     assert any(p.endswith("site-packages") for p in data["environment"]["paths"])
+
+
+def test_broken_metadata_is_a_one_line_error_and_the_run_goes_on(tmp_path):
+    site = install(tmp_path / "site-packages", "Django-3.2.25", "asgiref-3.2.10")
+    write_tree(site, {
+        "broken-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\nRequires-Dist: asgiref >=>= 3\n",
+        "noname.dist-info/METADATA": "\xff\xfe garbage without headers\n",
+        "empty.egg-info": "",
+    })
+    outcome = _doctor(site)
+    assert [f.code for f in outcome.report.findings] == ["AFX601"]
+    [error] = outcome.report.errors
+    assert error.path.endswith("broken-1.0.dist-info/METADATA") and "line 4" in error.message and not error.fatal
+
+
+def test_a_program_that_is_not_python_is_refused_in_one_line(tmp_path):
+    result = run_cli("doctor", "--python", shutil.which("echo") or "/bin/echo")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "did not print its path" in result.stderr
+
+
+def test_check_never_runs_the_environment_rules(tmp_path):
+    write_tree(tmp_path, {"requirements.txt": "Django==3.2.25\nasgiref==3.2.10\n"})
+    result = run_cli("check", "--select", "AFX6", "--format", "json", str(tmp_path))
+    assert result.exit_code == 0 and result.json()["findings"] == []
