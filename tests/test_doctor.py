@@ -231,3 +231,19 @@ def test_check_never_runs_the_environment_rules(tmp_path):
     write_tree(tmp_path, {"requirements.txt": "Django==3.2.25\nasgiref==3.2.10\n"})
     result = run_cli("check", "--select", "AFX6", "--format", "json", str(tmp_path))
     assert result.exit_code == 0 and result.json()["findings"] == []
+
+
+def test_packages_that_block_the_move_move_with_it_and_the_complaining_one_stays(tmp_path):
+    # Django 3.2 wants asgiref 3.3.2+; channels 1.1.8 and daphne 1.4.2 (content with asgiref 1.1.2) block it.
+    site = install(tmp_path / "site-packages", "Django-3.2.25", "asgiref-1.1.2", "channels-1.1.8", "daphne-1.4.2")
+    outcome = _doctor(site)
+    assert [f.code for f in outcome.report.findings] == ["AFX601"]
+    install_set = outcome.install
+    assert "django" not in install_set and {"asgiref", "channels", "daphne"} <= set(install_set)
+    after = {"django": "3.2.25", **install_set}
+    # What each resulting release requires (from the release data) holds for the others.
+    assert after["asgiref"] in SpecifierSet("<4,>=3.3.2")
+    for package in ("channels", "daphne"):
+        for required, specifier in knowledge.requirements_of(package, after[package]).items():
+            if specifier is not None and required in after:
+                assert after[required] in SpecifierSet(specifier), (package, required, specifier)

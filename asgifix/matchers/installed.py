@@ -230,44 +230,56 @@ def install_line(environment: InstalledEnvironment, excluded: Iterable[str] = ()
     An empty dict: nothing to install; None: no combination satisfies them all.
     """
     from ..knowledge import normalize_name
-    from ..resolver import Constraint, Problem, Undecided
+    from ..resolver import Constraint, Problem, Undecided, Unrecorded
 
     excluded = {normalize_name(name) for name in excluded}
     installed = {name: version for name, version in environment.versions().items() if name not in excluded}
-    requirements = []
+    # (dependent, its stack requirements that hold here), for every installed distribution kept
+    needs: list[tuple[str, list]] = []
     unmet: list[str] = []
     for dist in first_copies(environment):
         if dist.name in excluded:
             continue
-        for requirement in dist.requires:
-            if requirement.name in excluded or requirement.name == dist.name or not stack(requirement.name) \
-                    or not applies(requirement, environment):
-                continue
-            requirements.append(Constraint(requirement.name, requirement.specifier, requirement.extras))
+        kept = [r for r in dist.requires if r.name not in excluded and r.name != dist.name and stack(r.name)
+                and applies(r, environment)]
+        needs.append((dist.name, kept))
+        for requirement in kept:
             version = installed.get(requirement.name)
             if version is None or not satisfied(requirement.specifier, version):
                 unmet.append(requirement.name)
     if not unmet:
         return {}
+    unmet = list(dict.fromkeys(unmet))
     pinnable = [name for name in installed if stack(name)]
-    # Dependents of what is unmet move before unrelated packages.
-    movers = [name for name in dict.fromkeys(unmet) if name in installed] + \
-        [dist.name for dist in first_copies(environment) if dist.name in pinnable and
-         any(r.name in unmet for r in dist.requires)]
+    # The packages whose requirement is unmet are obeyed; the others that require an unmet package
+    # (content with its installed version, so they may block a move) are the first to move with it.
+    complaining = {name for name, kept in needs
+                   if any(r.name in unmet and not satisfied(r.specifier, installed.get(r.name) or "0") for r in kept)}
+    blockers = [name for name, kept in needs if name in pinnable and name not in complaining and name not in unmet
+                and any(r.name in unmet for r in kept)]
+    others = [name for name in complaining if name in pinnable and name not in unmet]
     attempts: list[set[str]] = [set(unmet)]
-    attempts += [set(unmet) | {name} for name in dict.fromkeys(movers) if name not in unmet]
+    attempts += [set(unmet) | {name} for name in blockers]
+    if len(blockers) > 1:
+        attempts.append(set(unmet) | set(blockers))
+    attempts += [set(unmet) | set(blockers) | {name} for name in sorted(others)]
     attempts.append(set(pinnable) | set(unmet))
     for free in attempts:
-        pins = [Constraint(name, f"=={installed[name]}") for name in pinnable if name not in free]
-        # A package only something requires and nothing installed yet is asked for as a requirement.
-        problem = Problem([*requirements, *pins, *(Constraint(name, "") for name in unmet)],
-                          python_version=environment.python_version)
+        constraints = [Constraint(name, f"=={installed[name]}") for name in pinnable if name not in free]
+        # A package that may move brings its requirements from the release data, for the release chosen;
+        # one that stays keeps the requirements its installed metadata states.
+        constraints += [Constraint(r.name, r.specifier, r.extras) for name, kept in needs
+                        if name not in free or not stack(name) for r in kept]
+        constraints += [Constraint(name, "") for name in free]
+        problem = Problem(constraints, python_version=environment.python_version)
         try:
             solution = problem.solve(order=tuple(dict.fromkeys([*unmet, *free])))
         except Undecided:
             continue
         if solution is None:
             continue
+        if any(isinstance(v, Unrecorded) and not v.pinned for v in solution.values()):
+            continue  # a range outside the release data: no exact version to name
         return {name: str(version) for name, version in solution.items()
                 if version is not None and installed.get(name) != str(version)
                 and (name in installed or name in unmet)}
