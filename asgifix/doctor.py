@@ -80,6 +80,17 @@ def interpreter_of(path: str) -> str:
     return path
 
 
+def is_target_folder(path: str) -> bool:
+    """A directory with installed metadata in it and no interpreter: what `pip install --target` leaves."""
+    if not os.path.isdir(path) or any(os.path.isfile(os.path.join(path, *p)) for p in
+                                      (("bin", "python"), ("Scripts", "python.exe"))):
+        return False
+    try:
+        return any(name.endswith((".dist-info", ".egg-info")) for name in os.listdir(path))
+    except OSError:
+        return False
+
+
 def probe(python: str) -> dict:
     """The interpreter's ``sys.path`` and marker values, from a subprocess that imports only the stdlib."""
     try:
@@ -108,6 +119,9 @@ def inspect(python: Optional[str] = None, target_dirs: tuple[str, ...] = (), pro
     """
     from .sources.installed import read_environment
 
+    if python and not target_dirs and is_target_folder(python):
+        # `--python ./package` naming a `pip install --target` folder: inspected as --path would.
+        python, target_dirs = None, (python,)
     interpreter = interpreter_of(python) if python else sys.executable
     probed = probe(interpreter)
     if target_dirs:
@@ -200,9 +214,11 @@ def check_project(environment, project: str, rules: list) -> Report:
     from .project import InstalledPins
     from pathlib import Path
 
+    from .config import ConfigError
+
     try:
         settings = load_settings(find_config(Path(project)))
-    except Exception:  # a broken configuration is `check`'s finding; doctor judges with defaults
+    except ConfigError:  # a broken configuration is `check`'s error; doctor judges with the defaults
         settings = Settings()
     pins = InstalledPins(tuple(sorted(environment.versions().items())), environment.python_version)
     engine = Engine(settings, rules, installed=pins)

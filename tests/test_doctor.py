@@ -247,3 +247,15 @@ def test_packages_that_block_the_move_move_with_it_and_the_complaining_one_stays
         for required, specifier in knowledge.requirements_of(package, after[package]).items():
             if specifier is not None and required in after:
                 assert after[required] in SpecifierSet(specifier), (package, required, specifier)
+
+
+def test_a_target_folder_given_to_python_is_detected(tmp_path):
+    site = install(tmp_path / "target", "Django-3.2.25", "asgiref-3.2.10")
+    result = run_cli("doctor", "--python", str(site), "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    assert result.json()["environment"]["paths"] == [str(site)]
+    assert " --target " in result.json()["suggested_command"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = run_cli("doctor", "--python", str(empty))
+    assert refused.exit_code == 2 and "--path" in refused.stderr
