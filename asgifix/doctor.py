@@ -191,7 +191,8 @@ def run(environment, rules: list, project: Optional[str] = None, project_rules: 
     report.files_checked = len(environment.distributions)
     if project is not None and project_rules:
         project_report = check_project(environment, project, project_rules)
-        report.findings.extend(project_report.findings)
+        # `asgifix fix` rewrites against the project's pins, not this environment: no fix is offered here.
+        report.findings.extend(dataclasses.replace(f, fix=None) for f in project_report.findings)
         report.errors.extend(project_report.errors)
         report.files_checked += project_report.files_checked
     report.sort()

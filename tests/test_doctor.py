@@ -259,3 +259,25 @@ def test_a_target_folder_given_to_python_is_detected(tmp_path):
     empty.mkdir()
     refused = run_cli("doctor", "--python", str(empty))
     assert refused.exit_code == 2 and "--path" in refused.stderr
+
+
+ROUTING_PROJECT = {
+    # requirements.txt says Channels 2; the environment decides.
+    "requirements.txt": "channels==2.4.0\nDjango==3.2.25\n",
+    "chat/__init__.py": "",
+    "chat/consumers.py": ("from channels.generic.websocket import AsyncJsonWebsocketConsumer\n\n\n"
+                          "class ChatConsumer(AsyncJsonWebsocketConsumer):\n    pass\n"),
+    "chat/routing.py": ("from django.urls import re_path\n\nfrom chat.consumers import ChatConsumer\n\n"
+                        "websocket_urlpatterns = [re_path(r\"ws/chat/$\", ChatConsumer)]\n"),
+}
+
+
+def test_wiring_is_judged_against_the_installed_channels_not_the_pins(tmp_path):
+    project = write_tree(tmp_path / "project", ROUTING_PROJECT)
+    with_3 = install(tmp_path / "site3", "Django-3.2.25", "asgiref-3.11.1", "channels-3.0.5", "daphne-3.0.2")
+    found = [f for f in _doctor(with_3, project=project).report.findings if f.code == "AFX401"]
+    assert found and found[0].path.endswith("routing.py") and "channels 3.0.5" in found[0].message + found[0].hint
+    assert found[0].fix is None  # `fix` rewrites against the pins, so doctor offers none
+    # No channels installed: nothing to judge the routing against (not "the newest channels").
+    without = install(tmp_path / "site", "Django-3.2.25", "asgiref-3.11.1")
+    assert [f for f in _doctor(without, project=project).report.findings if f.code == "AFX401"] == []
