@@ -103,6 +103,10 @@ SHOWN_PINS = 3  # pins named in a message; the rest are counted
 def pinned_scope(project: ProjectModel) -> AsgirefScope:
     """The releases the project's own asgiref declarations allow (a lock file wins)."""
     releases = knowledge.asgiref_releases()
+    installed = project.installed.version("asgiref") if project.installed is not None else None
+    if installed:  # `asgifix doctor`: the code is judged against what is installed
+        release = release_for_target(installed) or installed
+        return AsgirefScope((release,), f"asgiref {installed} is installed")
     declarations = project.declared("asgiref")
     locked = [d for d in declarations if d.locked and d.specifier.startswith("==")]
     if locked:

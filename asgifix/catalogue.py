@@ -28,11 +28,11 @@ def _toml():
         import tomli as tomllib
     return tomllib
 
-CODE_PATTERN = re.compile(r"^AFX[1-5][0-9]{2}$")
+CODE_PATTERN = re.compile(r"^AFX[1-6][0-9]{2}$")
 FIX_SAFETY = ("safe", "unsafe", "none")
 FIX_AVAILABILITY = ("always", "sometimes", "never")
 FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock", "server-config",
-              "python-version")
+              "python-version", "installed")  # installed: metadata of an installed environment (`doctor`)
 
 
 class CatalogueError(Exception):
@@ -78,6 +78,7 @@ class Rule:
             "3": "version conflicts",
             "4": "Channels/Django wiring",
             "5": "async usage",
+            "6": "installed environments",
         }[self.code[3]]
 
     def to_json(self) -> dict[str, Any]:
@@ -210,4 +211,4 @@ def is_known_code_or_prefix(value: str) -> bool:
     if value == "ALL":
         return True
     # Any prefix of the code space is valid, including reserved codes with no rule yet.
-    return bool(re.match(r"^AFX([1-5][0-9]{0,2})?$", value))
+    return bool(re.match(r"^AFX([1-6][0-9]{0,2})?$", value))

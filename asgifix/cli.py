@@ -350,6 +350,24 @@ def upgrade(paths, target, dry_run, output_format, python, config_file, exclude,
     sys.exit(outcome.exit_code(dry_run))
 
 
+@main.command()
+@click.argument("project", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--python", "python", metavar="PATH", help="Inspect this interpreter (or virtual environment) instead.")
+@click.option("--path", "target_dirs", multiple=True, metavar="DIR", help="Inspect a `pip install --target` folder.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]), default="text")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary and errors.")
+@click.option("--no-color", is_flag=True, help="Disable colour.")
+@_guarded
+def doctor(project, python, target_dirs, output_format, exit_zero, quiet, no_color):
+    """Inspect an installed environment (and PROJECT's code against it) without importing it."""
+    from .doctor import main as doctor_main
+
+    code = doctor_main(project, python, target_dirs, output_format, quiet, _use_color(no_color) and
+                       output_format == "text", _fail)
+    sys.exit(EXIT_CLEAN if exit_zero and code == EXIT_FINDINGS else code)
+
+
 @main.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_command(output_format):

@@ -96,8 +96,13 @@ def with_source_line(line_text: Callable[[int], str], finding: Finding) -> Findi
 
 class Engine:
     def __init__(self, settings: Settings, rules: Iterable[Rule], *, unsafe_fixes: bool = False,
-                 base_dir: Optional[Path] = None, jobs: Optional[int] = None):
-        """``jobs``: processes for per-file analysis (default: ASGIFIX_JOBS, else the usable cores)."""
+                 base_dir: Optional[Path] = None, jobs: Optional[int] = None, installed=None):
+        """``jobs``: processes for per-file analysis (default: ASGIFIX_JOBS, else the usable cores).
+
+        ``installed`` (:class:`asgifix.project.InstalledPins`, from ``asgifix doctor``): judge the
+        project against the versions an environment has installed instead of its declarations.
+        """
+        self.installed = installed
         self.jobs = jobs if jobs is not None else jobs_from_environment()
         self._pool = None
         self._keep_pool = False
@@ -113,6 +118,8 @@ class Engine:
         self.collectors: dict[str, list[tuple[str, Callable, tuple[bytes, ...]]]] = {}
         for rule in self.rules:
             matcher = lazy_matcher(rule, self.context)
+            if matcher.is_environment:
+                continue  # AFX6xx judge an installed environment: `asgifix doctor` runs them, not a check
             if matcher.is_project:
                 self.project_matchers.append(matcher)
                 for name in matcher.facts:
@@ -334,7 +341,7 @@ class Engine:
             cache: Optional[dict[str, FileResult]] = None,
             overrides: Optional[dict[str, TextDocument]] = None) -> tuple[Report, ProjectModel, list[FileResult]]:
         report = Report()
-        project = ProjectModel()
+        project = ProjectModel(installed=self.installed)
         kept: list[FileResult] = []
         requirement_results: list[FileResult] = []  # for -r/-c includes
         declared: list[FileResult] = []  # declarations are added once includes say which are constraints
@@ -456,7 +463,8 @@ class Engine:
         """
         from .install_sets import build, view_facts
 
-        sets = build(project)
+        # An installed environment (`doctor`) is the one environment judged: no install sets.
+        sets = build(project) if project.installed is None else []
         project.install_sets = sets
         if not sets:
             return [finding for matcher in matchers for finding in matcher.check_project(project)]

@@ -37,6 +37,20 @@ class Declaration:
     extras: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class InstalledPins:
+    """What an installed environment holds (``asgifix doctor``): rules judge it instead of the pins.
+
+    ``versions``: canonical name -> installed version; ``python``: its Python (``3.11``).
+    """
+
+    versions: tuple[tuple[str, str], ...]
+    python: Optional[str] = None
+
+    def version(self, package: str) -> Optional[str]:
+        return dict(self.versions).get(package)
+
+
 @dataclass
 class ProjectModel:
     declarations: list[Declaration] = field(default_factory=list)
@@ -59,7 +73,12 @@ class ProjectModel:
     @property
     def pythons(self) -> tuple[str, ...]:
         """The Pythons this environment runs on, oldest first (() when nothing says)."""
+        if self.installed is not None and self.installed.python:
+            return (self.installed.python,)
         return self.install_set.pythons if self.install_set is not None else ()
+
+    # Set by `asgifix doctor`: the installed versions every version question is answered from.
+    installed: Optional[InstalledPins] = None
 
     # On a view: what the other sets of the same home declare (variants and add-ons of one project,
     # such as requirements.txt and requirements-test.txt): evidence that a package is declared.
@@ -72,7 +91,7 @@ class ProjectModel:
         return ProjectModel(
             declarations=[d for d in self.declarations if d.path in install_set.files],
             documents=self.documents, facts=facts, line_texts=self.line_texts, paths=self.paths,
-            kinds=self.kinds, install_set=install_set,
+            kinds=self.kinds, install_set=install_set, installed=self.installed,
             peer_declarations=[d for d in self.declarations if d.path in peer_files], peers=tuple(peers))
 
     def allowed_versions(self, package: str) -> Optional[list[str]]:
@@ -84,6 +103,11 @@ class ProjectModel:
         does not pin is what pip installs today (the newest that fits, on each of the set's
         Pythons). None when the set does not install the package, or it is not in the data.
         """
+        if self.installed is not None:  # an installed environment has exactly what it has
+            from .knowledge import normalize_name
+
+            version = self.installed.version(normalize_name(package))
+            return [version] if version else None
         from .environment import allowed_versions
 
         return allowed_versions(self, package)

@@ -9,15 +9,17 @@ import sys
 import pytest
 
 from asgifix.catalogue import load_catalogue
-from asgifix.matchers import COLLECTORS, REGISTRY, FileMatcher, ProjectMatcher, matcher_class
+from asgifix.matchers import COLLECTORS, REGISTRY, EnvironmentMatcher, FileMatcher, ProjectMatcher, matcher_class
+
+SHAPES = {"file": FileMatcher, "project": ProjectMatcher, "environment": EnvironmentMatcher}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_registry_shape_matches_the_class(name):
     spec = REGISTRY[name]
     cls = matcher_class(name)
-    assert issubclass(cls, FileMatcher if spec.shape == "file" else ProjectMatcher)
-    assert spec.shape in ("file", "project")
+    assert spec.shape in SHAPES
+    assert issubclass(cls, SHAPES[spec.shape])
     assert set(spec.facts) <= set(COLLECTORS)
     if spec.shape == "project":
         assert not spec.needles  # project matchers are fed by collectors, which have their own needles

@@ -34,8 +34,27 @@ def _project(tmp_path, example):
     return write_tree(tmp_path / "project", files)
 
 
+def _installed_example(tmp_path, rule, example):
+    """An AFX6xx example describes a site-packages (tests/doctor_env.py): built, then judged by `doctor`."""
+    from asgifix.doctor import run
+    from asgifix.sources.installed import read_environment
+
+    from .doctor_env import MARKERS, materialise
+
+    environment = read_environment(materialise(tmp_path, example.before), "3.11", MARKERS)
+    outcome = run(environment, [rule])
+    own = [f for f in outcome.report.findings if f.code == rule.code]
+    assert not outcome.report.errors, outcome.report.errors
+    if example.kind == "valid":
+        assert own == [], f"{rule.code} reported a valid example: {[f.message for f in own]}"
+    else:
+        assert own, f"{rule.code} did not report its own invalid example"
+
+
 @pytest.mark.parametrize("rule, example", EXAMPLES)
 def test_rule_example(tmp_path, rule, example):
+    if rule.category == "installed environments":
+        return _installed_example(tmp_path, rule, example)
     root = _project(tmp_path, example)
     target = root / example.file
     report, _, _ = _engine(rule, example).run([str(root)])

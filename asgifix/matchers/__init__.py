@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 class MatcherSpec:
     """Where a matcher lives and what the engine must know before importing it.
 
-    ``shape`` is "file" (:class:`FileMatcher`) or "project" (:class:`ProjectMatcher`);
+    ``shape`` is "file" (:class:`FileMatcher`), "project" (:class:`ProjectMatcher`) or
+    "environment" (:class:`EnvironmentMatcher`, run by ``asgifix doctor`` only);
     ``needles`` is a file matcher's bytes prefilter; ``facts`` names the
     :data:`COLLECTORS` a project matcher reads. Kept here, as data, so that
     building an engine imports no matcher module: a run imports a matcher
@@ -81,6 +82,11 @@ REGISTRY: dict[str, MatcherSpec] = {
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
+    # Installed environments (AFX6xx): judged by `asgifix doctor` from metadata files, never by the engine.
+    "installed-requirement": MatcherSpec("installed:UnmetRequirement", "environment"),
+    "installed-channels1": MatcherSpec("installed:Channels1Packages", "environment"),
+    "installed-module-twice": MatcherSpec("installed:ModuleShippedTwice", "environment"),
+    "installed-shadowed": MatcherSpec("installed:ShadowedCopies", "environment"),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
@@ -151,6 +157,13 @@ class ProjectMatcher(Matcher):
         raise NotImplementedError
 
 
+class EnvironmentMatcher(Matcher):
+    """Judges an installed environment (:class:`asgifix.sources.installed.InstalledEnvironment`)."""
+
+    def check_environment(self, environment: Any) -> Iterable["Finding"]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
 class FileFacts:
     """What a collector found in one file, with the text of the lines it refers to
     (so findings made later from it can show the line and honour ``# noqa``)."""
@@ -185,6 +198,10 @@ class LazyMatcher:
     @property
     def is_project(self) -> bool:
         return self.spec.shape == "project"
+
+    @property
+    def is_environment(self) -> bool:
+        return self.spec.shape == "environment"
 
     def matcher(self) -> Matcher:
         if self._matcher is None:

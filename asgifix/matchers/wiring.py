@@ -121,6 +121,8 @@ def versions_of(project: ProjectModel, package: str, used: bool = True) -> Versi
     allowed = project.allowed_versions(package)
     if allowed:
         return Versions(package, allowed, "allowed")
+    if project.installed is not None:  # `doctor`: a package the environment lacks has no version to judge
+        return Versions(package, None, "unknown")
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
 
