@@ -64,13 +64,21 @@ class NamedFiles:
             if root not in self.roots:
                 self.roots.append(root)
         self.dropped_errors: list = []  # errors of files that were read for the verdict only
+        self.directories: list[str] = []  # directories named beside the files: checked whole
 
     def run_paths(self, directories: Sequence[str] = ()) -> list[str]:
-        """What the engine reads: the named files first (so they stay "named"), then their roots."""
+        """What the engine reads: the named files first (so they stay "named"), then their roots.
+
+        Directories named beside the files (``asgifix check src requirements.txt``) are checked whole.
+        """
+        self.directories = [display_path(d, "") for d in directories]
         return list(self.given) + [d for d in directories] + [r for r in self.roots if r not in directories]
 
+    def _in_directories(self, path: str) -> bool:
+        return any(d == "." or path == d or path.startswith(d.rstrip("/") + "/") for d in self.directories)
+
     def holds(self, path: str) -> bool:
-        return path in self.displays
+        return path in self.displays or self._in_directories(path)
 
     def add_includes(self, project) -> None:
         """A named requirements file brings in what its ``-r``/``-c`` lines include (transitively)."""
@@ -88,7 +96,7 @@ class NamedFiles:
                     stack.append(target)
 
     def concerns(self, finding, project, project_level: bool) -> bool:
-        if finding.path in self.displays:
+        if self.holds(finding.path):
             return True
         if finding.fix is not None and any(edit.path in self.displays for edit in finding.fix.edits):
             return True

@@ -66,6 +66,9 @@ def test_findings_of_files_that_do_not_concern_the_named_ones_are_left_out(tree)
     assert result.exit_code == 0
     assert result.json()["findings"] == []
     assert run_cli("check", "tools/requirements.txt", cwd=root).exit_code == 1
+    # A directory named beside a file is checked whole.
+    both = run_cli("check", "tools", "app/mod.py", "--format", "json", cwd=root)
+    assert [f["path"] for f in both.json()["findings"]] == ["tools/requirements.txt"]
 
 
 def test_the_fix_hook_rewrites_a_malformed_named_pin_only(tree):

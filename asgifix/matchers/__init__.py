@@ -80,6 +80,7 @@ REGISTRY: dict[str, MatcherSpec] = {
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
+    "unknown-noqa-code": MatcherSpec("unknown_noqa:UnknownNoqaCode", "file", needles=(b"noqa", b"NOQA", b"NoQA")),
 }
 
 # Fact collectors: cheap per-file extractors whose results project matchers
