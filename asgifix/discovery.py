@@ -279,15 +279,18 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
                 continue
             if excluded(relative, name):
                 continue
-            if rules is not None and rules.specs and rules.ignored(relative, is_dir):
-                continue
             if is_dir:
+                if rules is not None and rules.specs and rules.ignored(relative, True):
+                    continue
                 subdirs.append((entry.path, relative, name))
                 if ignores is not None:
                     ignores[relative] = rules
                 continue
             kind = classify_name(name, directory_name)
             if kind is None:
+                continue
+            # (asked after the name: most files of a tree are no file asgifix reads)
+            if rules is not None and rules.specs and rules.ignored(relative, False):
                 continue
             try:
                 if not entry.is_file(follow_symlinks=False):

@@ -9,7 +9,8 @@ Which files apply: the ``.gitignore`` of every directory of the walk, for that d
 and below; and when the walk starts inside a git work tree (a directory above holds
 ``.git``), the ``.gitignore`` files of the directories from the work tree's top down to the
 walk's root, and ``.git/info/exclude``. A ``.gitignore`` above a directory that is not in a
-git work tree is not read. ``--no-respect-gitignore`` (or ``respect-gitignore = false``)
+git work tree is not read, nor is one that ignores the walk's root itself (the root was named,
+and is walked). ``--no-respect-gitignore`` (or ``respect-gitignore = false``)
 turns it off; a named file is checked even when ignored (as with excludes).
 """
 
@@ -105,13 +106,26 @@ def for_walk(root: str) -> Ignores:
             spec = _read(os.path.join(directory, ".gitignore"))
             if spec is not None:
                 lead = os.path.relpath(real, directory).replace(os.sep, "/") + "/"
-                specs.append(_Spec(spec, lead, ""))
+                if not _ignores_root(spec, lead):
+                    specs.append(_Spec(spec, lead, ""))
     if top is not None:
         exclude = _read(os.path.join(top, ".git", "info", "exclude"))
         if exclude is not None:
             lead = "" if top == real else os.path.relpath(real, top).replace(os.sep, "/") + "/"
-            specs.insert(0, _Spec(exclude, lead, ""))
+            if not _ignores_root(exclude, lead):
+                specs.insert(0, _Spec(exclude, lead, ""))
     return Ignores(tuple(specs))
+
+
+def _ignores_root(spec, lead: str) -> bool:
+    """Whether a file above the walk's root ignores the root itself (or a directory on the way to it).
+
+    The root was named: it is walked, as a named file is checked. Such a file would ignore
+    everything under it (``bench/.corpus/`` when asgifix is given ``bench/.corpus/x``), so it is
+    not applied at all.
+    """
+    parts = [part for part in lead.split("/") if part]
+    return any(spec.check_file("/".join(parts[:index + 1]) + "/").include for index in range(len(parts)))
 
 
 def walk_start(root: str, enabled: bool) -> Optional[Ignores]:

@@ -68,3 +68,11 @@ def test_the_cli_respects_gitignore_unless_told_not_to(tree):
     # A named file is checked even when ignored (as with excludes).
     (root / "pyproject.toml").write_text("[tool.asgifix]\n")
     assert run_cli("check", "scratch/requirements.txt", cwd=root).exit_code == 1
+
+
+def test_a_named_directory_that_a_gitignore_above_ignores_is_walked(tree):
+    root = tree({".git/HEAD": "", ".gitignore": "vendored/\n*.bak.txt\n",
+                 "vendored/proj/requirements.txt": BROKEN, "vendored/proj/requirements.bak.txt": BROKEN})
+    found = _found(root, start=root / "vendored" / "proj")
+    # (the file that ignores the root is not applied at all: its other patterns neither)
+    assert [p.rsplit("/", 1)[-1] for p in found] == ["requirements.bak.txt", "requirements.txt"]
