@@ -28,7 +28,7 @@ def _toml():
         import tomli as tomllib
     return tomllib
 
-CODE_PATTERN = re.compile(r"^AFX[1-6][0-9]{2}$")
+CODE_PATTERN = re.compile(r"^AFX[0-6][0-9]{2}$")
 FIX_SAFETY = ("safe", "unsafe", "none")
 FIX_AVAILABILITY = ("always", "sometimes", "never")
 FILE_KINDS = ("requirements", "python", "pyproject", "setup-cfg", "setup-py", "pipfile", "lock", "server-config",
@@ -73,6 +73,7 @@ class Rule:
     @property
     def category(self) -> str:
         return {
+            "0": "asgifix's own comments",
             "1": "dependency declarations",
             "2": "asgiref API",
             "3": "version conflicts",
@@ -211,4 +212,4 @@ def is_known_code_or_prefix(value: str) -> bool:
     if value == "ALL":
         return True
     # Any prefix of the code space is valid, including reserved codes with no rule yet.
-    return bool(re.match(r"^AFX([1-6][0-9]{0,2})?$", value))
+    return bool(re.match(r"^AFX([0-6][0-9]{0,2})?$", value))

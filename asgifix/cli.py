@@ -75,15 +75,26 @@ def _common_options(function: Callable) -> Callable:
         click.option("--extend-select", multiple=True, metavar="CODES",
                      help="Rule codes or prefixes to enable on top of --select."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to disable."),
-        click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain."),
+        click.option("-e", "--exit-zero", is_flag=True, help="Exit 0 even when findings remain."),
         click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="Configuration file (default: the nearest pyproject.toml with [tool.asgifix])."),
         click.option("--target-asgiref", metavar="VERSION",
                      help="Check against this asgiref version instead of the project's pins."),
         click.option("--exclude", multiple=True, metavar="PATTERN",
-                     help="Glob patterns to exclude, added to the configured ones."),
-        click.option("-q", "--quiet", is_flag=True, help="Print only the summary and errors."),
+                     help="Glob patterns to exclude, replacing the configured and default ones."),
+        click.option("--extend-exclude", multiple=True, metavar="PATTERN",
+                     help="Glob patterns to exclude, added to the configured and default ones."),
+        click.option("--force-exclude", is_flag=True, default=None,
+                     help="Apply the excludes to files named on the command line too (as pre-commit passes them)."),
+        click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+                     help="Skip the files .gitignore ignores (default: on)."),
+        click.option("--stdin-filename", metavar="PATH",
+                     help="Read the file's text from standard input (give `-` as the path) and check it as PATH."),
+        click.option("-q", "--quiet", is_flag=True, help="Print the findings and errors, and no summary."),
+        click.option("-s", "--silent", is_flag=True, help="Print nothing; the exit code tells the result."),
+        click.option("-v", "--verbose", is_flag=True,
+                     help="Also say on stderr what was discovered and into which environments it went."),
         click.option("--no-color", is_flag=True, help="Disable colour (also NO_COLOR=1, or output not a TTY)."),
     ]
     for option in reversed(options):
@@ -91,15 +102,37 @@ def _common_options(function: Callable) -> Callable:
     return function
 
 
+def _note(enabled: bool, text: str) -> None:
+    """A ``-v`` line on stderr."""
+    if enabled:
+        from .reporters import printable
+
+        click.echo(f"asgifix: {printable(text)}", err=True)
+
+
 class _Run:
     """Everything a check or fix invocation resolved from the command line and configuration."""
 
-    def __init__(self, paths, config_file, select, extend_select, ignore, target_asgiref, exclude):
+    def __init__(self, paths, config_file, select, extend_select, ignore, target_asgiref, exclude,
+                 extend_exclude=(), force_exclude=None, respect_gitignore=None, stdin_filename=None,
+                 verbose=False):
         from .catalogue import CatalogueError, load_catalogue, select_rules
         from .config import ConfigError, find_config, load_settings, validate_version
 
-        self.paths = list(paths) or ["."]
+        self.verbose = verbose
+        self.stdin = None  # (path, text) with --stdin-filename and `-`
+        paths = list(paths)
+        if stdin_filename is not None:
+            if paths not in ([], ["-"]):
+                raise UsageProblem("--stdin-filename reads one file from standard input: give `-` or no path")
+            paths = [stdin_filename]
+            self.stdin = stdin_filename
+        elif "-" in paths:
+            raise UsageProblem("`-` (standard input) needs --stdin-filename PATH to say which file it is")
+        self.paths = paths or ["."]
         for path in self.paths:
+            if path == self.stdin:
+                continue  # an editor's new buffer need not exist on disk
             if not os.path.exists(path):
                 raise _fail(f"{path}: no such file or directory")
             if not (os.path.isfile(path) or os.path.isdir(path)):
@@ -118,11 +151,16 @@ class _Run:
             select=_codes(select, "--select"),
             ignore=_codes(ignore),
             target_asgiref=target_asgiref,
+            force_exclude=force_exclude,
+            respect_gitignore=respect_gitignore,
         )
         if extend_select:
             self.settings.extend_select = self.settings.extend_select + (_codes(extend_select) or [])
-        if exclude:
-            self.settings.extend_exclude = self.settings.extend_exclude + list(exclude)
+        if exclude:  # as ruff: --exclude replaces, --extend-exclude adds
+            self.settings.exclude = list(exclude)
+        if extend_exclude:
+            self.settings.extend_exclude = self.settings.extend_exclude + list(extend_exclude)
+        _note(verbose, f"configuration: {config_path}" if config_path else "configuration: none (defaults)")
         try:
             catalogue = load_catalogue()
         except CatalogueError as exc:
@@ -131,15 +169,94 @@ class _Run:
         self.rules = select_rules(
             catalogue, self.settings.select + self.settings.extend_select, self.settings.ignore
         )
+        self.named = None
+        self._named_files()
+
+    def _named_files(self) -> None:
+        """Files named on the command line: read the project around them (see asgifix.named)."""
+        from .named import NamedFiles, force_excluded
+
+        from .discovery import classify
+
+        files = [p for p in self.paths if p == self.stdin or os.path.isfile(p)]
+        if not files:
+            return
+        readable = []
+        for path in files:
+            if classify(Path(path), explicit=True) is None:
+                # A YAML, Markdown or other file pre-commit hands over: no declaration, never read as one.
+                _note(self.verbose, f"{path}: skipped (not a declaration, Python or server-start file)")
+            else:
+                readable.append(path)
+        self.paths = [p for p in self.paths if p in readable or not (p == self.stdin or os.path.isfile(p))]
+        files = readable
+        if self.settings.force_exclude:
+            kept = []
+            for path in files:
+                if force_excluded(path, self.settings.all_excludes):
+                    _note(self.verbose, f"{path}: excluded (--force-exclude)")
+                else:
+                    kept.append(path)
+            files = kept
+            self.paths = [p for p in self.paths if p in kept or not (p == self.stdin or os.path.isfile(p))]
+        if not files:
+            return
+        from .engine import DECLARATION_KINDS
+
+        self.named = NamedFiles(files, DECLARATION_KINDS)
+        directories = [p for p in self.paths if p not in files]
+        self.paths = self.named.run_paths(directories)
+        for root in self.named.roots:
+            _note(self.verbose, f"named files: reading the project at {root} for their verdict")
 
     def engine(self, unsafe_fixes: bool = False):
         from .engine import Engine
         from .parallel import JobsError
 
         try:
-            return Engine(self.settings, self.rules, unsafe_fixes=unsafe_fixes)
+            engine = Engine(self.settings, self.rules, unsafe_fixes=unsafe_fixes)
         except JobsError as exc:
             raise _fail(str(exc)) from None
+        engine.named = self.named
+        return engine
+
+    def overrides(self):
+        """The document read from standard input, for --stdin-filename."""
+        if self.stdin is None:
+            return None
+        from .discovery import classify, display_path
+        from .engine import PYTHON_KINDS
+        from .textio import DecodeProblem, TextDocument
+
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        kind = classify(Path(self.stdin), explicit=True)
+        display = display_path(self.stdin, "")
+        try:
+            document = TextDocument.decode(Path(self.stdin), display, raw, python=kind in PYTHON_KINDS,
+                                           wide=kind == "requirements")
+        except DecodeProblem as exc:
+            raise _fail(f"{display}: cannot decode standard input: {exc}") from None
+        return {display: document}
+
+    def report_discovery(self, engine, report) -> None:
+        """``-v``: the named files skipped, the environments judged, what was read."""
+        if not self.verbose:
+            return
+        from .named import describe_install_sets
+
+        for path in getattr(engine, "skipped", ()):
+            _note(True, f"{path}: skipped (not a declaration, Python or server-start file)")
+        if self.named is not None:
+            for error in self.named.dropped_errors:
+                _note(True, f"not reported (not a named file): {error}")
+        project = engine.project
+        if project is not None:
+            lines = describe_install_sets(project)
+            for line in lines:
+                _note(True, line)
+            if not lines and project.declarations:
+                _note(True, "environment: every declaration, judged together")
+        _note(True, f"{report.files_checked} files read")
 
 
 def _progress(enabled: bool):
@@ -260,60 +377,110 @@ def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="asgifix")
+@click.version_option(__version__, "-V", "--version", prog_name="asgifix", message="%(prog)s %(version)s",
+                      help="Show the version and exit.")
 def main() -> None:
     """Find and fix what breaks Django/Channels projects when asgiref moves."""
 
 
-@main.command()
+def _render(run: "_Run", report, options, output_format: str, color: bool, silent: bool) -> None:
+    from .reporters import renderer
+
+    if not silent:
+        _write(renderer(output_format)(report, run.rules, options), color)
+
+
+def _warn_nothing_checked(run: "_Run", report, output_format: str, silent: bool) -> None:
+    """No file found (or every named file skipped): say so, never "All checks passed"."""
+    if report.files_checked == 0 and not silent:
+        click.echo("asgifix: warning: no files to check (nothing asgifix reads was found under the given paths)",
+                   err=True)
+
+
+@main.command(short_help="Report the findings in PATHS (default: the current directory).")
 @_common_options
 @_guarded
 def check(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
-          target_asgiref, exclude, quiet, no_color):
-    """Report findings in PATHS (default: the current directory)."""
-    from .reporters import RenderOptions, renderer
+          target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
+          quiet, silent, verbose, no_color):
+    """Report the findings in PATHS (default: the current directory).
 
-    run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude)
-    tick, stop = _progress(output_format == "text" and not quiet)
+    Named files (as pre-commit passes them) are judged with the project around them:
+    the findings that concern them are reported.
+    """
+    from .reporters import RenderOptions
+
+    run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude, extend_exclude,
+               force_exclude, respect_gitignore, stdin_filename, verbose)
+    overrides = run.overrides()
+    tick, stop = _progress(output_format == "text" and not (quiet or silent))
+    engine = run.engine()
     try:
-        report, _, _ = run.engine().run(run.paths, progress=tick)
+        report, _, _ = engine.run(run.paths, progress=tick, overrides=overrides)
     finally:
         stop()
+    run.report_discovery(engine, report)
     color = output_format == "text" and _use_color(no_color)
     options = RenderOptions(color=color, quiet=quiet, statistics=statistics, mode="check")
-    _write(renderer(output_format)(report, run.rules, options), color)
+    _warn_nothing_checked(run, report, output_format, silent)
+    _render(run, report, options, output_format, color, silent)
     sys.exit(_exit_code(report, exit_zero))
 
 
-@main.command()
+@main.command(short_help="Apply the safe fixes in PATHS in place, then report what remains.")
 @_common_options
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and write nothing.")
-@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply the fixes marked unsafe.")
+@click.option("--show-fixes", is_flag=True, help="List the fixes applied, per file and rule.")
 @_guarded
 def fix(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
-        target_asgiref, exclude, quiet, no_color, diff, unsafe_fixes):
-    """Apply safe fixes in PATHS in place, then report what remains."""
-    from .reporters import RenderOptions, renderer
+        target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
+        quiet, silent, verbose, no_color, diff, unsafe_fixes, show_fixes):
+    """Apply the safe fixes in PATHS in place, then report what remains.
 
-    run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude)
-    tick, stop = _progress(output_format == "text" and not quiet)
+    With --stdin-filename the fixed text goes to standard output and the report to standard error.
+    """
+    from .reporters import RenderOptions
+
+    run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude, extend_exclude,
+               force_exclude, respect_gitignore, stdin_filename, verbose)
+    overrides = run.overrides()
+    tick, stop = _progress(output_format == "text" and not (quiet or silent))
+    engine = run.engine(unsafe_fixes=unsafe_fixes)
     try:
-        outcome = run.engine(unsafe_fixes=unsafe_fixes).fix(run.paths, write=not diff, progress=tick)
+        outcome = engine.fix(run.paths, write=not diff and overrides is None, progress=tick, overrides=overrides)
     finally:
         stop()
     report = outcome.report
+    run.report_discovery(engine, report)
+    if overrides is not None and not diff:
+        # An editor's buffer: the fixed text to stdout, the report to stderr (nothing is written).
+        (display, document), = overrides.items()
+        fixed = outcome.changed.get(display, document)
+        sys.stdout.buffer.write(fixed.raw) if hasattr(sys.stdout, "buffer") else click.echo(fixed.text, nl=False)
+        sys.stdout.flush()
+        if not silent:
+            from .reporters import renderer
+
+            options = RenderOptions(quiet=quiet, statistics=statistics, mode="fix", unsafe_fixes=unsafe_fixes)
+            click.echo(renderer("text")(report, run.rules, options), err=True, nl=False)
+        sys.exit(_exit_code(report, exit_zero))
+    _warn_nothing_checked(run, report, output_format, silent)
     if diff:
         from .reporters import printable
 
-        click.echo(outcome.diff(), nl=False)
+        if not silent:
+            click.echo(outcome.diff(), nl=False)
         for error in report.errors:
             click.echo(f"asgifix: error: {printable(str(error))}", err=True)
         would_change = bool(outcome.changed)
         sys.exit(EXIT_ERROR if any(e.fatal for e in report.errors) else
                  (EXIT_FINDINGS if (would_change or report.findings) and not exit_zero else EXIT_CLEAN))
     color = output_format == "text" and _use_color(no_color)
+    if show_fixes and output_format == "text" and not silent:
+        _write(_applied_fixes(engine, outcome, run.rules), False)
     options = RenderOptions(color=color, quiet=quiet, statistics=statistics, mode="fix", unsafe_fixes=unsafe_fixes)
-    _write(renderer(output_format)(report, run.rules, options), color)
+    _render(run, report, options, output_format, color, silent)
     sys.exit(_exit_code(report, exit_zero))
 
 
@@ -368,7 +535,35 @@ def doctor(project, python, target_dirs, output_format, exit_zero, quiet, no_col
     sys.exit(EXIT_CLEAN if exit_zero and code == EXIT_FINDINGS else code)
 
 
-@main.command("rules")
+def _applied_fixes(engine, outcome, rules) -> str:
+    """``--show-fixes``: per changed file, how many findings of each rule the fixes removed."""
+    from collections import Counter
+
+    names = {rule.code: rule.name for rule in rules}
+    before = getattr(engine, "initial_report", None)
+    if before is None or not outcome.changed:
+        return ""
+    fixable = Counter((f.path, f.code) for f in before.findings
+                      if f.fix is not None and engine._applicable(f.fix))
+    left = Counter((f.path, f.code) for f in outcome.report.findings if f.fix is not None)
+    lines = []
+    total = 0
+    for path in sorted(outcome.changed):
+        rows = [(code, count - left.get((where, code), 0)) for (where, code), count in sorted(fixable.items())
+                if where == path]
+        rows = [(code, count) for code, count in rows if count > 0]
+        if not rows:
+            continue
+        lines.append(f"- {path}:")
+        for code, count in rows:
+            total += count
+            lines.append(f"    {count} × {code} ({names.get(code, '')})")
+    if not lines:
+        return ""
+    return f"Fixed {total} finding{'' if total == 1 else 's'}:\n" + "\n".join(lines) + "\n\n"
+
+
+@main.command("rules", short_help="List every rule in the catalogue.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules_command(output_format):
     """List every rule in the catalogue."""
@@ -390,7 +585,7 @@ def rules_command(output_format):
     click.echo("\n[*] safe fix available   [~] fix available with --unsafe-fixes")
 
 
-@main.command()
+@main.command(short_help="Print the full documentation of one rule (e.g. AFX101).")
 @click.argument("code")
 def explain(code):
     """Print the full documentation of rule CODE (e.g. AFX101)."""

@@ -42,6 +42,8 @@ KNOWN_KEYS = {
     "per-file-ignores": "a table mapping glob patterns to lists of codes",
     "target-asgiref": "a version string such as \"3.8.1\"",
     "pin-strategy": f"one of {', '.join(PIN_STRATEGIES)}",
+    "respect-gitignore": "true or false",
+    "force-exclude": "true or false",
 }
 
 
@@ -59,6 +61,8 @@ class Settings:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     target_asgiref: Optional[str] = None
     pin_strategy: str = "newest"
+    respect_gitignore: bool = True  # skip what .gitignore files ignore (asgifix.gitignore)
+    force_exclude: bool = False  # excludes apply to files named on the command line too
     config_path: Optional[Path] = None
 
     @property
@@ -229,6 +233,11 @@ def load_settings(config_path: Optional[Path]) -> Settings:
             settings.target_asgiref = validate_version(value)
         except ValueError as exc:
             fail("target-asgiref", f"target-asgiref: {exc}")
+    for key, attribute in (("respect-gitignore", "respect_gitignore"), ("force-exclude", "force_exclude")):
+        if key in table:
+            if not isinstance(table[key], bool):
+                fail(key, f"{key} must be {KNOWN_KEYS[key]}")
+            setattr(settings, attribute, table[key])
     if "pin-strategy" in table:
         value = table["pin-strategy"]
         if value not in PIN_STRATEGIES:

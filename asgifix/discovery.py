@@ -25,6 +25,9 @@ SERVER_CONFIG_NAMES = {"procfile", "dockerfile", "containerfile", "makefile", "s
 SERVER_CONFIG_PREFIXES = ("procfile.", "dockerfile.", "containerfile.", "docker-compose.", "compose.")
 SERVER_CONFIG_SUFFIXES = (".sh", ".service", ".dockerfile")
 SUPERVISOR_DIRS = {"supervisor", "supervisord", "conf.d"}
+# A file named on the command line with one of these extensions is a requirements file
+# whatever its name (`asgifix check deps/base.pip`); other unclassified named files are skipped.
+EXPLICIT_REQUIREMENTS_SUFFIXES = (".txt", ".in", ".pip")
 
 
 class SourceFile:
@@ -118,9 +121,10 @@ def classify_name(name: str, parent_name: str, *, explicit: bool = False) -> Opt
         if "." not in stem and stem not in NOT_REQUIREMENTS_IN:
             return "requirements"
         return "requirements" if explicit else None
-    if explicit and not lower.endswith((".toml", ".cfg", ".json", ".lock", ".md", ".rst")):
-        # A file named on the command line that we cannot otherwise classify is
-        # read as a requirements file, as `pip install -r FILE` would.
+    if explicit and lower.endswith(EXPLICIT_REQUIREMENTS_SUFFIXES):
+        # A file named on the command line with a requirements file's extension is
+        # read as one, as `pip install -r FILE` would. Any other file (a YAML, Markdown
+        # or configuration file that pre-commit hands over) is not a declaration: skipped.
         return "requirements"
     return None
 
@@ -190,11 +194,13 @@ def display_path(given: str, relative: str) -> str:
 
 
 def discover(paths: Iterable[str], excludes: Iterable[str],
-             unlisted: Optional[list] = None) -> Iterator[SourceFile]:
+             unlisted: Optional[list] = None, skipped: Optional[list] = None, *,
+             respect_gitignore: bool = False) -> Iterator[SourceFile]:
     """Every checkable file under ``paths``, in a stable order, each once.
 
     A directory that cannot be listed is appended to ``unlisted`` as
-    ``(display path, reason)`` when a list is given (the walk goes on).
+    ``(display path, reason)`` when a list is given (the walk goes on); a named
+    file that is no file asgifix reads is appended to ``skipped`` (its display path).
     """
     excluded = ExcludeMatcher(excludes)
     paths = list(paths)
@@ -208,28 +214,46 @@ def discover(paths: Iterable[str], excludes: Iterable[str],
             # Missing paths are reported by the caller before discovery.
             if root.is_file():
                 kind = classify(root, explicit=True)
+                if kind is None and skipped is not None:
+                    skipped.append(display_path(given, ""))
                 key = os.path.realpath(root)
                 if kind and (seen is None or key not in seen):
                     if seen is not None:
                         seen.add(key)
                     yield SourceFile(root, display_path(given, ""), kind, True)
             continue
-        yield from _walk(root, given, excluded, seen, unlisted)
+        yield from _walk(root, given, excluded, seen, unlisted, respect_gitignore)
 
 
 _name = attrgetter("name")
 
 
+def _gitignore_start(root: str) -> dict:
+    """The per-directory .gitignore rules of a walk, starting with those in force at its root."""
+    from .gitignore import Ignores, for_walk
+
+    global _NO_RULES
+    if _NO_RULES is None:
+        _NO_RULES = Ignores()
+    return {"": for_walk(root)}
+
+
+_NO_RULES = None  # the empty rule set, made when .gitignore is first respected
+
+
 def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[str]],
-          unlisted: Optional[list] = None) -> Iterator[SourceFile]:
+          unlisted: Optional[list] = None, respect_gitignore: bool = False) -> Iterator[SourceFile]:
     # Symbolic links are never followed below the root, so an entry's real path
     # is the root's real path joined with its relative path.
     real_root = os.path.realpath(root)
     base = display_path(given, "")  # entries are shown as base/relative
     base = "" if base == "." else (base if base.endswith("/") else base + "/")
     stack: list[tuple[str, str, str]] = [(str(root), "", root.name)]
+    # .gitignore rules in force per directory still to walk (asgifix.gitignore); None: not respected
+    ignores = _gitignore_start(str(root)) if respect_gitignore else None
     while stack:
         directory, relative_dir, directory_name = stack.pop()
+        rules = ignores.pop(relative_dir) if ignores is not None else None
         try:
             with os.scandir(directory) as iterator:
                 entries = sorted(iterator, key=_name)
@@ -238,6 +262,10 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
                 unlisted.append(((base + relative_dir) if relative_dir else display_path(given, ""),
                                  exc.strerror or str(exc)))
             continue
+        if rules is not None and any(entry.name == ".gitignore" for entry in entries):
+            rules = rules.entering(directory, relative_dir)
+        if rules is not None and not rules.specs:
+            rules = _NO_RULES  # nothing to ask (the common case): one attribute test per entry
         prefix = f"{relative_dir}/" if relative_dir else ""
         subdirs = []
         for entry in entries:
@@ -252,10 +280,17 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
             if excluded(relative, name):
                 continue
             if is_dir:
+                if rules is not None and rules.specs and rules.ignored(relative, True):
+                    continue
                 subdirs.append((entry.path, relative, name))
+                if ignores is not None:
+                    ignores[relative] = rules
                 continue
             kind = classify_name(name, directory_name)
             if kind is None:
+                continue
+            # (asked after the name: most files of a tree are no file asgifix reads)
+            if rules is not None and rules.specs and rules.ignored(relative, False):
                 continue
             try:
                 if not entry.is_file(follow_symlinks=False):

@@ -109,6 +109,9 @@ class Engine:
         self.settings = settings
         self.rules = list(rules)
         self.unsafe_fixes = unsafe_fixes
+        # Set by the CLI when files are named (asgifix.named.NamedFiles): which results concern them.
+        self.named = None
+        self.project: Optional[ProjectModel] = None
         self.base_dir = (base_dir or (settings.config_path.parent if settings.config_path else Path.cwd())).resolve()
         self.context = RuleContext(settings.target_asgiref, settings.pin_strategy)
         # Matchers (and collectors) are imported on their first check, not here.
@@ -273,7 +276,12 @@ class Engine:
 
     def _scheduled(self, scheduler, paths, progress, cache, overrides) -> Iterator[tuple[SourceFile, FileResult]]:
         self.unlisted = []  # directories the walk could not list: reported as errors by run()
-        for source in discover(paths, self.settings.all_excludes, self.unlisted):
+        self.skipped = []  # named files that are no file asgifix reads (shown by -v)
+        found = discover(paths, self.settings.all_excludes, self.unlisted, self.skipped,
+                         respect_gitignore=self.settings.respect_gitignore)
+        if overrides:
+            found = _with_unsaved(found, paths, overrides)
+        for source in found:
             if not self.wants(source) and not source.explicit:
                 continue
             if progress is not None:
@@ -402,6 +410,7 @@ class Engine:
             constraint_only = outcome.constraint_only
         for result in declared:
             project.declarations.extend(constraint_marked(result.declarations, constraint_only))
+        first_project_finding = len(report.findings)  # what follows is judged per install set
         # With nothing declared and nothing collected there is nothing to judge
         # (and no project matcher, resolver or release data need be imported).
         project_matchers = self.project_matchers if project.declarations or project.facts else ()
@@ -413,6 +422,10 @@ class Engine:
                 line_text = project.line_text_getter(finding.path)
                 if not is_suppressed(line_text, finding):
                     report.findings.append(with_source_line(line_text, finding))
+        if self.named is not None:
+            # Files were named (pre-commit): the project was read, the findings that concern them are shown.
+            self.named.keep(report, project, first_project_finding)
+        self.project = project  # for `-v`
         report.sort()
         return report, project, kept
 
@@ -512,20 +525,21 @@ class Engine:
 
     def fix(self, paths: list[str], *, write: bool = True,
             progress: Optional[Callable[[SourceFile], None]] = None,
-            start: Optional[dict[str, TextDocument]] = None) -> FixOutcome:
+            start: Optional[dict[str, TextDocument]] = None,
+            overrides: Optional[dict[str, TextDocument]] = None) -> FixOutcome:
         """``start``: edited texts of some files (display path -> document) to fix on from, as if a
         first round had made them (``upgrade`` passes its rewritten declarations); they are
-        written with the fixes."""
+        written with the fixes. ``overrides``: texts that replace files' contents (``--stdin-filename``)."""
         self._keep_pool = True  # the re-analysis after each round reuses the workers
         try:
-            return self._fix(paths, write=write, progress=progress, start=start or {})
+            return self._fix(paths, write=write, progress=progress, start=start or {}, given=overrides or {})
         finally:
             self._keep_pool = False
             self.shutdown_pool()
 
     def _fix(self, paths: list[str], *, write: bool,
              progress: Optional[Callable[[SourceFile], None]],
-             start: Optional[dict[str, TextDocument]] = None) -> FixOutcome:
+             start: dict[str, TextDocument], given: dict[str, TextDocument]) -> FixOutcome:
         cache: dict[str, FileResult] = {}
         overrides: dict[str, TextDocument] = {}
         originals: dict[str, TextDocument] = {}
@@ -542,7 +556,8 @@ class Engine:
                     originals[result.source.display] = result.document
                     sources[result.source.display] = result.source
                     overrides[result.source.display] = start[result.source.display]
-        report, project, kept = self.run(paths, progress=progress, cache=cache, overrides=overrides or None)
+        report, project, kept = self.run(paths, progress=progress, cache=cache, overrides={**given, **overrides} or None)
+        self.initial_report = report  # for --show-fixes
         for _ in range(MAX_FIX_ITERATIONS):
             documents = {r.source.display: (r.source, r.document) for r in kept if r.document is not None}
             documents.update({p: (sources[p], d) for p, d in overrides.items()})
@@ -577,7 +592,7 @@ class Engine:
                 progressed = True
             if not progressed:
                 break
-            report, project, kept = self.run(paths, cache=cache, overrides=overrides)
+            report, project, kept = self.run(paths, cache=cache, overrides={**given, **overrides})
         changed = {p: d for p, d in overrides.items() if d.text != originals[p].text}
         if write:
             roots = roots_for(paths, self.base_dir)  # the project roots: what includes may reach, too
@@ -600,7 +615,7 @@ class Engine:
             if unwritten:
                 # The report must describe the files as they are on disk: those left
                 # unwritten keep the findings of their original text.
-                report, _, _ = self.run(paths, cache=cache, overrides=overrides)
+                report, _, _ = self.run(paths, cache=cache, overrides={**given, **overrides})
         report.errors.extend(fix_errors)
         report.fixed = fixed
         report.changed_paths = sorted(changed)
@@ -640,6 +655,20 @@ class Engine:
             for path in dict.fromkeys(e.path for e in fix.edits):
                 groups.setdefault(path, []).append((path == first, [e for e in fix.edits if e.path == path]))
         return {path: (counts.get(path, 0), edits, groups[path]) for path, edits in taken.items()}
+
+
+def _with_unsaved(found: Iterable[SourceFile], paths: list[str],
+                  overrides: dict[str, TextDocument]) -> Iterator[SourceFile]:
+    """Discovery, plus a named file that is not on disk but whose text was given (an editor's new buffer)."""
+    from .discovery import classify
+
+    for path in paths:
+        document = overrides.get(path)
+        if document is not None and not os.path.exists(path):
+            kind = classify(Path(path), explicit=True)
+            if kind is not None:
+                yield SourceFile(path, document.display, kind, True)
+    yield from found
 
 
 def _take(edit: Edit, taken: list[Edit], starts: list[int]) -> None:

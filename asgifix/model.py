@@ -124,6 +124,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     files_checked: int = 0
+    # Files named on the command line, when the run was for them (asgifix.named): the others were read for their verdict.
+    files_named: Optional[int] = None
     # Filled by `fix`: how many findings were fixed, and in which files.
     fixed: int = 0
     changed_paths: list[str] = field(default_factory=list)

@@ -200,11 +200,16 @@ def test_statistics(tree):
     assert data["statistics"] == [{"code": "AFX101", "name": "malformed-requirement", "count": 3, "fixable": 2}]
 
 
-def test_quiet_prints_summary_only(tree):
+def test_quiet_prints_the_findings_only_and_silent_nothing(tree):
     root = tree({"requirements.txt": BROKEN})
-    result = run_cli("check", str(root), "-q")
+    result = run_cli("check", "requirements.txt", "-q", cwd=root)
     assert result.exit_code == 1
-    assert result.stdout.strip() == "Found 1 finding. [*] 1 fixable with `asgifix fix`."
+    assert result.stdout.startswith("requirements.txt:2:1: AFX101 [*] ")
+    assert "Found" not in result.stdout and "fixable" not in result.stdout
+    silent = run_cli("check", "requirements.txt", "-s", cwd=root)
+    assert (silent.exit_code, silent.stdout, silent.stderr) == (1, "", "")
+    clean = tree({"requirements.txt": "Django==4.2.7\n"})
+    assert run_cli("check", str(clean), "-q").stdout == ""
 
 
 def test_missing_path_is_error(tmp_path):

@@ -91,6 +91,9 @@ def test_classify(name, kind):
 def test_explicit_unknown_text_file_is_read_as_requirements():
     assert classify(Path("deps.pip"), explicit=True) == "requirements"
     assert classify(Path("notes.txt"), explicit=True) == "requirements"
+    # Any other named file is no declaration (pre-commit hands over YAML and Markdown too).
+    for name in (".pre-commit-config.yaml", "ci.yml", "README.md", "tox.ini", "Makefile.am", "data.json"):
+        assert classify(Path(name), explicit=True) is None, name
 
 
 def test_discovery_skips_default_dirs_and_symlinks(tmp_path):

@@ -82,6 +82,7 @@ REGISTRY: dict[str, MatcherSpec] = {
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
+    "unknown-noqa-code": MatcherSpec("unknown_noqa:UnknownNoqaCode", "file", needles=(b"noqa", b"NOQA", b"NoQA")),
     # Installed environments (AFX6xx): judged by `asgifix doctor` from metadata files, never by the engine.
     "installed-requirement": MatcherSpec("installed:UnmetRequirement", "environment"),
     "installed-channels1": MatcherSpec("installed:Channels1Packages", "environment"),

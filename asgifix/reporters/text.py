@@ -90,16 +90,28 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
     if options.statistics:
         rows = statistics(report, rules)
         width = max((len(str(row["count"])) for row in rows), default=1)
+        safe = {f.code for f in report.findings if f.fix is not None and f.fix.applicability == "safe"}
         for row in rows:
-            fixable = out.styled(" [*]", "cyan") if row["fixable"] else "    "
+            # [*] some fixes are safe; [~] the fixes are all unsafe (--unsafe-fixes), as the finding lines mark them.
+            if not row["fixable"]:
+                fixable = "    "
+            elif row["code"] in safe:
+                fixable = out.styled(" [*]", "cyan")
+            else:
+                fixable = out.styled(" [~]", "yellow")
             out.add(f"{str(row['count']).rjust(width)}  {out.styled(row['code'], 'bold')}{fixable} {row['name']}")
         if rows:
             out.add()
-    elif not options.quiet:
+    else:
         for finding in report.findings:
             _finding_lines(out, finding)
     for error in report.errors:
         out.add(f"{out.styled('error:', 'bold red')} {out.plain(str(error))}")
+    if options.quiet:
+        # As ruff's -q: the findings (and errors), nothing else.
+        while out.lines and not out.lines[-1]:
+            out.lines.pop()
+        return "\n".join(out.lines) + ("\n" if out.lines else "")
     if options.mode == "fix" and (report.fixed or not options.quiet):
         fixed = f"Fixed {_plural(report.fixed, 'finding')} in {_plural(len(report.changed_paths), 'file')}."
         out.add(out.styled(fixed, "bold green") if report.fixed else fixed)
@@ -122,8 +134,14 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
         elif options.mode == "fix" and hidden_unsafe and not options.unsafe_fixes:
             summary += f" {hidden_unsafe} fixable with `--unsafe-fixes`."
         out.add(out.styled(summary, "bold"))
-    elif not report.errors and options.mode == "check" and not options.quiet:
-        out.add(out.styled(f"All checks passed ({_plural(report.files_checked, 'file')} checked).", "bold green"))
+    elif not report.errors and options.mode == "check" and not options.quiet and report.files_checked:
+        # (no file at all: the CLI warns "no files to check"; nothing passed)
+        if report.files_named is not None:
+            checked = (f"{_plural(report.files_named, 'named file')} checked; "
+                       f"{_plural(report.files_checked, 'file')} read for the project's verdict")
+        else:
+            checked = f"{_plural(report.files_checked, 'file')} checked"
+        out.add(out.styled(f"All checks passed ({checked}).", "bold green"))
     if report.errors:
         out.add(out.styled(f"{_plural(len(report.errors), 'file')} could not be checked or fixed.", "bold red"))
     return "\n".join(out.lines) + ("\n" if out.lines else "")
