@@ -484,7 +484,7 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
     sys.exit(_exit_code(report, exit_zero))
 
 
-@main.command()
+@main.command(short_help="Move the ASGI stack to one asgiref release: plan, pins, code, re-check.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--to", "target", default="latest", show_default=True, metavar="VERSION|latest",
               help="asgiref release to move to (latest: the newest that installs on the set's Pythons).")
@@ -517,7 +517,7 @@ def upgrade(paths, target, dry_run, output_format, python, config_file, exclude,
     sys.exit(outcome.exit_code(dry_run))
 
 
-@main.command()
+@main.command(short_help="Inspect an installed environment without importing it.")
 @click.argument("project", required=False, type=click.Path(exists=True, file_okay=False, path_type=str))
 @click.option("--python", "python", metavar="PATH", help="Inspect this interpreter (or virtual environment) instead.")
 @click.option("--path", "target_dirs", multiple=True, metavar="DIR", help="Inspect a `pip install --target` folder.")
@@ -601,7 +601,7 @@ def explain(code):
     click.echo(render_rule(rule), nl=False)
 
 
-@main.command()
+@main.command(short_help="Explain an error message, pip output, traceback or CI log.")
 @click.argument("source", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
 @click.option("--project", type=click.Path(exists=True, file_okay=False, path_type=str),
               help="Run the matching rules on this project (default: the current directory if it is one).")
