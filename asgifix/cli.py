@@ -484,7 +484,7 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
     sys.exit(_exit_code(report, exit_zero))
 
 
-@main.command(short_help="Move the ASGI stack to one asgiref release: plan, pins, code, re-check.")
+@main.command(short_help="Move the whole ASGI stack to one asgiref release.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--to", "target", default="latest", show_default=True, metavar="VERSION|latest",
               help="asgiref release to move to (latest: the newest that installs on the set's Pythons).")
