@@ -68,8 +68,14 @@ def _write(text: str, color: bool) -> None:
 def _common_options(function: Callable) -> Callable:
     options = [
         click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
-        click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
-                     default="text", show_default=True, help="Output format."),
+        click.option("--format", "output_format",
+                     type=click.Choice(["text", "json", "sarif", "github", "gitlab", "junit"]),
+                     default="text", show_default=True,
+                     help="Output format (github: workflow annotations; gitlab: Code Quality JSON; junit: XML)."),
+        click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write the --format report to FILE; the terminal still shows the findings as text."),
+        click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="warning",
+                     show_default=True, help="Exit 1 only for findings of this severity or worse."),
         click.option("--select", multiple=True, metavar="CODES",
                      help="Rule codes or prefixes to enable (comma-separated; default ALL)."),
         click.option("--extend-select", multiple=True, metavar="CODES",
@@ -240,14 +246,39 @@ def _stopped(what: str, code: int) -> None:
     raise click.exceptions.Exit(code)
 
 
-def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:
+def _failing(report, fail_on: str) -> bool:
+    """Whether a finding at ``fail_on`` severity or worse remains (severities run error, warning, info)."""
+    from .model import SEVERITIES
+
+    worst = SEVERITIES.index(fail_on)
+    return any(SEVERITIES.index(finding.severity) <= worst for finding in report.findings)
+
+
+def _exit_code(report, exit_zero: bool, *, would_change: bool = False, fail_on: str = "warning") -> int:
     if any(error.fatal for error in report.errors):
         return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN
-    if report.findings or report.errors or would_change:
+    if _failing(report, fail_on) or report.errors or would_change:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _emit(report, rules, output_format: str, output_file: Optional[Path], no_color: bool, **options) -> None:
+    """Print the report; with ``output_file`` write it there in ``output_format`` and print it as text."""
+    from .reporters import RenderOptions, renderer
+
+    if output_file is not None:
+        text = renderer(output_format)(report, rules, RenderOptions(color=False, **options))
+        from .textio import atomic_write
+
+        try:
+            atomic_write(output_file, text.encode("utf-8", "backslashreplace"))
+        except OSError as exc:
+            raise _fail(f"{output_file}: cannot write the report: {exc.strerror or exc}") from None
+        output_format = "text"
+    color = output_format == "text" and _use_color(no_color)
+    _write(renderer(output_format)(report, rules, RenderOptions(color=color, **options)), color)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -259,21 +290,17 @@ def main() -> None:
 @main.command()
 @_common_options
 @_guarded
-def check(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
-          target_asgiref, exclude, quiet, no_color):
+def check(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
+          config_file, target_asgiref, exclude, quiet, no_color):
     """Report findings in PATHS (default: the current directory)."""
-    from .reporters import RenderOptions, renderer
-
     run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude)
     tick, stop = _progress(output_format == "text" and not quiet)
     try:
         report, _, _ = run.engine().run(run.paths, progress=tick)
     finally:
         stop()
-    color = output_format == "text" and _use_color(no_color)
-    options = RenderOptions(color=color, quiet=quiet, statistics=statistics, mode="check")
-    _write(renderer(output_format)(report, run.rules, options), color)
-    sys.exit(_exit_code(report, exit_zero))
+    _emit(report, run.rules, output_format, output_file, no_color, quiet=quiet, statistics=statistics, mode="check")
+    sys.exit(_exit_code(report, exit_zero, fail_on=fail_on))
 
 
 @main.command()
@@ -281,11 +308,9 @@ def check(paths, output_format, select, extend_select, ignore, exit_zero, statis
 @click.option("--diff", is_flag=True, help="Print a unified diff of the fixes and write nothing.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes marked unsafe.")
 @_guarded
-def fix(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
-        target_asgiref, exclude, quiet, no_color, diff, unsafe_fixes):
+def fix(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
+        config_file, target_asgiref, exclude, quiet, no_color, diff, unsafe_fixes):
     """Apply safe fixes in PATHS in place, then report what remains."""
-    from .reporters import RenderOptions, renderer
-
     run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude)
     tick, stop = _progress(output_format == "text" and not quiet)
     try:
@@ -301,11 +326,10 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
             click.echo(f"asgifix: error: {printable(str(error))}", err=True)
         would_change = bool(outcome.changed)
         sys.exit(EXIT_ERROR if any(e.fatal for e in report.errors) else
-                 (EXIT_FINDINGS if (would_change or report.findings) and not exit_zero else EXIT_CLEAN))
-    color = output_format == "text" and _use_color(no_color)
-    options = RenderOptions(color=color, quiet=quiet, statistics=statistics, mode="fix", unsafe_fixes=unsafe_fixes)
-    _write(renderer(output_format)(report, run.rules, options), color)
-    sys.exit(_exit_code(report, exit_zero))
+                 (EXIT_FINDINGS if (would_change or _failing(report, fail_on)) and not exit_zero else EXIT_CLEAN))
+    _emit(report, run.rules, output_format, output_file, no_color, quiet=quiet, statistics=statistics, mode="fix",
+          unsafe_fixes=unsafe_fixes)
+    sys.exit(_exit_code(report, exit_zero, fail_on=fail_on))
 
 
 @main.command("rules")
