@@ -311,6 +311,8 @@ def check(paths, output_format, output_file, fail_on, select, extend_select, ign
 def fix(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
         config_file, target_asgiref, exclude, quiet, no_color, diff, unsafe_fixes):
     """Apply safe fixes in PATHS in place, then report what remains."""
+    if diff and output_file is not None:
+        raise UsageProblem("--output-file does not apply to --diff (the diff is written to standard output)")
     run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude)
     tick, stop = _progress(output_format == "text" and not quiet)
     try:

@@ -167,3 +167,11 @@ def test_every_format_is_offered():
     for name in FORMATS:
         assert name in help_text
     assert {rule.code for rule in load_catalogue()}  # the catalogue loads
+
+
+def test_output_file_with_diff_is_a_usage_error(tree, tmp_path):
+    root = tree({"requirements.txt": "asgiref 3.5.2\n"})
+    result = run_cli("fix", str(root), "--diff", "--output-file", str(tmp_path / "r.json"))
+    assert result.exit_code == 2 and "--output-file does not apply to --diff" in result.stderr
+    assert not (tmp_path / "r.json").exists()
+    assert (root / "requirements.txt").read_text(encoding="utf-8") == "asgiref 3.5.2\n"
