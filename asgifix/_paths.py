@@ -14,6 +14,15 @@ from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
+# The project's repository, as pyproject.toml's [project.urls] Repository names it
+# (tests/test_docs.py keeps the two equal): SARIF informationUri/helpUri and `explain` link to it.
+REPOSITORY_URL = "https://github.com/asgifix/asgifix"
+
+
+def rule_doc_url(code: str) -> str:
+    """The rule's generated page, docs/rules/CODE.md in the repository (scripts/build_docs.py writes it)."""
+    return f"{REPOSITORY_URL}/blob/main/docs/rules/{code}.md"
+
 
 @lru_cache(maxsize=None)
 def rules_dir() -> Path:

@@ -68,8 +68,14 @@ def _write(text: str, color: bool) -> None:
 def _common_options(function: Callable) -> Callable:
     options = [
         click.argument("paths", nargs=-1, type=click.Path(path_type=str)),
-        click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
-                     default="text", show_default=True, help="Output format."),
+        click.option("--format", "output_format",
+                     type=click.Choice(["text", "json", "sarif", "github", "gitlab", "junit"]),
+                     default="text", show_default=True,
+                     help="Output format (github: workflow annotations; gitlab: Code Quality JSON; junit: XML)."),
+        click.option("--output-file", "-o", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                     help="Write the --format report to FILE; the terminal still shows the findings as text."),
+        click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="warning",
+                     show_default=True, help="Exit 1 only for findings of this severity or worse."),
         click.option("--select", multiple=True, metavar="CODES",
                      help="Rule codes or prefixes to enable (comma-separated; default ALL)."),
         click.option("--extend-select", multiple=True, metavar="CODES",
@@ -366,14 +372,43 @@ def _stopped(what: str, code: int) -> None:
     raise click.exceptions.Exit(code)
 
 
-def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:
+def _failing(report, fail_on: str) -> bool:
+    """Whether a finding at ``fail_on`` severity or worse remains (severities run error, warning, info)."""
+    from .model import SEVERITIES
+
+    worst = SEVERITIES.index(fail_on)
+    return any(SEVERITIES.index(finding.severity) <= worst for finding in report.findings)
+
+
+def _exit_code(report, exit_zero: bool, *, would_change: bool = False, fail_on: str = "warning") -> int:
     if any(error.fatal for error in report.errors):
         return EXIT_ERROR
     if exit_zero:
         return EXIT_CLEAN
-    if report.findings or report.errors or would_change:
+    if _failing(report, fail_on) or report.errors or would_change:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _emit(report, rules, output_format: str, output_file: Optional[Path], no_color: bool, silent: bool,
+          **options) -> None:
+    """Print the report (not with ``silent``); with ``output_file`` write it there in ``output_format``
+    and print it as text."""
+    from .reporters import RenderOptions, renderer
+
+    if output_file is not None:
+        text = renderer(output_format)(report, rules, RenderOptions(color=False, **options))
+        from .textio import atomic_write
+
+        try:
+            atomic_write(output_file, text.encode("utf-8", "backslashreplace"))
+        except OSError as exc:
+            raise _fail(f"{output_file}: cannot write the report: {exc.strerror or exc}") from None
+        output_format = "text"
+    if silent:
+        return
+    color = output_format == "text" and _use_color(no_color)
+    _write(renderer(output_format)(report, rules, RenderOptions(color=color, **options)), color)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -381,13 +416,6 @@ def _exit_code(report, exit_zero: bool, *, would_change: bool = False) -> int:
                       help="Show the version and exit.")
 def main() -> None:
     """Find and fix what breaks Django/Channels projects when asgiref moves."""
-
-
-def _render(run: "_Run", report, options, output_format: str, color: bool, silent: bool) -> None:
-    from .reporters import renderer
-
-    if not silent:
-        _write(renderer(output_format)(report, run.rules, options), color)
 
 
 def _warn_nothing_checked(run: "_Run", report, output_format: str, silent: bool) -> None:
@@ -400,16 +428,14 @@ def _warn_nothing_checked(run: "_Run", report, output_format: str, silent: bool)
 @main.command(short_help="Report the findings in PATHS (default: the current directory).")
 @_common_options
 @_guarded
-def check(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
-          target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
+def check(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
+          config_file, target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
           quiet, silent, verbose, no_color):
     """Report the findings in PATHS (default: the current directory).
 
     Named files (as pre-commit passes them) are judged with the project around them:
     the findings that concern them are reported.
     """
-    from .reporters import RenderOptions
-
     run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude, extend_exclude,
                force_exclude, respect_gitignore, stdin_filename, verbose)
     overrides = run.overrides()
@@ -420,11 +446,10 @@ def check(paths, output_format, select, extend_select, ignore, exit_zero, statis
     finally:
         stop()
     run.report_discovery(engine, report)
-    color = output_format == "text" and _use_color(no_color)
-    options = RenderOptions(color=color, quiet=quiet, statistics=statistics, mode="check")
     _warn_nothing_checked(run, report, output_format, silent)
-    _render(run, report, options, output_format, color, silent)
-    sys.exit(_exit_code(report, exit_zero))
+    _emit(report, run.rules, output_format, output_file, no_color, silent, quiet=quiet, statistics=statistics,
+          mode="check")
+    sys.exit(_exit_code(report, exit_zero, fail_on=fail_on))
 
 
 @main.command(short_help="Apply the safe fixes in PATHS in place, then report what remains.")
@@ -433,8 +458,8 @@ def check(paths, output_format, select, extend_select, ignore, exit_zero, statis
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply the fixes marked unsafe.")
 @click.option("--show-fixes", is_flag=True, help="List the fixes applied, per file and rule.")
 @_guarded
-def fix(paths, output_format, select, extend_select, ignore, exit_zero, statistics, config_file,
-        target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
+def fix(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
+        config_file, target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
         quiet, silent, verbose, no_color, diff, unsafe_fixes, show_fixes):
     """Apply the safe fixes in PATHS in place, then report what remains.
 
@@ -442,6 +467,8 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
     """
     from .reporters import RenderOptions
 
+    if diff and output_file is not None:
+        raise UsageProblem("--output-file does not apply to --diff (the diff is written to standard output)")
     run = _Run(paths, config_file, select, extend_select, ignore, target_asgiref, exclude, extend_exclude,
                force_exclude, respect_gitignore, stdin_filename, verbose)
     overrides = run.overrides()
@@ -464,7 +491,7 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
 
             options = RenderOptions(quiet=quiet, statistics=statistics, mode="fix", unsafe_fixes=unsafe_fixes)
             click.echo(renderer("text")(report, run.rules, options), err=True, nl=False)
-        sys.exit(_exit_code(report, exit_zero))
+        sys.exit(_exit_code(report, exit_zero, fail_on=fail_on))
     _warn_nothing_checked(run, report, output_format, silent)
     if diff:
         from .reporters import printable
@@ -475,13 +502,12 @@ def fix(paths, output_format, select, extend_select, ignore, exit_zero, statisti
             click.echo(f"asgifix: error: {printable(str(error))}", err=True)
         would_change = bool(outcome.changed)
         sys.exit(EXIT_ERROR if any(e.fatal for e in report.errors) else
-                 (EXIT_FINDINGS if (would_change or report.findings) and not exit_zero else EXIT_CLEAN))
-    color = output_format == "text" and _use_color(no_color)
+                 (EXIT_FINDINGS if (would_change or _failing(report, fail_on)) and not exit_zero else EXIT_CLEAN))
     if show_fixes and output_format == "text" and not silent:
         _write(_applied_fixes(engine, outcome, run.rules), False)
-    options = RenderOptions(color=color, quiet=quiet, statistics=statistics, mode="fix", unsafe_fixes=unsafe_fixes)
-    _render(run, report, options, output_format, color, silent)
-    sys.exit(_exit_code(report, exit_zero))
+    _emit(report, run.rules, output_format, output_file, no_color, silent, quiet=quiet, statistics=statistics,
+          mode="fix", unsafe_fixes=unsafe_fixes)
+    sys.exit(_exit_code(report, exit_zero, fail_on=fail_on))
 
 
 @main.command(short_help="Move the whole ASGI stack to one asgiref release.")

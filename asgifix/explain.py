@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from ._paths import rule_doc_url
 from .catalogue import Rule
+
+FIX_AVAILABILITY_NOTE = "(when the intent is evident)"
 
 _FIX_TEXT = {
     "safe": "safe: `asgifix fix` applies it",
@@ -22,8 +25,9 @@ def render_rule(rule: Rule) -> str:
         rule.summary + ".",
         "",
         f"Category: {rule.category}. Severity: {rule.severity}. "
-        f"Fix: {_FIX_TEXT[rule.fix_safety]}" + (" (when the intent is evident)" if rule.fix_availability == "sometimes" else "") + ".",
+        f"Fix: {_FIX_TEXT[rule.fix_safety]}" + (f" {FIX_AVAILABILITY_NOTE}" if rule.fix_availability == "sometimes" else "") + ".",
         f"Checks: {', '.join(rule.file_kinds)} files.",
+        f"Documentation: {rule_doc_url(rule.code)}",
         "",
         rule.explanation,
         "",

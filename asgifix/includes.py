@@ -50,13 +50,18 @@ class IncludeRequest:
     constraint: bool  # -c (versions only) rather than -r
 
 
+def _short(target: str) -> str:
+    return target if len(target) <= 60 else target[:59] + "…"
+
+
 @dataclass(frozen=True)
 class IncludeProblem:
     path: str  # display path of the file holding the include
     span: "Span"
     kind: str  # missing, not-a-file, url, outside, cycle, missing-group
     target: str
-    detail: str  # one sentence saying what is wrong
+    detail: str  # one short sentence saying what is wrong
+    note: str = ""  # the details behind it (the finding's note)
 
 
 @dataclass
@@ -159,21 +164,22 @@ def follow_includes(results: list["FileResult"], roots: list[str],
             if _URL.match(target) and not re.match(r"^[A-Za-z]:[\\/]", target):
                 outcome.problems.append(IncludeProblem(
                     request.path, request.span, "url", target,
-                    f"includes the URL {target}: pip downloads it at install time, so installs depend on "
-                    f"that server and asgifix cannot check what it declares"))
+                    f"includes the URL {_short(target)}: every install depends on that server",
+                    "pip downloads it at install time, and asgifix cannot check what it declares"))
                 continue
             resolved = os.path.normpath(os.path.join(os.path.dirname(str(result.source.path)), target))
             real = os.path.realpath(resolved)
             if not any(_inside(real, root) for root in roots):
                 outcome.problems.append(IncludeProblem(
                     request.path, request.span, "outside", target,
-                    f"includes {target}, which is outside the checked project; asgifix reads only the "
-                    f"paths it is given, so that file is not checked"))
+                    f"includes {_short(target)}, which is outside the checked project",
+                    "asgifix reads only the paths it is given, so that file is not checked"))
                 continue
             if not os.path.exists(resolved):
                 outcome.problems.append(IncludeProblem(
                     request.path, request.span, "missing", target,
-                    f"includes {target}, which does not exist (pip: Could not open requirements file)"))
+                    f"includes {_short(target)}, which does not exist: pip stops installing",
+                    "pip says: Could not open requirements file"))
                 continue
             if not os.path.isfile(resolved):
                 outcome.problems.append(IncludeProblem(
@@ -224,8 +230,9 @@ def _cycles(edges: dict[str, list[tuple[str, "IncludeRequest"]]], order: list[st
                         chain = [os.path.basename(m) for m in stack[stack.index(target):]] + [os.path.basename(target)]
                         problems.append(IncludeProblem(
                             request.path, request.span, "cycle", request.target,
-                            f"includes {request.target}, which leads back here ({' -> '.join(chain)}): "
-                            f"pip 23 and older recurse until they crash, newer pips refuse the file"))
+                            f"includes {_short(request.target)}, which leads back here: pip cannot install it",
+                            f"{' -> '.join(chain)}: pip 23 and older recurse until they crash, newer pips "
+                            f"refuse the file"))
                 elif state.get(target) is None:
                     state[target] = 1
                     stack.append(target)

@@ -70,6 +70,9 @@ class Finding:
     source_line: Optional[str] = field(default=None, compare=False)
     # The install sets (by name) the finding holds in, when the project has several.
     environments: tuple[str, ...] = ()
+    # The details behind the message (the disagreeing pins, the releases, the evidence), one per
+    # entry: the message stays one short sentence; reporters show these as notes or JSON fields.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def line(self) -> int:
@@ -92,6 +95,7 @@ class Finding:
             "fix": self.fix.to_json() if self.fix else None,
             "hint": self.hint,
             "environments": list(self.environments),
+            "notes": list(self.notes),
         }
 
 

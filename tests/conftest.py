@@ -84,3 +84,13 @@ def tree(tmp_path):
         return write_tree(tmp_path, files)
 
     return build
+
+
+def told(finding) -> str:
+    """Everything a finding tells the reader: the one-sentence message, its notes and its hint
+    (a Finding or its JSON form). Details live in the notes and the hint since messages are short."""
+    if isinstance(finding, dict):
+        message, notes, hint = finding["message"], finding.get("notes", []), finding.get("hint")
+    else:
+        message, notes, hint = finding.message, finding.notes, finding.hint
+    return " | ".join([message, *notes, *([hint] if hint else [])])

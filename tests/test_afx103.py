@@ -9,7 +9,7 @@ from asgifix.catalogue import load_catalogue, select_rules
 from asgifix.config import Settings
 from asgifix.engine import Engine
 
-from .conftest import write_tree
+from .conftest import told, write_tree
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +93,7 @@ def test_reported_once_at_the_first_use_and_noqa_on_that_line(tree):
                  "c.py": "from channels import layers\n", "requirements.txt": "Django\n"})
     (finding,) = _findings(root)
     assert finding.path.endswith("b.py") and (finding.line, finding.span.column) == (2, 1)
-    assert "1 more place" in finding.message
+    assert "1 more place" in told(finding)
 
 
 def test_a_declared_predecessor_leaves_the_fix_to_afx102(tree):
@@ -182,7 +182,7 @@ def test_daphne_run_as_the_server(tree, name, content):
     root = tree({"requirements.txt": "Django==4.2.7\nchannels==4.0.0\n", name: content})
     [finding] = _findings(root)
     assert finding.path.endswith(name)
-    assert "run as the server: `daphne " in finding.message and "daphne: command not found" in finding.message
+    assert "run as the server: `daphne " in told(finding) and "daphne: command not found" in told(finding)
     assert finding.source_line is not None and "daphne" in finding.source_line[finding.span.column - 1:]
     assert finding.fix is not None and finding.fix.edits[0].content.strip().startswith("daphne==")
 

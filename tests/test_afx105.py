@@ -21,9 +21,9 @@ def test_django_channels_next_to_channels_is_reported_where_it_is_declared(tree)
     })
     # the code imports Channels' module, so the package to remove is django-channels (line 1)
     assert finding.line == 1 and finding.path.endswith("requirements.txt")
-    assert "`django-channels==0.7.0` and `channels==4.0.0` both install the top-level package `channels`" in finding.message
-    assert "No module named 'channels.generic.websocket'" in finding.hint
-    assert "chat/consumers.py:1" in finding.hint
+    assert "`django-channels==0.7.0` and `channels==4.0.0` both install `channels/`" in finding.message
+    assert "No module named 'channels.generic.websocket'" in finding.notes[0]
+    assert "chat/consumers.py:1" in finding.notes[0]
     assert "pip uninstall -y django-channels channels && pip install channels" in finding.hint
     assert finding.fix is None
 
@@ -31,7 +31,7 @@ def test_django_channels_next_to_channels_is_reported_where_it_is_declared(tree)
 def test_clash_without_code_is_reported_once_at_the_later_declaration(tree):
     (finding,) = _findings(tree, {"requirements.txt": "channels>=4\ndjango-channels\n"})
     assert finding.line == 2
-    assert "whichever pip installs last overwrites the other's files" in finding.message
+    assert "the one installed last overwrites the other" in finding.message
 
 
 def test_django_channels_alone_where_code_uses_channels(tree):
@@ -40,8 +40,8 @@ def test_django_channels_alone_where_code_uses_channels(tree):
         "chat/layers.py": "from channels.layers import get_channel_layer\n",
     })
     assert finding.path.endswith("pyproject.toml")
-    assert "installs its own top-level `channels` package, not the one from channels" in finding.message
-    assert "`import channels.layers` (" in finding.message and "chat/layers.py:1) fails" in finding.message
+    assert "installs its own `channels` package, not the one from channels" in finding.message
+    assert "`import channels.layers` at " in finding.notes[0] and "chat/layers.py:1 fails" in finding.notes[0]
     assert "declare channels instead" in finding.hint
 
 

@@ -62,7 +62,7 @@ def test_old_django_not_reported(tree):
 def test_django_not_declared_is_a_warning(tree):
     found = _findings(tree, {"requirements.txt": "requests\n", "app/views.py": VIEW})
     assert found and {f.severity for f in found} == {"warning"}
-    assert all("3.0 and later" in f.message for f in found)
+    assert all("3.0 and later" in " ".join(f.notes) for f in found)
 
 
 def test_correct_code_not_reported(tree):

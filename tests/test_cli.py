@@ -76,8 +76,10 @@ def test_json_contract(tree):
         },
         "hint": "Rewrite as `asgiref==3.5.2`",
         "environments": [],
+        "notes": finding["notes"],
     }
     assert "asgiref 3.5.2" in finding["message"]
+    assert all(isinstance(note, str) and note for note in finding["notes"])
 
 
 def test_sarif_output(tree):

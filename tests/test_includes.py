@@ -17,7 +17,9 @@ def _run(root, codes=("AFX101", "AFX104"), paths=None):
 
 
 def _afx104(report):
-    return [(f.path.rsplit("/", 1)[-1], f.line, f.span.column, f.message) for f in report.findings if f.code == "AFX104"]
+    """(file name, line, column, message and notes) of each AFX104 finding."""
+    return [(f.path.rsplit("/", 1)[-1], f.line, f.span.column, " | ".join((f.message, *f.notes)))
+            for f in report.findings if f.code == "AFX104"]
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +74,8 @@ def test_missing_url_outside_and_directory_includes(tmp_path):
     kinds = [(line, message.split(",")[0]) for _, line, _, message in _afx104(report)]
     assert kinds == [
         (1, "Includes missing.txt"),
-        (2, "Includes the URL https://example.invalid/base.txt: pip downloads it at install time"),
+        (2, "Includes the URL https://example.invalid/base.txt: every install depends on that server | pip downloads "
+            "it at install time"),
         (3, "Includes ../shared.txt"),
         (4, "Includes sub"),
     ]

@@ -111,8 +111,8 @@ def test_afx101_reports_exactly_what_todays_pip_or_a_pip_in_use_rejects():
 
 def test_a_line_only_older_pips_reject_says_which():
     findings = _afx101("asgiref==3.5.2,")
-    assert [f.message for f in findings] == [
-        "Trailing comma in `asgiref==3.5.2,`: pip 24.0 and older reject this line; pip 24.1 and newer accept it"]
+    assert [f.message for f in findings] == ["Trailing comma in `asgiref==3.5.2,`: pip 24.0 and older reject this line"]
+    assert findings[0].notes == ("pip 24.1 and newer accept it",)
     assert findings[0].fix is not None and findings[0].fix.edits[0].content == "asgiref==3.5.2"
     (ephem,) = _afx101("ephem>=4.0.0.2<4.0.1.0")
     assert ephem.message.startswith("Invalid requirement `ephem>=4.0.0.2<4.0.1.0`: pip 24.1 and newer reject this line")

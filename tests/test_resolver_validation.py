@@ -19,6 +19,8 @@ import pytest
 from asgifix import knowledge
 from asgifix.resolver import Constraint, Problem
 
+from .conftest import told
+
 
 def _solve(asgiref: str):
     return Problem([Constraint("django", "==4.2.7"), Constraint("asgiref", asgiref)], python_version="3.12").solve()
@@ -107,7 +109,7 @@ def test_afx301_leaves_a_channels1_project_alone(tree):
     assert engine.run([str(root)])[0].findings == []
     root = tree({"requirements.txt": "Django==1.11.29\nchannels==1.1.8\nasgiref==3.2.10\n"})
     (finding,) = engine.run([str(root)])[0].findings
-    assert finding.line == 3 and "channels 1.1.8 requires asgiref~=1.1" in finding.message
+    assert finding.line == 3 and "channels 1.1.8 requires asgiref~=1.1" in told(finding)
 
 
 def test_afx301_names_the_mover_when_an_unrecorded_range_conflicts(tree):

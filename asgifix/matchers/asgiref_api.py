@@ -94,11 +94,11 @@ class AsgirefNameMatcher(_AsgirefMatcher):
                     verdicts[shape] = self._judge(reference, scope, successors)
                 verdict = verdicts[shape]
                 if verdict is not None:
-                    severity, message, hint = verdict
-                    yield Finding(self.rule.code, severity, message, path, _span(reference), None, hint)
+                    severity, message, hint, notes = verdict
+                    yield Finding(self.rule.code, severity, message, path, _span(reference), None, hint, notes=notes)
 
-    def _judge(self, reference: Reference, scope: AsgirefScope, successors: dict) -> Optional[tuple[str, str, str]]:
-        """``(severity, message, hint)`` when the reference names something the allowed releases lack."""
+    def _judge(self, reference: Reference, scope: AsgirefScope, successors: dict) -> Optional[tuple]:
+        """``(severity, message, hint, notes)`` when the reference names something the allowed releases lack."""
         module, rest = split_dotted(reference.dotted)
         releases = knowledge.asgiref_releases()
         if module is None:
@@ -131,15 +131,18 @@ class AsgirefNameMatcher(_AsgirefMatcher):
         first, last = present[0], present[-1]
         index = {release: position for position, release in enumerate(releases)}
         successor = successors.get(label) or successors.get(module)
+        notes = [scope.reason]
         if all(index.get(v, -1) > index[last] for v in missing):
             removed_in = releases[index[last] + 1] if index[last] + 1 < len(releases) else "a later release"
-            if deprecation:
-                message = (f"`{label}` was deprecated in asgiref {deprecation['deprecated']} and removed in "
-                           f"{removed_in} (last importable in {last}), and {scope.reason}")
+            if everywhere:
+                message = f"`{label}` is gone since asgiref {removed_in}: the import fails on the project's asgiref"
             else:
-                message = f"`{label}` was removed in asgiref {removed_in} (last shipped in {last}), and {scope.reason}"
-            if not everywhere:
-                message += f", which allows {span_text(missing)} without it"
+                message = f"`{label}` is gone since asgiref {removed_in}: the import fails on some allowed releases"
+                notes.append(f"the pins allow {span_text(missing)} without it")
+            if deprecation:
+                notes.append(f"deprecated in asgiref {deprecation['deprecated']}, last importable in {last}")
+            else:
+                notes.append(f"last shipped in asgiref {last}")
             hint = successor or f"pin asgiref<={last}, or stop using `{label}`"
             if deprecation and deprecation.get("replacement"):
                 new_module, _, new_name = deprecation["replacement"].partition(":")
@@ -148,26 +151,28 @@ class AsgirefNameMatcher(_AsgirefMatcher):
         elif all(index.get(v, len(releases)) < index[first] for v in missing):
             too_old = scope.pins_without(set(present)) if scope.disagree else []
             if too_old:
-                message = (f"`{label}` was added in asgiref {first}; {', '.join(too_old)} "
-                           f"{'is' if len(too_old) == 1 else 'are'} too old (and the project's asgiref pins "
-                           f"disagree with each other)")
+                message = f"`{label}` was added in asgiref {first}: the import fails on an older asgiref pin"
+                notes = [f"{', '.join(too_old)} {'is' if len(too_old) == 1 else 'are'} too old",
+                         "the project's asgiref pins disagree with each other"]
                 everywhere = True  # installing from that pin fails
             elif everywhere:
-                message = f"`{label}` was added in asgiref {first}; {scope.reason}, which is too old"
+                message = f"`{label}` was added in asgiref {first}: the import fails on the project's older asgiref"
             else:
-                message = (f"`{label}` was added in asgiref {first}, but {scope.reason}, "
-                           f"which also allows the older {span_text(missing)}")
+                message = f"`{label}` was added in asgiref {first}: the import fails on older releases the pins allow"
+                notes.append(f"the pins also allow the older {span_text(missing)}")
             hint = f"require asgiref>={first}"
         else:
-            message = (f"`{label}` exists only in asgiref {_runs(present, releases)}; "
-                       f"{scope.reason}, which allows {span_text(missing)} without it")
+            message = f"`{label}` is missing from some asgiref releases the pins allow: the import fails there"
+            notes += [f"only asgiref {_runs(present, releases)} have it",
+                      f"the pins allow {span_text(missing)} without it"]
             hint = successor or f"pin asgiref to a release that has `{label}`"
         if reference.guarded:
-            message += " (imported under try/except ImportError, so the code has a fallback)"
-        return self._verdict(reference, message, hint, everywhere)
+            notes.append("imported under try/except ImportError, so the code has a fallback")
+        return self._verdict(reference, message, hint, everywhere, tuple(notes))
 
-    def _verdict(self, reference: Reference, message: str, hint: str, everywhere: bool) -> tuple[str, str, str]:
-        return self._severity(reference.guarded, everywhere), message, hint
+    def _verdict(self, reference: Reference, message: str, hint: str, everywhere: bool,
+                 notes: tuple[str, ...] = ()) -> tuple:
+        return self._severity(reference.guarded, everywhere), message, hint, notes
 
 
 class AsgirefSignatureMatcher(_AsgirefMatcher):
@@ -190,9 +195,9 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 judged = verdicts.get(shape)
                 if judged is None:
                     judged = verdicts[shape] = self._judge(call, scope, pinned, releases)
-                for severity, message, hint, recipe in judged:
+                for severity, message, hint, recipe, notes in judged:
                     fix = _call_fix(project.documents.get(path), call, recipe) if recipe else None
-                    yield Finding(self.rule.code, severity, message, path, _span(call), fix, hint)
+                    yield Finding(self.rule.code, severity, message, path, _span(call), fix, hint, notes=notes)
 
     def _judge(self, call: Call, scope, pinned, releases) -> list[tuple[str, str, str, Optional[tuple]]]:
         """``(severity, message, hint, recipe)`` for each problem of a call of this shape; the recipe says
@@ -236,11 +241,12 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
             return
         everywhere = len(failing) == len(scope.versions)
         how = "by default" if given is None else "given"
-        message = (f"`{qualname}(...)` with `executor=` and thread_sensitive=True ({how}): asgiref "
-                   f"{_runs(failing, releases)} raise TypeError; {scope.reason}")
+        message = (f"`{qualname}(...)` with `executor=` and thread_sensitive=True {how}: TypeError on asgiref "
+                   f"{_runs(failing, releases)}")
         recipe = ("explicit", "thread_sensitive", "False") if given is None and not call.decorator else None
         yield (self._severity(False, everywhere), message,
-               "pass thread_sensitive=False with executor= (the executor runs the function)", recipe)
+               "pass thread_sensitive=False with executor= (the executor runs the function)", recipe,
+               (scope.reason,))
 
     def _rejects(self, call: Call, params) -> Optional[str]:
         """Why a release with ``params`` rejects the call, or None."""
@@ -278,8 +284,8 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                          if (p := knowledge.signature_in(module, qualname, v)) is not None
                          and self._rejects(call, p) is None]
             where = f"accepted in asgiref {_runs(accepting, releases)}" if accepting else "accepted by no release"
-            message = (f"`{qualname}(...)` with {reason}: asgiref {_runs(versions, releases)} reject it "
-                       f"(TypeError); {where}; {scope.reason}")
+            message = f"`{qualname}(...)` with {reason}: TypeError on asgiref {_runs(versions, releases)}"
+            notes = (where, scope.reason)
             newer = accepting and releases.index(accepting[0]) > releases.index(versions[-1])
             if newer:
                 hint = f"require asgiref>={accepting[0]}"
@@ -292,7 +298,7 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
             recipe = None
             if "positional" in reason and accepting and not newer:
                 recipe = self._keyword_recipe(call, module, qualname, scope, accepting[-1])
-            yield self._severity(False, everywhere), message, hint, recipe
+            yield self._severity(False, everywhere), message, hint, recipe, notes
 
     @staticmethod
     def _keyword_recipe(call, module, qualname, scope, accepting: str) -> Optional[tuple]:
@@ -346,16 +352,18 @@ class AsgirefSignatureMatcher(_AsgirefMatcher):
                 continue
             described = "; ".join(f"{default} in asgiref {_runs(versions, releases)}"
                                   for default, versions in defaults.items())
-            context = f"moving from {pinned.describe()} to {scope.describe()}" if scope.target else scope.reason
-            message = (f"`{qualname}(...)` relies on the default of `{param.name}`, which changed: "
-                       f"{described} ({context})")
+            context = (f"the pins allow {pinned.describe()}, and the target is {scope.describe()}"
+                       if scope.target else scope.reason)
+            message = (f"`{qualname}(...)` relies on the default of `{param.name}`, which differs between the "
+                       f"asgiref releases in play")
+            notes = (f"the default is {described}", context)
             hint = f"pass {param.name}= explicitly to keep one behaviour"
             # The fix writes the default of the newest release in play: the code then behaves under every
             # release in play as it will after the upgrade (thread_sensitive=True is what ORM code needs;
             # the old parallel behaviour is right only for code that touches no database, a human call).
             kept = next((d for d, versions in defaults.items() if in_play[-1] in versions), None)
             recipe = ("explicit", param.name, kept) if kept is not None and not call.decorator else None
-            yield "warning", message, hint, recipe
+            yield "warning", message, hint, recipe, notes
 
 
 def _call_fix(document, call: Call, recipe: tuple) -> Optional[Fix]:

@@ -29,4 +29,5 @@ class BrokenInclude(ProjectMatcher):
                 problem.span,
                 None,
                 _HINTS.get(problem.kind),
+                notes=(problem.note,) if problem.note else (),
             )

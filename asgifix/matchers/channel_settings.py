@@ -193,9 +193,9 @@ class ChannelLayerSettings(ProjectMatcher):
                 yield from self._hosts(project, document, facts.path, layer)
                 yield from self._keys(project, document, facts.path, layer)
 
-    def _finding(self, document, path, spot: Spot, message, hint, fix=None, severity=None) -> Finding:
+    def _finding(self, document, path, spot: Spot, message, hint, fix=None, severity=None, notes=()) -> Finding:
         return Finding(self.rule.code, severity or self.rule.severity, message, path,
-                       document.span(spot.start, spot.end), fix, hint)
+                       document.span(spot.start, spot.end), fix, hint, notes=tuple(notes))
 
     def _edit(self, document, start, end, content) -> Edit:
         return Edit(document.display, document.span(start, end), content)
@@ -209,8 +209,8 @@ class ChannelLayerSettings(ProjectMatcher):
             if not project.allowed_versions(package) and catalogue.all_from(project.allowed_versions("channels"),
                                                                             "2.0.0"):
                 yield self._finding(document, path, layer.backend,
-                                    f"CHANNEL_LAYERS[{layer.alias!r}] BACKEND `{layer.backend_value}` is a Channels 1 "
-                                    f"layer that the project does not install", hint)
+                                    f"BACKEND `{layer.backend_value}` is a Channels 1 layer that the project does "
+                                    f"not install", hint, notes=(f"in CHANNEL_LAYERS[{layer.alias!r}]",))
             return
         move = backends.get(layer.backend_value)
         if move is None:
@@ -218,11 +218,13 @@ class ChannelLayerSettings(ProjectMatcher):
         verdict = catalogue.verdict(move, project.allowed_versions)
         if verdict.state == "fine":
             return
-        label = f"CHANNEL_LAYERS[{layer.alias!r}] BACKEND `{layer.backend_value}`"
+        label = f"BACKEND `{layer.backend_value}`"
+        where = (f"in CHANNEL_LAYERS[{layer.alias!r}]",)
         if verdict.state == "straddle":
             yield self._finding(document, path, layer.backend,
                                 f"{label}: the pins allow {move.old_package} releases with and without it",
-                                f"pin one side, then `asgifix fix` sets `{move.new_dotted}`", severity="warning")
+                                f"pin one side, then `asgifix fix` sets `{move.new_dotted}`", severity="warning",
+                                notes=where)
             return
         fix = None
         if verdict.state == "rewrite" and layer.backend_value in layer.backend.text:
@@ -234,7 +236,7 @@ class ChannelLayerSettings(ProjectMatcher):
             hint = (f"install {move.new_package} (AFX102 replaces {move.old_package}), "
                     f"then set it to `{move.new_dotted}`")
         yield self._finding(document, path, layer.backend,
-                            f"{label} cannot be imported by the Channels the pins allow", hint, fix)
+                            f"{label} cannot be imported by the Channels the pins allow", hint, fix, notes=where)
 
     def _routing(self, project, document, path, layer: LayerFacts, value: SettingsFacts,
                  may_add: bool = True) -> Iterator[Finding]:

@@ -119,7 +119,8 @@ class MalformedRequirement(FileMatcher):
                 yield self._rejected_by_older(parsed, entry)
 
     def _finding(self, parsed: RequirementsFile, entry: RequirementEntry, message: str,
-                 repaired: Optional[str], reason: str, whole_line: bool = False) -> Finding:
+                 repaired: Optional[str], reason: str, whole_line: bool = False,
+                 notes: tuple[str, ...] = ()) -> Finding:
         document = parsed.document
         if entry.requirement_text and not whole_line:
             start, end = entry.requirement_span
@@ -141,7 +142,8 @@ class MalformedRequirement(FileMatcher):
             hint = fix.message
         else:
             hint = f"no automatic fix: {reason}"
-        return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint)
+        return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint,
+                       notes=notes)
 
     def _invalid(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
         from ..sources.pip_grammar import describe_versions
@@ -151,16 +153,19 @@ class MalformedRequirement(FileMatcher):
         rejecting = _reported(entry.rejected_by)
         who = ("pip rejects" if not entry.rejected_by or _all_reported(rejecting)
                else f"{describe_versions(entry.rejected_by)} reject")
+        notes = (f"pip says: {pip_says}",)
         if entry.requirement_text and _options_at_fault(entry):
-            message = f"Invalid option in `{_short(entry.logical.text)}`: {who} this line ({pip_says})"
-            return self._finding(parsed, entry, message, None, "correct or remove the option", whole_line=True)
-        message = f"Invalid requirement `{text}`: {who} this line ({pip_says})"
+            message = f"Invalid option in `{_short(entry.logical.text, 40)}`: {who} this line"
+            return self._finding(parsed, entry, message, None, "correct or remove the option", whole_line=True,
+                                 notes=notes)
+        message = f"Invalid requirement `{_short(text, 50)}`: {who} this line"
         if not entry.requirement_text:
-            return self._finding(parsed, entry, message, None, "the line holds options only; fix them by hand")
+            return self._finding(parsed, entry, message, None, "the line holds options only; fix them by hand",
+                                 notes=notes)
         repaired, reason = propose_repair(entry.requirement_text)
         if repaired is not None and not _accepted_by_pip(entry, repaired):
             repaired, reason = None, "the evident rewrite is still rejected by pip"
-        return self._finding(parsed, entry, message, repaired, reason)
+        return self._finding(parsed, entry, message, repaired, reason, notes=notes)
 
     def _rejected_by_older(self, parsed: RequirementsFile, entry: RequirementEntry) -> Finding:
         """Today's pip accepts the line, a pip still in use does not (a trailing comma, a new option)."""
@@ -169,23 +174,25 @@ class MalformedRequirement(FileMatcher):
         older, newer = describe_versions(entry.rejected_by), accepted_versions(entry.rejected_by)
         text = entry.requirement_text.strip() or entry.logical.text
         why = _clean_pip_message(entry.older_error or "")
+        notes = (f"{newer} accept it",) + ((f"{older} say: {why}",) if why else ())
         if re.search(r",\s*(;|$)", entry.requirement_text.split(";")[0] + ";"):
-            message = f"Trailing comma in `{text}`: {older} reject this line; {newer} accept it"
+            message = f"Trailing comma in `{_short(text, 50)}`: {older} reject this line"
+            notes = notes[:1]
         else:
-            message = f"`{text}`: {older} reject this line ({why}); {newer} accept it"
+            message = f"`{_short(text, 50)}`: {older} reject this line"
         if entry.requirement_text and _options_at_fault(entry):
             # the requirement is fine: an option on the line is what the older pips do not know
-            message = f"`{_short(entry.logical.text)}`: {older} reject this line ({why}); {newer} accept it"
+            message = f"`{_short(entry.logical.text, 50)}`: {older} reject this line"
             return self._finding(parsed, entry, message, None,
                                  f"an option on the line is new; remove it or require a newer pip ({newer})",
-                                 whole_line=True)
+                                 whole_line=True, notes=notes)
         if not entry.requirement_text:
             return self._finding(parsed, entry, message, None,
-                                 f"the option is new; remove it or require a newer pip ({newer})")
+                                 f"the option is new; remove it or require a newer pip ({newer})", notes=notes)
         repaired, reason = propose_repair(entry.requirement_text)
         if repaired is not None and not _accepted_by_pip(entry, repaired):
             repaired, reason = None, f"write the requirement in a form every pip accepts ({older} reject it)"
-        return self._finding(parsed, entry, message, repaired, reason)
+        return self._finding(parsed, entry, message, repaired, reason, notes=notes)
 
 
     # -- pyproject.toml, setup.cfg, setup.py, Pipfile --------------------------------------
@@ -198,31 +205,31 @@ class MalformedRequirement(FileMatcher):
                 yield self._declared_invalid(parsed, entry)
             elif entry.syntax == "pep508" and entry.kind == "requirement" and has_trailing_comma(entry.value):
                 repaired, reason = propose_repair(entry.value)
-                message = (
-                    f"Trailing comma in `{entry.value.strip()}` ({_where(entry)}): pip 24.0 and older "
-                    f"and older build tools reject it"
-                )
-                yield self._declared_finding(parsed, entry, message, repaired, reason)
+                message = f"Trailing comma in `{_short(entry.value.strip(), 50)}`: pip 24.0 and older reject it"
+                yield self._declared_finding(parsed, entry, message, repaired, reason,
+                                             (f"in {_where(entry)}", "older build tools reject it too"))
 
     def _declared_invalid(self, parsed, entry) -> Finding:
         from ..sources.constraints import repair_pipfile, repair_poetry
 
         error = (entry.error or "invalid").rstrip(".")
+        notes = (f"in {_where(entry)}", error)
         if entry.syntax == "poetry":
-            message = f"Invalid Poetry constraint `{entry.value}` for {entry.display_name} ({_where(entry)}): {error}"
+            message = f"Invalid Poetry constraint `{_short(entry.value, 40)}` for {entry.display_name}: Poetry rejects it"
             repaired = repair_poetry(entry.value)
             reason = "the constraint's intent is not evident; write it by hand (e.g. \"^1.2\")"
         elif entry.syntax == "pipfile":
-            message = f"Invalid version `{entry.value}` for {entry.display_name} ({_where(entry)}): {error}; pipenv rejects it"
+            message = f"Invalid version `{_short(entry.value, 40)}` for {entry.display_name}: pipenv rejects it"
             repaired = repair_pipfile(entry.value)
             reason = "the version's intent is not evident; write a PEP 440 specifier (e.g. \"==1.2.3\") or \"*\""
         else:
             reader = _READER_OF.get(_kind_of(parsed), "installers reject it")
-            message = f"Invalid requirement `{entry.value}` ({_where(entry)}): {reader} ({error})"
+            message = f"Invalid requirement `{_short(entry.value, 50)}`: {reader}"
             repaired, reason = propose_repair(entry.value)
-        return self._declared_finding(parsed, entry, message, repaired, reason)
+        return self._declared_finding(parsed, entry, message, repaired, reason, notes)
 
-    def _declared_finding(self, parsed, entry, message: str, repaired: Optional[str], reason: str) -> Finding:
+    def _declared_finding(self, parsed, entry, message: str, repaired: Optional[str], reason: str,
+                          notes: tuple[str, ...] = ()) -> Finding:
         from ..sources.declared import value_edit
 
         document = parsed.document
@@ -238,7 +245,8 @@ class MalformedRequirement(FileMatcher):
                 hint = f"rewrite it by hand as `{repaired}` (asgifix cannot rewrite this literal in place)"
         else:
             hint = f"no automatic fix: {reason}"
-        return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint)
+        return Finding(self.rule.code, self.rule.severity, message, document.display, span, fix, hint,
+                       notes=notes)
 
 
 def _accepted_by_pip(entry: RequirementEntry, repaired: str) -> bool:

@@ -310,10 +310,11 @@ class MovedImport(ProjectMatcher):
             moved = [m for m in table.values() if m.old_module == first.module and judge(m).state != "fine"]
             if moved:
                 yield Finding(self.rule.code, "warning",
-                              f"`from {first.module} import *` takes moved names "
-                              f"({', '.join(m.old_name for m in moved)}); star imports are not rewritten",
+                              f"`from {first.module} import *` takes names that moved, and star imports are not "
+                              f"rewritten",
                               path, span, None,
-                              f"import the names explicitly from {', '.join(sorted({m.new_module for m in moved}))}")
+                              f"import the names explicitly from {', '.join(sorted({m.new_module for m in moved}))}",
+                              notes=(f"moved: {', '.join(m.old_name for m in moved)}",))
             return
         renames: dict[str, tuple[str, str]] = {}
         rewritten: list[catalogue.Move] = []
@@ -331,9 +332,10 @@ class MovedImport(ProjectMatcher):
         for move, verdict in straddling:
             since = catalogue.first_release(move.new_package, move.new)
             yield Finding(self.rule.code, "warning",
-                          f"`{move.old_dotted}` moved to `{move.new_module}` in {move.new_package} {since}, and the "
-                          f"pins allow both sides",
-                          path, span, None, f"pin {move.old_package} to one side of the move, then run `asgifix fix`")
+                          f"`{move.old_dotted}` moved in {move.new_package} {since}, and the pins allow both sides "
+                          f"of the move",
+                          path, span, None, f"pin {move.old_package} to one side of the move, then run `asgifix fix`",
+                          notes=(f"its new place is `{move.new_module}`",))
         if not rewritten:
             return
         fix = None
@@ -355,7 +357,8 @@ class MovedImport(ProjectMatcher):
         else:
             last = catalogue.last_release(move.old_package, move.old)
             gone = f"is gone after {move.old_package} {last}" if last else f"is in no {move.old_package} release"
-            message = f"`{move.old_dotted}`{others} {gone}: it is `{move.new_dotted}`"
+            message = f"`{move.old_dotted}`{others} {gone}: the import fails"
             severity = self.rule.severity
         hint = "; ".join(dict.fromkeys(m.note for m in rewritten))
-        yield Finding(self.rule.code, severity, message, path, span, fix, hint)
+        notes = tuple(f"`{m.old_dotted}` is now `{m.new_dotted}`" for m in rewritten)
+        yield Finding(self.rule.code, severity, message, path, span, fix, hint, notes=notes)

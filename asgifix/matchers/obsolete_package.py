@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 
 from .. import sources
 from ..compat import can_agree, choose, project_constraints
+from ._text import short
 from ..model import Edit, Finding, Fix
 from ..project import Declaration, ProjectModel
 from ..sources.declared import canonical_name, styled_name
@@ -263,34 +264,39 @@ class ObsoletePackage(ProjectMatcher):
             yield self._finding(project, declaration, row, constraints, evidence)
 
     # -- one finding ------------------------------------------------------------------
-    def _message(self, declaration: Declaration, row: dict, evidence: Optional[str], spelled: str) -> str:
-        text = describe(declaration)
+    def _message(self, declaration: Declaration, row: dict, evidence: Optional[str],
+                 spelled: str) -> tuple[str, tuple[str, ...]]:
+        """The one-sentence message and the notes that carry the releases and the evidence."""
+        text = short(describe(declaration))
         successor = row.get("successor", "")
+        needs = f"this project needs asgiref 2+ ({evidence})" if evidence else "this project needs asgiref 2+"
         if row.get("generic"):
             package, last, below = row["package"], row["last-release"], row["obsolete-below"]
-            date = f", {row['last-release-date']}" if row.get("last-release-date") else ""
-            gone = f"no asgiref 2+ release satisfies that, and this project needs asgiref 2+ ({evidence})"
+            date = f" ({row['last-release-date']})" if row.get("last-release-date") else ""
+            message = f"`{text}` needs asgiref 1.x, but this project needs asgiref 2+"
             if below:
-                return (f"`{text}` allows only releases of {package} that require asgiref 1.x ({package} {last}"
-                        f"{date} requires {row['requires']}); {gone}; {package} {below} and newer work with it")
-            return (f"`{text}`: every release of {package} requires asgiref 1.x (the last, {last}{date}, requires "
-                    f"{row['requires']}); {gone}; no release of {package} supports asgiref 2+")
+                return message, (f"{package} {last}{date} requires {row['requires']}; {package} {below} and newer "
+                                 f"work with asgiref 2+", needs)
+            return message, (f"every release of {package} requires asgiref 1.x: the last, {last}{date}, requires "
+                             f"{row['requires']}", needs)
         if row.get("obsolete-below"):
-            head = (f"`{text}` allows only {row['what']}: {row['package']} {row['last-release']} "
-                    f"(the last before {row['obsolete-below']}) requires {row['requires']} and {row['breaks']}, "
-                    f"but this project needs asgiref 2+ ({evidence})")
+            message = f"`{text}` allows only {row['what']}, which needs asgiref 1.x, but this project needs asgiref 2+"
+            notes = [f"{row['package']} {row['last-release']} (the last before {row['obsolete-below']}) requires "
+                     f"{row['requires']} and {row['breaks']}", needs]
         elif row.get("last-release"):
-            head = (f"`{text}` is {row['what']}: its last release ({row['last-release']}, "
-                    f"{row['last-release-date']}) requires {row['requires']}, and {row['breaks']}")
+            message = f"`{text}` is {row['what']}: it requires {row['requires']}"
+            notes = [f"its last release is {row['last-release']} ({row['last-release-date']}), and {row['breaks']}"]
         else:
-            head = f"`{text}` is {row['what']}: {row['breaks']}"
+            message = f"`{text}` is {row['what']}: {row['breaks']}"
+            notes = []
         if successor and canonical_name(successor) != declaration.name:
-            tail = f"; replaced by {styled_name(spelled, successor)} ({row['successor-note']}, {row['successor-since']})"
+            notes.append(f"replaced by {styled_name(spelled, successor)}: {row['successor-note']}, "
+                         f"{row['successor-since']}")
         elif successor:
-            tail = f"; {row['successor-note']} ({row['successor-since']}) works with asgiref 2+"
+            notes.append(f"{row['successor-note']} ({row['successor-since']}) works with asgiref 2+")
         else:
-            tail = f"; {row['successor-note']}"
-        return head + tail
+            notes.append(row["successor-note"])
+        return message, tuple(notes)
 
     def _finding(self, project: ProjectModel, declaration: Declaration, row: dict,
                  constraints: dict, evidence: Optional[str]) -> Finding:
@@ -299,7 +305,7 @@ class ObsoletePackage(ProjectMatcher):
         entry = sources.entry_for(declaration.source_kind, document, declaration.start, declaration.end) \
             if document is not None else None
         spelled = entry.display_name if entry is not None and entry.display_name else declaration.name
-        message = self._message(declaration, row, evidence, spelled)
+        message, notes = self._message(declaration, row, evidence, spelled)
         start = entry.key_start if entry is not None and entry.key_start is not None else declaration.start
         span = document.span(start, declaration.end) if document is not None else _line_span(declaration)
         hint: Optional[str]
@@ -318,7 +324,7 @@ class ObsoletePackage(ProjectMatcher):
             fix, hint = self._fix(document, entry, declaration, row, successor, release, relaxed, places)
         if fix is None and places:
             hint += f"; code to change with it: {_listed(places)}"
-        return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint)
+        return Finding(self.rule.code, self.rule.severity, message, declaration.path, span, fix, hint, notes=notes)
 
     def _fix(self, document, entry, declaration: Declaration, row: dict, successor: str,
              release, relaxed: list[str], places: list[str]) -> tuple[Optional[Fix], str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+from ._text import short
 from ..model import Finding, Span
 from ..project import Declaration, ProjectModel
 from . import ProjectMatcher
@@ -135,20 +136,22 @@ class PackageOverwritesModule(ProjectMatcher):
             others = [n for n in names if n != name]
             other = others[0]
             declaration = chosen[name]
-            message = (f"`{_describe(declaration)}` and `{_describe(chosen[other])}` both install the top-level "
-                       f"package `{module}`: whichever pip installs last overwrites the other's files")
+            message = (f"`{short(_describe(declaration), 30)}` and `{short(_describe(chosen[other]), 30)}` both "
+                       f"install `{module}/`: the one installed last overwrites the other")
+            notes: tuple[str, ...] = ()
             if name in broken:
                 dotted, path, line = broken[name]
-                hint = (f"{name} is a different project with its own `{module}/`; installed after {other} it "
-                        f"replaces it, and `import {dotted}` ({path}:{line}) fails with \"No module named "
-                        f"'{dotted}'\": remove {name}, then reinstall {other} "
-                        f"(pip uninstall -y {name} {other} && pip install {other})")
+                notes = (f"{name} is a different project with its own `{module}/`; installed after {other} it "
+                         f"replaces it, and `import {dotted}` at {path}:{line} fails with \"No module named "
+                         f"'{dotted}'\"",)
+                hint = (f"remove {name}, then reinstall {other}: "
+                        f"pip uninstall -y {name} {other} && pip install {other}")
             else:
                 hint = (f"keep only the one the code means: uninstalling either also deletes the shared "
                         f"`{module}/` files, so reinstall the one you keep "
                         f"(pip uninstall -y {' '.join(names)} && pip install <the one you keep>)")
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                          _span(project, declaration), None, hint)
+                          _span(project, declaration), None, hint, notes=notes)
 
     def _alone(self, project, knowledge, module, name, chosen, allowed, imports) -> Optional[Finding]:
         """``name`` alone installs ``module``, but the code imports modules of another package's ``module``."""
@@ -162,9 +165,10 @@ class PackageOverwritesModule(ProjectMatcher):
             return None
         owner = owners[0]
         declaration = chosen[name]
-        message = (f"`{_describe(declaration)}` installs its own top-level `{module}` package, not the one from {owner}: "
-                   f"`import {dotted}` ({path}:{line}) fails with \"No module named '{dotted}'\"")
+        message = (f"`{short(_describe(declaration), 30)}` installs its own `{module}` package, not the one from {owner}: "
+                   f"`import {short(dotted, 30)}` fails")
+        notes = (f"`import {dotted}` at {path}:{line} fails with \"No module named '{dotted}'\"",)
         hint = (f"{name} is a different project from {owner}; declare {owner} instead, and if both were "
                 f"installed, reinstall it (pip uninstall -y {name} {owner} && pip install {owner})")
         return Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                       _span(project, declaration), None, hint)
+                       _span(project, declaration), None, hint, notes=notes)

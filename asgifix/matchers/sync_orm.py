@@ -32,6 +32,7 @@ import ast
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
+from ._text import short
 from ..model import Finding, Span
 from ..project import ProjectModel
 from . import FileFacts, ProjectMatcher
@@ -329,7 +330,7 @@ class SyncOrmInCoroutine(ProjectMatcher):
             everywhere = len(failing) == len(versions)
             severity = self.rule.severity if everywhere else "warning"
             raising = "Django raises" if everywhere else \
-                f"Django 3.0+ raises (the set allows {versions[0]} to {versions[-1]})"
+                f"Django 3.0+ raises, and the set allows {versions[0]} to {versions[-1]}"
             since_query = all(v >= Version(QUERYSET_ASYNC_SINCE) for v in versions)
             since_instance = all(v >= Version(INSTANCE_ASYNC_SINCE) for v in versions)
         for fact in facts:
@@ -337,24 +338,24 @@ class SyncOrmInCoroutine(ProjectMatcher):
             for site in fact.value:
                 message, hint = self._describe(site, raising, since_query, since_instance)
                 span = Span(0, 0, site.line, site.column, site.end_line, site.end_column)
-                yield Finding(self.rule.code, severity, message, fact.path, span, None, hint)
+                yield Finding(self.rule.code, severity, message, fact.path, span, None, hint,
+                              notes=(f"{raising} SynchronousOnlyOperation in a coroutine",))
 
     @staticmethod
     def _describe(site: OrmSite, raising: str, since_query: bool, since_instance: bool) -> tuple[str, str]:
         wrap = f"run the ORM code in a function through `await {site.wrapper}(f)()`"
         if site.kind == "query":
-            message = f"`{site.text}` queries the database in `async def`: {raising} SynchronousOnlyOperation"
+            message = f"`{_short(site.text)}` queries the database in `async def`: SynchronousOnlyOperation"
             hint = f"`{site.async_form}` (Django 4.1+)" if since_query and site.async_form else wrap
         elif site.kind == "instance":
-            message = f"`{site.text}` writes to the database in `async def`: {raising} SynchronousOnlyOperation"
+            message = f"`{_short(site.text)}` writes to the database in `async def`: SynchronousOnlyOperation"
             hint = f"`{site.async_form}` (Django 4.2+)" if since_instance and site.async_form else wrap
         elif site.method in ("for", "index"):
             how = "iterating" if site.method == "for" else "indexing"
-            message = f"{how} the QuerySet `{site.text}` in `async def` queries the database: " \
-                      f"{raising} SynchronousOnlyOperation"
+            message = f"{how} `{short(site.text, 40)}` queries the database in `async def`: SynchronousOnlyOperation"
             hint = "use `async for` (Django 4.1+)" if since_query and site.method == "for" else wrap
         else:
-            message = f"`{site.text}` evaluates a QuerySet in `async def`: {raising} SynchronousOnlyOperation"
+            message = f"`{_short(site.text)}` evaluates a QuerySet in `async def`: SynchronousOnlyOperation"
             hint = f"`{site.async_form}` (Django 4.1+)" if since_query and site.async_form else wrap
         return message, hint
 

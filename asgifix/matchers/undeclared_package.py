@@ -216,8 +216,8 @@ class UndeclaredPackage(ProjectMatcher):
         more = f" (and {len(uses) - 1} more place{'s' if len(uses) > 2 else ''})" if len(uses) > 1 else ""
         failure = (f"{use.text.split()[0]}: command not found" if use.how == "run as the server"
                    else f"No module named '{package.replace('-', '_')}'")
-        message = (f"`{package}` is used ({use.how}: `{use.text}`){more} but no dependency file of the "
-                   f"project declares it: a fresh install fails with \"{failure}\"")
+        message = f"`{package}` is used but declared nowhere: a fresh install fails with \"{failure}\""
+        notes = (f"{use.how}: `{use.text}`{more}", "no dependency file of the project declares it")
         predecessor = next((d for d in project.declarations if not d.locked and d.name in
                             {canonical_name(p) for p in row.get("predecessors", [])}), None)
         if predecessor is not None:
@@ -225,9 +225,9 @@ class UndeclaredPackage(ProjectMatcher):
             # here as well would declare it twice.
             hint = (f"{predecessor.path} declares its Channels 1 predecessor {predecessor.name}: replace that "
                     f"with {package} (AFX102 does)")
-            return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, None, hint)
+            return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, None, hint, notes=notes)
         fix, hint = self._fix(project, package)
-        return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, fix, hint)
+        return Finding(self.rule.code, self.rule.severity, message, use.path, use.span, fix, hint, notes=notes)
 
     def _fix(self, project: ProjectModel, package: str) -> tuple[Optional[Fix], str]:
         # With the peers' pins too: every peer environment then chooses the same release (one edit).
@@ -254,7 +254,8 @@ class UndeclaredPackage(ProjectMatcher):
                 continue
             where, edits = added
             shown = f"{package}{specifier}"
-            message = f"Declare `{shown}` in {path} ({where})"
+            message = f"Declare `{shown}` in {path}, in `{where}`" if "(" in where else \
+                f"Declare `{shown}` in {path} ({where})"
             if version is None:
                 message += "; no release with known requirements fits the project's pins, so it is unpinned: choose a version"
             elif relaxed:

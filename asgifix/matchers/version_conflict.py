@@ -24,6 +24,7 @@ from typing import Iterator, NamedTuple, Optional
 from .. import knowledge, sources
 from ..asgiref_scope import release_for_target, release_runs
 from ..compat import intended_specifier
+from ._text import short
 from ..model import Edit, Finding, Fix, Span
 from ..project import Declaration, ProjectModel
 from ..environment import build_problem, problem_declarations
@@ -70,10 +71,11 @@ class VersionConflict(ProjectMatcher):
             # Never silently dropped: say the pins were not judged.
             first = declarations[0]
             yield Finding(self.rule.code, "info",
-                          "the pins of this environment were not checked: the search for a combination "
-                          "that installs gave up (too many candidate releases)", first.path,
+                          "the pins of this environment were not checked: the search for an installable "
+                          "combination gave up", first.path,
                           self._span(project, first), None,
-                          "narrow the version ranges of the ASGI stack (Django, channels, daphne, layers)")
+                          "narrow the version ranges of the ASGI stack (Django, channels, daphne, layers)",
+                          notes=("too many candidate releases",))
             return
         pins = [d for d in declarations if d.name == "asgiref"]
         if fits and pins:
@@ -132,15 +134,16 @@ class VersionConflict(ProjectMatcher):
         for declaration in culprits:
             pinned = (declaration.text or "").strip() or f"asgiref{_specifier(declaration)}"
             if outside:
-                message = (f"`{pinned}` conflicts with the rest of the project: "
-                           + "; ".join(needs) + f". Together they accept asgiref {_runs(fits)}; {PIP_SAYS}")
+                message = f"`{short(pinned)}` conflicts with the rest of the project: pip cannot install them together"
+                notes = (*needs, f"together they accept asgiref {_runs(fits)}", PIP_SAYS)
             else:
                 where = ", ".join(f"{d.path}:{d.line} `{(d.text or '').strip()}`" for d in pins if d is not declaration)
-                message = (f"`{pinned}` disagrees with the other asgiref pin(s) ({where}); the rest of the "
-                           f"project accepts asgiref {_runs(fits)}; {PIP_SAYS}")
+                message = f"`{short(pinned)}` disagrees with the project's other asgiref pins: pip cannot install both"
+                notes = (f"the other pins: {where}", f"the rest of the project accepts asgiref {_runs(fits)}",
+                         PIP_SAYS)
             fix, hint = self._pin_fix(project, declaration, newest, on_python, installs)
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                          self._span(project, declaration), fix, hint)
+                          self._span(project, declaration), fix, hint, notes=notes)
 
     def _pin_fix(self, project: ProjectModel, declaration: Declaration, version: str,
                  on_python: str = "", installs: bool = True) -> tuple[Optional[Fix], str]:
@@ -202,15 +205,17 @@ class VersionConflict(ProjectMatcher):
         summary = "; ".join(needs) if needs else "their requirements exclude each other"
         if not movers:
             first = declarations[0]
-            message = (f"no asgiref release satisfies the project's pins together ({summary}); {PIP_SAYS}")
+            message = "no asgiref release satisfies the project's pins together: pip cannot install them"
             yield Finding(self.rule.code, self.rule.severity, message, first.path, self._span(project, first),
-                          None, "move the pins of these packages to releases from the same era")
+                          None, "move the pins of these packages to releases from the same era",
+                          notes=(*(needs or [summary]), PIP_SAYS))
             return
         for declaration, works in movers:
             written = (declaration.text or "").strip() or declaration.name
             pins = [d for d in declarations if d.name == "asgiref"]
-            message = (f"`{written}` cannot be installed with the rest of the project: no asgiref release satisfies "
-                       f"all of them ({summary}); {PIP_SAYS}")
+            message = (f"`{short(written)}` cannot be installed with the rest of the project: no asgiref release "
+                       f"fits them all")
+            notes = (*(needs or [summary]), PIP_SAYS)
             successors = [row for row in knowledge.successors_of(declaration.name) if row.get("package")]
             if successors:
                 hint = (f"{declaration.name} belongs to the Channels 1 era: replace it with "
@@ -218,7 +223,7 @@ class VersionConflict(ProjectMatcher):
             else:
                 hint = f"move {declaration.name} to a release that fits, e.g. {declaration.name}=={works}"
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                          self._span(project, declaration), None, hint)
+                          self._span(project, declaration), None, hint, notes=notes)
 
     @staticmethod
     def _preferred(problem: Problem, movers: list[tuple[Declaration, str]]) -> list[tuple[Declaration, str]]:
@@ -276,12 +281,13 @@ class VersionConflict(ProjectMatcher):
             everyone = list(reversed(problem.candidates(name, [])))  # oldest first
             accepting = self._accepting(problem, name, everyone, release)
             said = " or ".join(f"asgiref{n}" for n in needs if n) or "another asgiref"
-            message = (f"`{written}` does not install with asgiref {release} (--target-asgiref {target}): "
-                       f"{name}{_specifier(declaration)} requires {said}")
+            message = (f"`{short(written)}` does not install with asgiref {release}: "
+                       f"{short(name + _specifier(declaration))} requires {short(said)}")
+            notes = [f"--target-asgiref {target}"]
             successors = [row for row in knowledge.successors_of(name) if row.get("package")]
             if not successors:  # (a Channels 1 layer's older releases "accept" it only for lack of an upper bound)
-                message += (f"; {name} {release_runs(accepting, everyone)} accept asgiref {release}" if accepting
-                            else f"; no release of {name} accepts asgiref {release}")
+                notes.append(f"{name} {release_runs(accepting, everyone)} accept asgiref {release}" if accepting
+                             else f"no release of {name} accepts asgiref {release}")
             if successors:
                 hint = f"{name} belongs to the Channels 1 era: replace it with {successors[0]['package']} (see AFX102)"
             elif moved:
@@ -289,16 +295,16 @@ class VersionConflict(ProjectMatcher):
             else:
                 hint = f"no newer releases of the declared packages install with asgiref {release}"
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                          self._span(project, declaration), None, hint)
+                          self._span(project, declaration), None, hint, notes=tuple(notes))
         if not blockers:
             # Each package has releases that accept the target, but not the ones that fit together.
             declaration = declarations[0]
-            message = (f"the project's pins cannot be installed together with asgiref {release} "
-                       f"(--target-asgiref {target}), although each package has releases that accept it")
+            message = (f"the project's pins cannot be installed together with asgiref {release}, although each "
+                       f"package has releases that accept it")
             hint = (f"move with asgiref {release}, for example: {moved}" if moved
                     else f"no newer releases of these packages install with asgiref {release}")
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                          self._span(project, declaration), None, hint)
+                          self._span(project, declaration), None, hint, notes=(f"--target-asgiref {target}",))
 
     def _unknown_target(self, project: ProjectModel, target: str, declarations: list[Declaration]) -> Iterator[Finding]:
         """A target the release data does not know (``4.0.0``, ``99.0``): the recorded requirements are
@@ -310,7 +316,7 @@ class VersionConflict(ProjectMatcher):
         except InvalidVersion:
             return
         newest = knowledge.latest_asgiref_release()
-        unknown = f"asgiref {target} is not a release the bundled data knows (the newest it knows is {newest})"
+        unknown = f"asgiref {target} is not a release the bundled data knows, whose newest is {newest}"
         problem = build_problem(declarations)
         blocked = False
         seen: set[str] = set()
@@ -329,13 +335,14 @@ class VersionConflict(ProjectMatcher):
             written = (declaration.text or "").strip() or declaration.name
             said = " or ".join(sorted(f"asgiref{n}" for n in needs if n))
             yield Finding(self.rule.code, self.rule.severity,
-                          f"`{written}` does not accept asgiref {target} (--target-asgiref {target}): "
-                          f"{declaration.name}{_specifier(declaration)} requires {said}",
+                          f"`{short(written)}` does not accept asgiref {target}: "
+                          f"{short(declaration.name + _specifier(declaration))} requires {short(said)}",
                           declaration.path, self._span(project, declaration), None,
                           f"{unknown}: judged by its version number against the recorded requirements")
         if not blocked and (declarations or project.declared("asgiref")):
             first = (declarations or project.declared("asgiref"))[0]
-            yield Finding(self.rule.code, "info", f"{unknown}: its API and requirements cannot be checked",
+            yield Finding(self.rule.code, "info",
+                          f"asgiref {target} is unknown to the bundled release data: its API cannot be checked",
                           first.path, self._span(project, first), None,
                           f"the declared pins accept the version number {target}; refresh the data "
                           f"(scripts/build_knowledge.py) or target a known release")
@@ -388,12 +395,13 @@ class VersionConflict(ProjectMatcher):
                 continue
             declaration = next(d for d in pins if d.name == "asgiref")
             needs = self._needs(problem, pins)
-            message = (f"{path} pins asgiref{declaration.specifier}, which the other pins in the same file do not "
-                       f"accept ({'; '.join(needs)}); installing it fails: {PIP_SAYS}")
+            message = (f"`asgiref{short(declaration.specifier)}` is not accepted by the other pins of this "
+                       f"generated file: installing it fails")
+            notes = (*needs, PIP_SAYS)
             hint = ("this file is generated: fix the pins in its source (the .in file or pyproject.toml) and "
                     "regenerate it; asgifix never edits generated pins or lock files")
             yield Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                          self._span(project, declaration), None, hint)
+                          self._span(project, declaration), None, hint, notes=notes)
 
     def _locks(self, project: ProjectModel, problem: Problem) -> Iterator[Finding]:
         locked = [d for d in project.declarations if d.locked and d.name == "asgiref" and d.specifier.startswith("==")]
@@ -406,12 +414,12 @@ class VersionConflict(ProjectMatcher):
         for declaration in locked:
             version = declaration.specifier[2:]
             if fits and version not in fits:
-                message = (f"{declaration.path} locks asgiref {version}, which the project's declared pins do not "
-                           f"accept (they accept asgiref {_runs(fits)}); installing from the lock file gives a "
-                           f"combination the declarations forbid")
+                message = (f"the lock file's asgiref {version} is not accepted by the project's declared pins: it "
+                           f"installs what they forbid")
                 yield Finding(self.rule.code, "warning", message, declaration.path,
                               self._span(project, declaration), None,
-                              "regenerate the lock file; asgifix never edits lock files")
+                              "regenerate the lock file; asgifix never edits lock files",
+                              notes=(f"the declared pins accept asgiref {_runs(fits)}",))
 
     @staticmethod
     def _span(project: ProjectModel, declaration: Declaration) -> Span:
@@ -488,8 +496,8 @@ class PythonConflict(ProjectMatcher):
                   (_requires_python(declaration.name, v) for v in anywhere.candidates(declaration.name)) if spec
                   and pythons_allowed(spec)}
         oldest = min(floors, key=KNOWN_PYTHONS.index) if floors else None
-        message = (f"`{written}` does not install on Python {python}, which the environment runs on"
-                   + (f": the releases it allows need Python {oldest} or newer" if oldest else ""))
+        message = f"`{short(written)}` does not install on Python {python}, which the environment runs on"
+        notes = (f"the releases it allows need Python {oldest} or newer",) if oldest else ()
         runnable = []
         try:
             runnable = [v for v in build_problem([d for d in problem_declarations(project) if d.name != declaration.name],
@@ -515,7 +523,7 @@ class PythonConflict(ProjectMatcher):
         if fix is not None:
             hint = fix.message
         return Finding(self.rule.code, self.rule.severity, message, declaration.path,
-                       VersionConflict._span(project, declaration), fix, hint)
+                       VersionConflict._span(project, declaration), fix, hint, notes=notes)
 
 
 def _unrecorded_allowed(declaration: Declaration) -> bool:

@@ -22,6 +22,7 @@ import posixpath
 from functools import lru_cache
 from typing import Iterator, Optional
 
+from ._text import short
 from ..model import Edit, Finding, Fix, Span
 from ..project import ProjectModel
 from . import FileFacts, ProjectMatcher
@@ -111,7 +112,7 @@ class Versions:
             return f"no {self.package} release"
         text = chosen[0] if len(chosen) == 1 else f"{chosen[0]}–{chosen[-1]}"
         if self.how == "unpinned":
-            return f"{self.package} {text} (undeclared: the newest)"
+            return f"the newest {self.package} {text}"  # undeclared: what pip installs today
         return f"{self.package} {text}"
 
 
@@ -412,8 +413,8 @@ class _WiringMatcher(ProjectMatcher):
     facts = (FACT,)
 
     def _finding(self, severity: str, message: str, path: str, span: Span, fix: Optional[Fix] = None,
-                 hint: Optional[str] = None) -> Finding:
-        return Finding(self.rule.code, severity, message, path, span, fix, hint)
+                 hint: Optional[str] = None, notes: tuple[str, ...] = ()) -> Finding:
+        return Finding(self.rule.code, severity, message, path, span, fix, hint, notes=notes)
 
     def _channels(self, project: ProjectModel) -> Versions:
         return versions_of(project, "channels")
@@ -450,10 +451,10 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
                 what = "given to" if use.where in ("WebsocketCommunicator", "HttpCommunicator",
                                                    "ApplicationCommunicator") else "routed by"
                 if fine:
-                    message = (f"`{name}` is {what} `{use.where}` as a class: {channels.describe(needs)} need "
-                               f"`.as_asgi()`, {channels.describe(fine)} lack it")
+                    message = (f"`{name}` is {what} `{use.where}` as a class: {channels.describe(needs)} needs "
+                               f"`.as_asgi()`, which {channels.describe(fine)} lacks")
                     yield self._finding("warning", message, path, use.span, None,
-                                        "pin channels to one side of 3.0, then add or keep the class as it is")
+                                        "pin channels to one side of 3.0, then add `.as_asgi()` or keep the class")
                     continue
                 message = f"`{name}` is {what} `{use.where}` as a class; Channels 3+ needs `{name}.as_asgi()`"
                 if index.init_takes_scope(where, info):
@@ -463,8 +464,8 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
                     continue
                 fix = Fix("safe", "add .as_asgi()", (Edit(path, _insert(use.span), ".as_asgi()"),))
                 yield self._finding(self.rule.severity, message, path, use.span, fix,
-                                    f"add `.as_asgi()`: the router then builds one consumer per connection "
-                                    f"({channels.describe()})")
+                                    "add `.as_asgi()`: the router then builds one consumer per connection",
+                                    (f"the pins allow {channels.describe()}",))
 
 
     def _as_asgi_without_it(self, index, channels, needs, fine, bases) -> Iterator[Finding]:
@@ -525,31 +526,35 @@ class RemovedChannelsHandler(_WiringMatcher):
         document = project.documents.get(path)
         span = document.span(statement.start, statement.end - 1) if (statement and document) else \
             Span(0, 0, binding.line, 1, binding.line, 1)
+        notes: tuple[str, ...] = ()
         if not gone:
             severity = "info"
             message = f"`{old}` is deprecated in Channels 3; Django's `{new_module}.{new_name}` replaces it"
         elif present:
             severity = "warning"
-            message = (f"`{old}` is gone in {channels.describe(gone)}: `No module named '{binding.module}'` "
-                       f"({channels.describe(present)} still have it)")
+            message = f"`{old}` is gone in {channels.describe(gone)}: `No module named '{binding.module}'`"
+            notes = (f"{channels.describe(present)} still have it",)
         else:
             severity = self.rule.severity
-            message = f"`{old}` is gone in Channels 4 (`No module named '{binding.module}'`; {channels.describe()})"
+            message = f"`{old}` is gone in Channels 4: `No module named '{binding.module}'`"
+            notes = (f"the pins allow {channels.describe()}",)
         if old_channels:
             if not gone:
                 return  # Channels 2 (or 2 and 3): the handler is the way there
             yield self._finding(severity, message, path, span, None,
-                                "the Channels 2 routers cannot run Django's ASGI 3 handler: pin one Channels major")
+                                "the Channels 2 routers cannot run Django's ASGI 3 handler: pin one Channels major",
+                                notes)
             return
         if django_ok is not True:
             hint = (f"`{new_name}` needs Django {since}+; the pins allow older Django, where `{binding.name}` is the "
                     f"only way" if django_ok is False else f"use `{new_module}.{new_name}` (Django {since}+)")
             if gone:
-                yield self._finding(severity, message, path, span, None, hint)
+                yield self._finding(severity, message, path, span, None, hint, notes)
             return
         fix = self._fix(project, path, module, local, binding, statement, new_module, new_name)
         yield self._finding(severity, message, path, span, fix,
-                            f"use `{new_module}.{new_name}`" + ("" if fix else " (by hand: the import is shared)"))
+                            f"use `{new_module}.{new_name}`" + ("" if fix else " (by hand: the import is shared)"),
+                            notes)
 
     def _fix(self, project, path, module, local, binding, statement, new_module, new_name) -> Optional[Fix]:
         document = project.documents.get(path)
@@ -715,8 +720,9 @@ class AsgiImportOrder(_WiringMatcher):
                 via = f" via {route}" if len(chain) > 1 else ""
                 callee = setup.setup_call[0].rsplit(".", 1)[-1] if setup.setup_call else "get_asgi_application"
                 extra = auth_note if (chain[-1] == "channels.auth") else ""
-                message = (f"`{what}` is imported before `{callee}()` and reaches {reached}: "
-                           f"AppRegistryNotReady under daphne{extra}")
+                message = (f"`{short(what)}` is imported before `{callee}()` and reaches {reached}: "
+                           f"AppRegistryNotReady")
+                notes = (f"daphne and uvicorn raise it at startup{extra}",)
                 document = project.documents.get(path)
                 line_start = document.line_starts[statement.line - 1] if document is not None else statement.start
                 document_span = _line_span(project, path, line_start, statement.end - 1) or \
@@ -725,7 +731,7 @@ class AsgiImportOrder(_WiringMatcher):
                 yield self._finding(severity, message, path, document_span,
                                     fix if statement is early[0][0] else None,
                                     f"run `{callee}()` first, then import it (imported{via})" if via else
-                                    f"run `{callee}()` first, then import it")
+                                    f"run `{callee}()` first, then import it", notes)
 
     @staticmethod
     def _dotted(index: ProjectIndex, item: str) -> str:
@@ -839,7 +845,7 @@ class AsgiModuleMistakes(_WiringMatcher):
             if disk is None or _unimportable(disk):
                 continue
             if not _module_on_disk(disk, value):
-                yield self._finding("warning", f"DJANGO_SETTINGS_MODULE names `{value}`, which is no module of this "
+                yield self._finding("warning", f"DJANGO_SETTINGS_MODULE names `{short(value)}`, no module of this "
                                                f"project: ImproperlyConfigured at startup", path, span, None,
                                     "name the settings module as it is imported from the project root")
 
@@ -1062,7 +1068,7 @@ class AsgiApplicationSetting(_WiringMatcher):
                     if not gone:
                         continue
                     severity = self.rule.severity if not kept else "warning"
-                    yield self._finding(severity, f"daphne {flag} was removed: {daphne.describe(gone)} stop with "
+                    yield self._finding(severity, f"daphne {flag} was removed: {daphne.describe(gone)} fails with "
                                                   f"`unrecognized arguments`", path, command.span, None,
                                         f"drop {flag} (daphne 3+ detects the ASGI version; subprotocols are "
                                         f"chosen in the consumer)")
@@ -1098,8 +1104,8 @@ class Asgi2Middleware(_WiringMatcher):
                 if not (wraps or middleware_base):
                     continue
                 severity = self.rule.severity if not asgi2 else "warning"
-                message = (f"`{info.name}.__call__(self, scope)` is ASGI 2 middleware; {channels.describe(asgi3)} "
-                           f"pass (scope, receive, send)")
+                message = (f"`{short(info.name, 30)}.__call__(self, scope)` is ASGI 2 middleware: "
+                           f"{channels.describe(asgi3)} passes three arguments")
                 yield self._finding(severity, message, path, info.span, None,
                                     "make it `async def __call__(self, scope, receive, send)` returning "
                                     "`await self.inner(scope, receive, send)`")
@@ -1212,5 +1218,5 @@ class KnownBadCombination(ProjectMatcher):
             span = document.span(where.start, where.end)
         else:
             span = Span(0, 0, where.line, 1, where.line, 1)
-        yield Finding(self.rule.code, severity, message, where.path, span, None,
-                      f"{combination['fix']} ({combination['reason']})")
+        yield Finding(self.rule.code, severity, message, where.path, span, None, combination["fix"],
+                      notes=(combination["reason"],))

@@ -1,4 +1,5 @@
-"""Reporters turn a :class:`~asgifix.model.Report` into text, JSON, SARIF or GitHub annotations.
+"""Reporters turn a :class:`~asgifix.model.Report` into text, JSON, SARIF, GitHub annotations,
+GitLab Code Quality or JUnit XML.
 
 Each reporter is a function ``render(report, rules, options) -> str``; the CLI
 writes the string. Keeping them pure makes every format testable byte for byte.
@@ -13,7 +14,7 @@ from typing import Callable
 from ..catalogue import Rule
 from ..model import Report
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit")
 
 # What a repository's text must not put raw into a terminal or CI log: C0 and C1 controls
 # (terminal escapes, line breaks that start a forged `::workflow-command` line), DEL, Unicode
@@ -64,9 +65,20 @@ def renderer(name: str) -> Callable[[Report, list[Rule], RenderOptions], str]:
         from .sarif import render
     elif name == "github":
         from .github import render
+    elif name == "gitlab":
+        from .gitlab import render
+    elif name == "junit":
+        from .junit import render
     else:  # pragma: no cover - click validates the choice
         raise ValueError(f"unknown format {name!r}")
     return render
+
+
+def detail_text(finding) -> str:
+    """The finding's hint and notes as one text, for formats with a single message field."""
+    parts = [f"help: {finding.hint}"] if finding.hint else []
+    parts += [f"note: {note}" for note in finding.notes]
+    return "\n".join(parts)
 
 
 def statistics(report: Report, rules: list[Rule]) -> list[dict]:

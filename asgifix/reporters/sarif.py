@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from .. import __version__
+from .._paths import REPOSITORY_URL, rule_doc_url
 from ..catalogue import Rule
 from ..model import Report
-from . import RenderOptions, json_safe
+from . import RenderOptions, detail_text, json_safe
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -37,6 +38,7 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.explanation.split("\n\n")[0].replace("## What it does\n", "")},
+            "helpUri": rule_doc_url(rule.code),
             "help": {"text": rule.explanation, "markdown": rule.explanation},
             "defaultConfiguration": {"level": _LEVELS[rule.severity]},
             "properties": {"category": rule.category, "fix": rule.fix_safety},
@@ -49,7 +51,7 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
         result = {
             "ruleId": finding.code,
             "level": _LEVELS[finding.severity],
-            "message": {"text": finding.message + (f" ({finding.hint})" if finding.hint else "")},
+            "message": {"text": finding.message + (f"\n{detail_text(finding)}" if finding.hint or finding.notes else "")},
             "locations": [
                 {
                     "physicalLocation": {
@@ -61,6 +63,15 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
         }
         if finding.code in index:
             result["ruleIndex"] = index[finding.code]
+        properties = {}
+        if finding.hint:
+            properties["hint"] = finding.hint
+        if finding.notes:
+            properties["notes"] = list(finding.notes)
+        if finding.environments:
+            properties["environments"] = list(finding.environments)
+        if properties:
+            result["properties"] = properties
         if finding.fix is not None:
             changes: dict[str, list] = {}
             for edit in finding.fix.edits:
@@ -106,7 +117,7 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
                     "driver": {
                         "name": "asgifix",
                         "version": __version__,
-                        "informationUri": "https://pypi.org/project/asgifix/",
+                        "informationUri": REPOSITORY_URL,
                         "rules": driver_rules,
                     }
                 },

@@ -78,6 +78,8 @@ def _finding_lines(out: _Writer, finding: Finding) -> None:
             width = max(1, len(source) - span.column + 1)
         underline = " " * (span.column - 1) + "^" * width
         out.add(out.styled(f" {pad} |", "blue") + " " + out.styled(underline, _SEVERITY_STYLE[finding.severity]))
+    for note in finding.notes:
+        out.add(out.styled("  = note: ", "bold cyan") + out.plain(note))
     if finding.environments:
         out.add(out.styled("  = note: ", "bold cyan") + out.plain(environments_text(finding.environments)))
     if finding.hint:
@@ -143,5 +145,6 @@ def render(report: Report, rules: list[Rule], options: RenderOptions) -> str:
             checked = f"{_plural(report.files_checked, 'file')} checked"
         out.add(out.styled(f"All checks passed ({checked}).", "bold green"))
     if report.errors:
-        out.add(out.styled(f"{_plural(len(report.errors), 'file')} could not be checked or fixed.", "bold red"))
+        verb = "fixed" if options.mode == "fix" else "checked"
+        out.add(out.styled(f"{_plural(len(report.errors), 'file')} could not be {verb}.", "bold red"))
     return "\n".join(out.lines) + ("\n" if out.lines else "")
