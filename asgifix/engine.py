@@ -20,7 +20,7 @@ from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
-from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher
+from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
@@ -111,12 +111,16 @@ class Engine:
         self.project_matchers: list[LazyMatcher] = []
         # file kind -> [(collector name, function, needles)], each collector once per kind
         self.collectors: dict[str, list[tuple[str, Callable, tuple[bytes, ...]]]] = {}
+        # A collector's needles, and those the rules' data adds to it (modules a rule looks for).
+        collector_needles: dict[str, set[bytes]] = {}
         for rule in self.rules:
             matcher = lazy_matcher(rule, self.context)
             if matcher.is_project:
                 self.project_matchers.append(matcher)
                 for name in matcher.facts:
                     function, needles = collector(name)
+                    extra = rule_needles(rule, matcher.spec, name) if needles else ()
+                    collector_needles.setdefault(name, set(needles)).update(extra)
                     for kind in rule.file_kinds:
                         registered = self.collectors.setdefault(kind, [])
                         if all(existing[0] != name for existing in registered):
@@ -124,6 +128,9 @@ class Engine:
             else:
                 for kind in rule.file_kinds:
                     self.file_matchers.setdefault(kind, []).append(matcher)
+        for kind, registered in self.collectors.items():
+            registered[:] = [(name, function, tuple(sorted(collector_needles[name])) if needles else needles)
+                             for name, function, needles in registered]
         # Declarations feed project rules, so declaration files are read even
         # when no file rule is selected for them.
         self.declaration_kinds = (
