@@ -37,3 +37,23 @@ def test_every_module_the_rules_data_names_is_a_needle_of_the_collector_that_rea
     assert {w.encode() for w in wanted} <= needles["django-wiring"]
     # and so the file prefilter of Python files
     assert {w.encode() for w in wanted} <= set(engine.needles["python"])
+
+
+def test_screens_pass_exactly_the_files_holding_a_needle():
+    import random
+
+    from asgifix.engine import passes, screens
+
+    engine = _engine()
+    rng = random.Random(15)
+    for kind, needles in engine.needles.items():
+        if needles is None:
+            continue
+        screened = screens(needles)
+        assert sum(1 if n is None else len(n) for _, n in screened) < len(needles) or len(needles) < 3
+        pieces = list(needles) + [b"asgi", b"channel", b"onsumer", b"sync", b"_APP", b"async", b"Channel",
+                                  b"x", b" ", b"\n", b"import ", b"ASGI", b"django.", b"setup"]
+        pieces += [n[:-1] for n in needles] + [n[1:] for n in needles]
+        for _ in range(3000):
+            raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+            assert passes(raw, screened) == any(n in raw for n in needles), (kind, raw)
