@@ -7,6 +7,7 @@ a file's analysis; a document is kept only when a fix may edit it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -20,7 +21,7 @@ from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
-from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher
+from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
@@ -90,6 +91,75 @@ def is_suppressed(line_text: Callable[[int], str], finding: Finding) -> bool:
     return False
 
 
+# Short strings that many needles contain: a file without ``asgi`` holds none of ``asgiref``,
+# ``asgi_redis``, ``get_asgi_application``, ... so one scan rules them all out (see screens).
+COVERS = (b"asgi", b"channel", b"onsumer", b"sync", b"_APP")
+
+
+def screens(needles: Iterable[bytes]) -> tuple[tuple[bytes, Optional[tuple[bytes, ...]]], ...]:
+    """The prefilter as ``(cover, needles)`` scans: a file holds a needle exactly when it holds a
+    cover and, unless ``needles`` is None (the cover is a needle), one of its needles.
+
+    Equivalent to scanning for every needle, with fewer scans of a file that holds none (most
+    files): a needle that contains another needle is dropped (the shorter one finds the file),
+    and needles containing one of :data:`COVERS` are scanned for only after it is found.
+    """
+    unique = sorted(set(needles), key=lambda n: (len(n), n))
+    kept = [n for i, n in enumerate(unique) if not any(m in n for m in unique[:i])]
+    grouped: dict[bytes, list[bytes]] = {}
+    alone: list[bytes] = []
+    for needle in kept:
+        cover = next((c for c in COVERS if c in needle), None)
+        if cover is None:
+            alone.append(needle)
+        else:
+            grouped.setdefault(cover, []).append(needle)
+    out: list[tuple[bytes, Optional[tuple[bytes, ...]]]] = []
+    for cover, members in grouped.items():
+        if len(members) == 1:
+            alone.append(members[0])
+        else:
+            out.append((cover, None if cover in members else tuple(members)))
+    out.extend((needle, None) for needle in sorted(alone))
+    return tuple(out)
+
+
+def passes(raw: bytes, screened) -> bool:
+    """Whether ``raw`` holds one of the needles that :func:`screens` made ``screened`` from."""
+    for cover, needles in screened:  # (loops, not any(): this runs for every file)
+        if cover in raw:
+            if needles is None:
+                return True
+            for needle in needles:
+                if needle in raw:
+                    return True
+    return False
+
+
+# The cyclic garbage collector's first threshold during a run (Python's default: 700 allocations).
+# Parsing allocates a syntax tree of many small objects that live until the file is done, so
+# with the default every tree is scanned again and again as it is promoted through the
+# generations: on Django's tree the collector cost about as much as parsing. A run makes
+# little cyclic garbage; collections still happen, every GC_THRESHOLD allocations.
+GC_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def few_collections():
+    """Collect garbage rarely while a run analyzes files; what start-up built (modules, classes,
+    the catalogue) is set aside (``gc.freeze``) so no collection scans it again."""
+    import gc
+
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def with_source_line(line_text: Callable[[int], str], finding: Finding) -> Finding:
     return dataclasses.replace(finding, source_line=line_text(finding.span.line))
 
@@ -119,6 +189,8 @@ class Engine:
         self.project_matchers: list[LazyMatcher] = []
         # file kind -> [(collector name, function, needles)], each collector once per kind
         self.collectors: dict[str, list[tuple[str, Callable, tuple[bytes, ...]]]] = {}
+        # A collector's needles, and those the rules' data adds to it (modules a rule looks for).
+        collector_needles: dict[str, set[bytes]] = {}
         for rule in self.rules:
             matcher = lazy_matcher(rule, self.context)
             if matcher.is_environment:
@@ -127,6 +199,8 @@ class Engine:
                 self.project_matchers.append(matcher)
                 for name in matcher.facts:
                     function, needles = collector(name)
+                    extra = rule_needles(rule, matcher.spec, name) if needles else ()
+                    collector_needles.setdefault(name, set(needles)).update(extra)
                     for kind in rule.file_kinds:
                         registered = self.collectors.setdefault(kind, [])
                         if all(existing[0] != name for existing in registered):
@@ -134,6 +208,9 @@ class Engine:
             else:
                 for kind in rule.file_kinds:
                     self.file_matchers.setdefault(kind, []).append(matcher)
+        for kind, registered in self.collectors.items():
+            registered[:] = [(name, function, tuple(sorted(collector_needles[name])) if needles else needles)
+                             for name, function, needles in registered]
         # Declarations feed project rules, so declaration files are read even
         # when no file rule is selected for them.
         self.declaration_kinds = (
@@ -151,6 +228,7 @@ class Engine:
                 self.needles[kind] = None
             else:
                 self.needles[kind] = tuple(sorted({n for needles in wanted for n in needles}))
+        self.screens = {kind: screens(needles) for kind, needles in self.needles.items() if needles is not None}
 
     # -- analysis -------------------------------------------------------------------
     def wants(self, source: SourceFile) -> bool:
@@ -179,14 +257,11 @@ class Engine:
             return b"", FileResult(source, error=FileError(source.display, str(exc), fatal=False))
         except OSError as exc:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
-        needles = self.needles.get(source.kind)
+        screened = self.screens.get(source.kind)
         # A file named on the command line is always parsed (a syntax error there is news).
-        if needles is not None and source.kind not in self.declaration_kinds and not source.explicit:
-            for needle in needles:  # (a loop, not any(): this runs for every file)
-                if needle in raw:
-                    break
-            else:
-                return raw, FileResult(source)
+        if screened is not None and source.kind not in self.declaration_kinds and not source.explicit \
+                and not passes(raw, screened):
+            return raw, FileResult(source)
         return raw, None
 
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
@@ -348,6 +423,10 @@ class Engine:
     def run(self, paths: list[str], *, progress: Optional[Callable[[SourceFile], None]] = None,
             cache: Optional[dict[str, FileResult]] = None,
             overrides: Optional[dict[str, TextDocument]] = None) -> tuple[Report, ProjectModel, list[FileResult]]:
+        with few_collections():
+            return self._run(paths, progress, cache, overrides)
+
+    def _run(self, paths, progress, cache, overrides) -> tuple[Report, ProjectModel, list[FileResult]]:
         report = Report()
         project = ProjectModel(installed=self.installed)
         kept: list[FileResult] = []

@@ -8,6 +8,8 @@ import pytest
 
 from asgifix.catalogue import load_catalogue
 from asgifix.matchers.async_usage import AsyncToSyncInCoroutine
+from asgifix.matchers.sync_orm import collect_sync_orm
+from asgifix.matchers.unawaited import UnawaitedCoroutine
 from asgifix.matchers import RuleContext
 from asgifix.matchers.undeclared_package import collect_wiring
 from asgifix.sources import pruning
@@ -65,6 +67,36 @@ TRICKY = {
         "def later():\n    import channels_redis.core\n    from . import local\n    return __import__('x')\n"
         "class Settings:\n    INSTALLED_APPS: list = ['channels']\n"
     ),
+    "unawaited layer and consumer calls": (
+        "from channels.generic.websocket import AsyncWebsocketConsumer as Base, WebsocketConsumer\n"
+        "from channels.layers import get_channel_layer as gcl\n"
+        "import channels.db\nfrom asgiref import sync as s\n\n"
+        "L = gcl()\n\n"
+        "class Mid(Base):\n    pass\n\n"
+        "class Chat(Mid):\n"
+        "    async def connect(self):\n        self.accept()\n"
+        "        self.channel_layer.group_add('g', self.channel_name)\n"
+        "        s.sync_to_async(print)(1)\n        channels.db.database_sync_to_async(print)()\n"
+        "    async def receive(self, text_data=None):\n        self.send_json({})\n        self.close()\n"
+        "    async def websocket_disconnect(self, m):\n        L.group_discard('g', 'c')\n\n"
+        "class Sync(WebsocketConsumer):\n    def connect(self):\n"
+        "        self.channel_layer.group_send('g', {})\n\n"
+        "def handler(sender, **kw):\n    layer = gcl()\n    layer.send('c', {})\n"
+        "    gcl().group_send('g', {})\n"
+    ),
+    "sync ORM in coroutines": (
+        "from django.contrib.auth import get_user_model\nfrom .models import Room, Message as M\n"
+        "from . import models as app_models\nfrom asgiref.sync import sync_to_async\n\n"
+        "class Consumer:\n    async def connect(self):\n        qs = Room.objects.filter(x=1)\n"
+        "        for room in qs:\n            room.save()\n        n = len(qs)\n"
+        "        m = M.objects.get(pk=1)\n        m.delete()\n"
+        "        def helper():\n            return Room.objects.all()\n"
+        "        async def inner():\n            return list(app_models.Room.objects.all())\n"
+        "        user = await sync_to_async(get_user_model().objects.get)(pk=1)\n"
+        "        user.save()\n\n"
+        "async def unrelated():\n    return 1\n\n"
+        "async def other():\n    return get_user_model().objects.first()\n"
+    ),
     "nested scopes": (
         "from asgiref.sync import async_to_sync as a2s\n"
         "async def outer():\n    def inner():\n        return a2s(outer)()\n"
@@ -107,6 +139,12 @@ def test_pruned_walks_find_what_full_walks_find(name, text, monkeypatch):
     assert findings == full_findings
     wiring, full_wiring = _both(lambda: collect_wiring(module), monkeypatch)
     assert wiring == full_wiring
+    rule = next(r for r in load_catalogue() if r.matcher == "unawaited-coroutine")
+    unawaited = UnawaitedCoroutine(rule, RuleContext())
+    findings, full_findings = _both(lambda: list(unawaited.check_file(module)), monkeypatch)
+    assert findings == full_findings
+    orm, full_orm = _both(lambda: collect_sync_orm(module), monkeypatch)
+    assert orm == full_orm
 
 
 def test_tricky_cases_do_find_something(monkeypatch):
@@ -117,6 +155,11 @@ def test_tricky_cases_do_find_something(monkeypatch):
         usage = asgiref_usage(module.document, module.tree)
         found += bool(usage.references or usage.calls)
     assert found >= len(TRICKY) - 2
+    rule = next(r for r in load_catalogue() if r.matcher == "unawaited-coroutine")
+    unawaited = list(UnawaitedCoroutine(rule, RuleContext()).check_file(_module(TRICKY["unawaited layer and consumer calls"])))
+    assert len(unawaited) == 10, [f.message for f in unawaited]
+    orm = collect_sync_orm(_module(TRICKY["sync ORM in coroutines"]))
+    assert orm is not None and len(orm[0]) >= 5, orm
     settings = _module(TRICKY["django settings"])
     wiring, _ = collect_wiring(settings)
     assert {w.how for w in wiring} == {"imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"}

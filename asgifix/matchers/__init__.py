@@ -37,21 +37,31 @@ class MatcherSpec:
     something to check (tests/test_matchers_registry.py checks these against the classes).
     """
 
-    __slots__ = ("target", "shape", "needles", "facts")
+    __slots__ = ("target", "shape", "needles", "facts", "data_needles")
 
-    def __init__(self, target: str, shape: str, needles: tuple[bytes, ...] = (), facts: tuple[str, ...] = ()):
+    def __init__(self, target: str, shape: str, needles: tuple[bytes, ...] = (), facts: tuple[str, ...] = (),
+                 data_needles: tuple[tuple[str, str, str], ...] = ()):
         self.target = target
         self.shape = shape
         self.needles = needles
         self.facts = facts
+        # (collector, table, key): params of the rule naming modules the matcher looks for in code
+        # (``[[params.obsolete]] code-modules = [...]``); their top-level names are added to that
+        # collector's needles (see rule_needles), so the prefilter lets through every file that
+        # names them, whatever the rule's data grows to.
+        self.data_needles = data_needles
 
 
 # matcher name -> where it lives ("module:Class", relative to this package) and its shape
 REGISTRY: dict[str, MatcherSpec] = {
     "malformed-requirement": MatcherSpec("malformed_requirement:MalformedRequirement", "file"),
     "obsolete-package": MatcherSpec("obsolete_package:ObsoletePackage", "project",
-                                    facts=("django-wiring", "asgiref-usage")),
-    "undeclared-package": MatcherSpec("undeclared_package:UndeclaredPackage", "project", facts=("django-wiring",)),
+                                    facts=("django-wiring", "asgiref-usage"),
+                                    data_needles=(("django-wiring", "obsolete", "code-modules"),
+                                                  ("django-wiring", "obsolete", "code-backends"))),
+    "undeclared-package": MatcherSpec("undeclared_package:UndeclaredPackage", "project", facts=("django-wiring",),
+                                      data_needles=tuple(("django-wiring", "packages", key) for key in (
+                                          "modules", "installed-apps", "backend-prefixes", "commands"))),
     "broken-include": MatcherSpec("broken_include:BrokenInclude", "project"),
     "asgiref-name": MatcherSpec("asgiref_api:AsgirefNameMatcher", "project", facts=("asgiref-usage",)),
     "asgiref-signature": MatcherSpec("asgiref_api:AsgirefSignatureMatcher", "project", facts=("asgiref-usage",)),
@@ -234,6 +244,25 @@ class LazyCollector:
 def collector(name: str) -> tuple[LazyCollector, tuple[bytes, ...]]:
     target, needles = COLLECTORS[name]
     return LazyCollector(target), needles
+
+
+def rule_needles(rule: "Rule", spec: MatcherSpec, collector_name: str) -> tuple[bytes, ...]:
+    """The needles a rule's data adds to a collector's prefilter (see ``MatcherSpec.data_needles``):
+    the top-level name of every module, backend or command its params name (``asgi_redis`` for
+    ``asgi_redis.core.RedisChannelLayer``)."""
+    found: set[bytes] = set()
+    for name, table, key in spec.data_needles:
+        if name != collector_name:
+            continue
+        entries = rule.params.get(table, ())
+        for entry in entries if isinstance(entries, list) else (entries,):
+            values = entry.get(key, ()) if isinstance(entry, dict) else ()
+            for value in values if isinstance(values, list) else (values,):
+                if isinstance(value, str):
+                    top = value.split(".", 1)[0].strip()
+                    if top:
+                        found.add(top.encode("utf-8"))
+    return tuple(sorted(found))
 
 
 def matcher_spec(name: str) -> MatcherSpec:

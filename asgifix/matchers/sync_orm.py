@@ -36,6 +36,7 @@ from ._text import short
 from ..model import Finding, Span
 from ..project import ProjectModel
 from . import FileFacts, ProjectMatcher
+from ..sources.pruning import StatementText
 from ._coroutine_scope import ScopeVisitor, dotted_name
 
 LAZY = {"all", "filter", "exclude", "order_by", "select_related", "prefetch_related", "values", "values_list",
@@ -81,14 +82,26 @@ def _short(text: str) -> str:
 
 
 class _Finder(ScopeVisitor):
-    def __init__(self, source: str, models: set[str], model_modules: set[str]):
+    def __init__(self, source: str, models: set[str], model_modules: set[str],
+                 statements: Optional[StatementText] = None):
         super().__init__()
+        # A site lies in a coroutine and starts from a model, a models module or get_user_model()
+        # spelled in that coroutine (a name bound to a query is bound in the same frame), so a
+        # def or class whose lines spell none of them holds no site and is not visited.
+        self.pruning = statements
+        self.prune_words = tuple(sorted(models | model_modules | {"get_user_model"}))
         self.source = source
         self.models = models
         self.model_modules = model_modules
         self.sites: list[tuple[ast.AST, str, str, str, str]] = []
         self.lazy_names: list[set[str]] = [set()]
         self.instance_names: list[set[str]] = [set()]
+
+    def visit(self, node: ast.AST) -> None:
+        if self.pruning is not None and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and self.pruning.lacks(node, self.prune_words):
+            return
+        super().visit(node)
 
     # -- what an expression is ---------------------------------------------------------------------
     def _is_model(self, node: ast.AST) -> bool:
@@ -273,7 +286,7 @@ def collect_sync_orm(parsed) -> Optional[tuple[list[OrmSite], set[int]]]:
     text = parsed.document.text
     if not models and not modules and "get_user_model" not in text:
         return None
-    finder = _Finder(text, models, modules)
+    finder = _Finder(text, models, modules, StatementText(parsed.document))
     finder.visit(tree)
     if finder.sites:
         # Code under `with self.assertRaises(SynchronousOnlyOperation)` / `pytest.raises(...)`

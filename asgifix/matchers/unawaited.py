@@ -38,14 +38,18 @@ GET_LAYER = {"channels.layers.get_channel_layer"}
 ASYNC_TO_SYNC = "asgiref.sync.async_to_sync"
 
 
-def consumer_kinds(tree: ast.Module, aliases: dict[str, str]) -> dict[int, tuple[str, dict[str, bool]]]:
+def consumer_kinds(tree: ast.Module, aliases: dict[str, str],
+                   statements: Optional[StatementText] = None) -> dict[int, tuple[str, dict[str, bool]]]:
     """id(ClassDef) -> ("async" | "sync", {method name: is coroutine function}) for consumer classes.
 
     Kinds pass through the module's own classes (``class Base(AsyncWebsocketConsumer)``,
     ``class Chat(Base)``); methods defined along that chain are collected so that a
     ``send`` overridden as a plain ``def`` is not taken for a coroutine.
     """
-    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    from ..sources.pruning import walk
+
+    # (a statement whose lines do not spell ``class`` holds no class definition)
+    classes = [node for node in walk(tree, statements, ("class",)) if isinstance(node, ast.ClassDef)]
     by_name = {node.name: node for node in classes}
     kinds: dict[int, tuple[str, dict[str, bool]]] = {}
 
@@ -85,9 +89,15 @@ def consumer_kinds(tree: ast.Module, aliases: dict[str, str]) -> dict[int, tuple
     return kinds
 
 
+# Words a statement must spell to hold a hit besides an imported name: the layer and consumer
+# methods (``send`` is in ``group_send``, ``send_json``, ...; ``accept`` in ``websocket_accept``).
+FINDER_WORDS = frozenset({"send", "accept", "close", "group_add", "group_discard"})
+assert all(any(word in method for word in FINDER_WORDS) for method in LAYER_METHODS | ASYNC_SELF_METHODS)
+
+
 class _Finder(ScopeVisitor):
-    def __init__(self, aliases, kinds, statements):
-        super().__init__(statements, ())
+    def __init__(self, aliases, kinds, statements, words=()):
+        super().__init__(statements, words)
         self.aliases = aliases
         self.kinds = kinds
         self.layers: list[set[str]] = [set()]  # names bound to get_channel_layer() per function frame
@@ -159,8 +169,10 @@ class UnawaitedCoroutine(FileMatcher):
         aliases = import_aliases(parsed.tree, statements, ("channels", "asgiref"), ("channels", "asgiref"))
         if not aliases:
             return
-        kinds = consumer_kinds(parsed.tree, aliases)
-        finder = _Finder(aliases, kinds, None)
+        kinds = consumer_kinds(parsed.tree, aliases, statements)
+        # Only statements spelling one of these can hold a hit: every callee the finder resolves
+        # starts at an imported name (an alias), and the methods it reports are spelled out.
+        finder = _Finder(aliases, kinds, statements, tuple(sorted(set(aliases) | FINDER_WORDS)))
         finder.visit(parsed.tree)
         if not finder.hits:
             return
