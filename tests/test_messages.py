@@ -46,6 +46,15 @@ def problems(finding) -> list[str]:
 
 
 def _example_findings(tmp_path, rule, example):
+    if rule.category == "installed environments":
+        # an AFX6xx example describes a site-packages (tests/doctor_env.py), judged by `doctor`
+        from asgifix.doctor import run
+        from asgifix.sources.installed import read_environment
+
+        from .doctor_env import MARKERS, materialise
+
+        environment = read_environment(materialise(tmp_path, example.before), "3.11", MARKERS)
+        return [f for f in run(environment, [rule]).report.findings if f.code == rule.code]
     files = {example.file: example.before.lstrip("\n")}
     files.update({name: content.lstrip("\n") for name, content in example.context.items()})
     root = write_tree(tmp_path / "project", files)

@@ -190,13 +190,13 @@ class ShadowedCopies(EnvironmentMatcher):
             shown = _display(loose.path)
             if hidden:
                 dist = hidden[0]
-                message = (f"`import {loose.name}` loads {shown}, which no installed distribution owns, "
-                           f"instead of the installed {dist.display_name} {dist.version}")
+                message = (f"`import {loose.name}` loads a copy no distribution owns, not the installed "
+                           f"{dist.display_name} {dist.version}")
             else:
-                message = (f"`import {loose.name}` loads {shown}, which no installed distribution owns: "
-                           f"pip and the installed packages' requirements cannot see its version")
+                message = (f"`import {loose.name}` loads a copy no distribution owns: pip cannot see its version")
             yield Finding(self.rule.code, self.rule.severity if hidden else "warning", message, loose.path,
-                          whole_file_span(), hint=f"remove or rename {shown} (or install {loose.name} properly)")
+                          whole_file_span(), hint=f"remove or rename {shown} (or install {loose.name} properly)",
+                          notes=(f"the copy that imports: {shown}",))
         for name in sorted({d.name for d in environment.distributions}):
             copies = environment.all_of(name)
             if len(copies) < 2 or name not in ("asgiref", "channels", "daphne", "channels-redis", "django"):
@@ -204,9 +204,10 @@ class ShadowedCopies(EnvironmentMatcher):
             first = copies[0]
             for copy in copies[1:]:
                 where = "the same folder" if copy.entry == first.entry else _display(first.entry)
-                message = (f"a second {copy.display_name} ({copy.version}) is installed in {_display(copy.entry)}; "
-                           f"{first.version} in {where} is the one that imports")
+                message = (f"a second {copy.display_name} ({copy.version}) is installed; {first.version}, earlier "
+                           f"on the path, is the one that imports")
                 yield Finding(self.rule.code, "warning", message, copy.metadata_path, header_span(copy),
+                              notes=(f"{copy.version} in {_display(copy.entry)}; {first.version} in {where}",),
                               hint=f"remove {_display(os.path.dirname(copy.metadata_path))} "
                                    f"(`pip uninstall {copy.display_name}` until none is left, then reinstall one)")
 

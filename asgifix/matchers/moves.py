@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from .. import moves as catalogue
+from ._text import short
 from ..model import Finding, Fix, Span
 from ..names import Binding, names_of
 from ..project import ProjectModel
@@ -259,11 +260,14 @@ class MovedImport(ProjectMatcher):
         others = f" (and {len(rewritten) - 1} more)" if len(rewritten) > 1 else ""
         last = catalogue.last_release(move.old_package, move.old)
         gone = f"is gone after {move.old_package} {last}" if last else f"is in no {move.old_package} release"
-        message = f"`{move.old_dotted}`{others} {gone}: it is `{move.new_dotted}`"
+        where = (f"it is in `{short(move.new_module, 36)}`" if move.new_name == move.old_name
+                 else f"it is `{short(move.new_dotted, 36)}`")
+        message = f"`{short(move.old_dotted, 46)}`{others} {gone}: {where}"
         hint = "; ".join(dict.fromkeys(m.note for m in rewritten))
         if why:
             hint = f"not rewritten: {why}; use `{move.new_dotted}` by hand ({hint})"
-        yield Finding(self.rule.code, self.rule.severity, message, path, span, fix, hint)
+        yield Finding(self.rule.code, self.rule.severity, message, path, span, fix, hint,
+                      notes=tuple(f"`{m.old_dotted}` is now `{m.new_dotted}`" for m in rewritten))
 
     def _module_fix(self, document, binding: Binding, uses: ModuleUses, used, changes_module: bool,
                     new_module: str, rewritten) -> Optional[Fix]:

@@ -1025,8 +1025,8 @@ class AsgiApplicationSetting(_WiringMatcher):
                 package = target.partition(".")[0]
                 if disk is not None and target and not _unimportable(disk) and not _module_on_disk(disk, target) \
                         and _module_on_disk(disk, package):
-                    yield self._finding(self.rule.severity, f"ASGI_APPLICATION names `{value}`, but the project has "
-                                                            f"no module `{target}`: ImportError at startup",
+                    yield self._finding(self.rule.severity, f"ASGI_APPLICATION names `{short(value)}`, a module the "
+                                                            f"project lacks: ImportError at startup",
                                         path, span, None, "name the module that defines the application "
                                                           "(usually `<project>.asgi.application`)")
                 continue
@@ -1212,7 +1212,7 @@ class KnownBadCombination(ProjectMatcher):
         pins = ", ".join(f"{p} {v[0] if len(v) == 1 else v[0] + '–' + v[-1]}" for p, (v, _) in sorted(hits.items()))
         severity = combination["severity"] if certain else "warning"
         allows = "allow" if certain else "can install"
-        message = f"the pins {allows} {pins}: {combination['summary']}"
+        message = f"{pins}: {combination['summary']}"
         document = project.documents.get(where.path)
         if document is not None and where.end > where.start:
             span = document.span(where.start, where.end)
