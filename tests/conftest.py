@@ -40,8 +40,9 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None) -> CliResult:
-    """Run the CLI in-process with click's CliRunner (stdout and stderr kept apart)."""
+def run_cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None,
+            input: Optional[str] = None) -> CliResult:
+    """Run the CLI in-process with click's CliRunner (stdout and stderr kept apart; ``input`` is stdin)."""
     from asgifix.cli import main
 
     try:
@@ -52,7 +53,7 @@ def run_cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None) 
     try:
         if cwd is not None:
             os.chdir(cwd)
-        result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
     finally:
         os.chdir(old)
     return CliResult(result.exit_code, result.stdout, result.stderr)

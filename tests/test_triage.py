@@ -15,29 +15,8 @@ from asgifix.catalogue import load_catalogue
 from asgifix.triage import (clean_lines, decode_log, load_signatures, match_signatures, parse_signatures,
                             signatures_path, triage_text, versions_named, SignatureError)
 
-from .conftest import CliResult
+from .conftest import run_cli
 
-
-def run_cli(*args: str, input=None, cwd=None) -> CliResult:
-    """The CLI in-process, with stdin (conftest's run_cli has none)."""
-    import os
-
-    from click.testing import CliRunner
-
-    from asgifix.cli import main
-
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:
-        runner = CliRunner()
-    old = os.getcwd()
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        result = runner.invoke(main, list(args), input=input, catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return CliResult(result.exit_code, result.stdout, result.stderr)
 
 CASES = tomllib.loads((Path(__file__).parent / "data" / "triage" / "cases.toml").read_text("utf-8"))["case"]
 SIGNATURES = tomllib.loads(signatures_path().read_text("utf-8"))["signature"]
