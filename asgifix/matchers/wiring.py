@@ -96,7 +96,8 @@ class Versions:
     def __init__(self, package: str, versions: Optional[list[str]], how: str):
         self.package = package
         self.versions = versions or []
-        self.how = how  # "allowed" (resolver), "declared" (the set does not install as declared), "unpinned"
+        self.how = how  # "allowed" (resolver), "declared" (the set does not install as declared), "unpinned",
+        # "installed" (`doctor`: what an environment has)
 
     @property
     def known(self) -> bool:
@@ -105,6 +106,10 @@ class Versions:
     def split(self, predicate) -> tuple[list[str], list[str]]:
         yes = [v for v in self.versions if predicate(v)]
         return yes, [v for v in self.versions if not predicate(v)]
+
+    def where(self) -> str:
+        """Where the versions come from, for a note: ``the pins allow channels 3.0.5``."""
+        return f"{self.describe()} is installed" if self.how == "installed" else f"the pins allow {self.describe()}"
 
     def describe(self, versions: Optional[list[str]] = None) -> str:
         chosen = versions if versions is not None else self.versions
@@ -121,7 +126,7 @@ def versions_of(project: ProjectModel, package: str, used: bool = True) -> Versi
     finding), its own pins; when it is not declared but the code uses it, what pip installs today."""
     allowed = project.allowed_versions(package)
     if allowed:
-        return Versions(package, allowed, "allowed")
+        return Versions(package, allowed, "installed" if project.installed is not None else "allowed")
     if project.installed is not None:  # `doctor`: a package the environment lacks has no version to judge
         return Versions(package, None, "unknown")
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -465,7 +470,7 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
                 fix = Fix("safe", "add .as_asgi()", (Edit(path, _insert(use.span), ".as_asgi()"),))
                 yield self._finding(self.rule.severity, message, path, use.span, fix,
                                     "add `.as_asgi()`: the router then builds one consumer per connection",
-                                    (f"the pins allow {channels.describe()}",))
+                                    (channels.where(),))
 
 
     def _as_asgi_without_it(self, index, channels, needs, fine, bases) -> Iterator[Finding]:
