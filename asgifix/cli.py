@@ -211,6 +211,7 @@ class _Run:
 
         self.named = NamedFiles(files, DECLARATION_KINDS)
         directories = [p for p in self.paths if p not in files]
+        self._alone = list(self.paths)  # what to read if no named file can need the project (see engine())
         self.paths = self.named.run_paths(directories)
         for root in self.named.roots:
             _note(self.verbose, f"named files: reading the project at {root} for their verdict")
@@ -223,8 +224,33 @@ class _Run:
             engine = Engine(self.settings, self.rules, unsafe_fixes=unsafe_fixes)
         except JobsError as exc:
             raise _fail(str(exc)) from None
+        if self.named is not None and not self._needs_project(engine):
+            # Every named file is a module that spells nothing any rule looks for (the bytes
+            # prefilter): no finding can concern it, so the project around it is not read.
+            _note(self.verbose, "named files: none mentions what a rule looks for, so the project around them is not read")
+            self.named, self.paths = None, self._alone
         engine.named = self.named
         return engine
+
+    def _needs_project(self, engine) -> bool:
+        """Whether a named file can be concerned by a finding: a declaration, a file of a kind some
+        rule reads whole, or one that passes the engine's bytes prefilter."""
+        from .discovery import classify
+        from .engine import passes
+
+        for path in self.named.given:
+            kind = classify(Path(path), explicit=True)
+            screened = engine.screens.get(kind)
+            if path == self.stdin or screened is None or kind in engine.declaration_kinds:
+                return True
+            try:
+                with open(path, "rb") as handle:
+                    raw = handle.read()
+            except OSError:
+                return True  # reported as the file's error by the run
+            if passes(raw, screened):
+                return True
+        return False
 
     def overrides(self):
         """The document read from standard input, for --stdin-filename."""

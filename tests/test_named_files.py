@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, run_cli, write_tree
 
 PYPROJECT = '[project]\nname = "demo"\nversion = "0.1"\ndependencies = ["Django==4.2.7"]\n'
 CLEAN_WORKFLOW = ("name: ci\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n"
@@ -162,3 +162,27 @@ def test_top_level_help_lines_are_whole_sentences():
     for line in commands:
         assert line.rstrip().endswith("."), line
         assert "..." not in line
+
+
+def test_a_named_module_no_rule_can_concern_is_checked_without_reading_the_project(tmp_path):
+    # pre-commit on a commit that touches only unrelated modules: nothing to judge against the pins.
+    write_tree(tmp_path, {
+        "requirements.txt": "Django==4.2.7\nasgiref 3.7.2\n",  # broken, but not what was named
+        "pkg/util.py": "import os\n\n\ndef here():\n    return os.getcwd()\n",
+        "pkg/broken.py": "def f(:\n",
+    })
+    result = run_cli("check", "pkg/util.py", "--no-color", cwd=tmp_path)
+    assert result.exit_code == 0, result.stdout
+    assert "1 file checked" in result.stdout and "read for the project" not in result.stdout
+    # a syntax error in a named module is still news
+    result = run_cli("check", "pkg/broken.py", "--no-color", cwd=tmp_path)
+    assert result.exit_code == 1 and "pkg/broken.py" in result.stdout + result.stderr
+
+
+def test_a_named_module_that_mentions_asgiref_still_gets_the_projects_verdict(tmp_path):
+    write_tree(tmp_path, {
+        "requirements.txt": "Django==4.2.7\nasgiref==3.2.10\n",
+        "pkg/views.py": "from asgiref.sync import ThreadSensitiveContext\n",
+    })
+    result = run_cli("check", "pkg/views.py", "--no-color", cwd=tmp_path)
+    assert result.exit_code == 1 and "AFX201" in result.stdout, result.stdout
