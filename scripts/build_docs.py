@@ -6,7 +6,7 @@ safety, the explanation (what it does, why it breaks, the fix) and every example
 ones as a diff. SARIF ``helpUri`` and ``asgifix explain`` link to these pages, and
 tests/test_docs.py fails when a committed page differs from what this script writes:
 
-    python scripts/build_docs.py           # rewrite the pages
+    python scripts/build_docs.py           # rewrite the pages (and rules/catalogue.json, the parsed catalogue)
     python scripts/build_docs.py --check   # exit 1 if any page is out of date
 """
 
@@ -20,9 +20,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from asgifix.catalogue import Example, Rule, load_catalogue  # noqa: E402
+from asgifix.catalogue import COMPILED, Example, Rule, compiled_catalogue, load_catalogue  # noqa: E402
 
 DOCS = REPO / "docs" / "rules"
+COMPILED_PATH = REPO / "rules" / COMPILED  # the parsed catalogue asgifix loads at start-up
 
 FIX_SAFETY = {
     "safe": "**safe**: `asgifix fix` applies it; the result installs on the same Pythons and keeps the code's meaning.",
@@ -124,10 +125,17 @@ def main(argv=None) -> int:
     stale = [name for name, text in wanted.items()
              if not (DOCS / name).is_file() or (DOCS / name).read_text(encoding="utf-8") != text]
     extra = sorted(p.name for p in DOCS.glob("AFX*.md") if p.name not in wanted) if DOCS.is_dir() else []
+    compiled = compiled_catalogue(REPO / "rules")
+    compiled_stale = not COMPILED_PATH.is_file() or COMPILED_PATH.read_text(encoding="utf-8") != compiled
     if args.check:
         for name in stale + extra:
             print(f"docs/rules/{name} is out of date: run python scripts/build_docs.py", file=sys.stderr)
-        return 1 if stale or extra else 0
+        if compiled_stale:
+            print(f"rules/{COMPILED} is out of date: run python scripts/build_docs.py", file=sys.stderr)
+        return 1 if stale or extra or compiled_stale else 0
+    if compiled_stale:
+        COMPILED_PATH.write_text(compiled, encoding="utf-8")
+        print(f"wrote rules/{COMPILED}")
     DOCS.mkdir(parents=True, exist_ok=True)
     for name in stale:
         (DOCS / name).write_text(wanted[name], encoding="utf-8")
