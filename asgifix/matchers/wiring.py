@@ -424,6 +424,15 @@ class _WiringMatcher(ProjectMatcher):
     def _channels(self, project: ProjectModel) -> Versions:
         return versions_of(project, "channels")
 
+    def _judged(self, project: ProjectModel) -> tuple[Optional["ProjectIndex"], Versions]:
+        """The project's modules and the channels releases to judge them against; no index when
+        there is nothing to judge (no wiring facts, or no channels version known)."""
+        index = project_index(project)
+        if index is None:
+            return None, Versions("channels", None, "unknown")
+        channels = self._channels(project)
+        return (index if channels.known else None), channels
+
     def _bases(self) -> tuple[str, ...]:
         return tuple(self.params.get("consumer-bases", ("channels.consumer.", "channels.generic.")))
 
@@ -434,11 +443,8 @@ class ConsumerWithoutAsAsgi(_WiringMatcher):
     """AFX401: a consumer class routed (or given to a test communicator) without ``.as_asgi()``."""
 
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
-        index = project_index(project)
+        index, channels = self._judged(project)
         if index is None:
-            return
-        channels = self._channels(project)
-        if not channels.known:
             return
         needs, fine = channels.split(lambda v: v in having("channels.as_asgi"))
         bases = self._bases()
@@ -504,11 +510,8 @@ class RemovedChannelsHandler(_WiringMatcher):
     """AFX402: ``channels.http.AsgiHandler`` / ``channels.staticfiles.StaticFilesWrapper`` (gone in Channels 4)."""
 
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
-        index = project_index(project)
+        index, channels = self._judged(project)
         if index is None:
-            return
-        channels = self._channels(project)
-        if not channels.known:
             return
         for path, module in index.modules.items():
             for local, binding in module.bindings.items():
@@ -592,11 +595,8 @@ class ProtocolRouterWithoutHttp(_WiringMatcher):
     """AFX403: ``ProtocolTypeRouter({...})`` without an ``"http"`` key (Channels 4 no longer adds one)."""
 
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
-        index = project_index(project)
+        index, channels = self._judged(project)
         if index is None:
-            return
-        channels = self._channels(project)
-        if not channels.known:
             return
         for path, module in index.modules.items():
             for router in module.protocol_routers:
@@ -904,11 +904,8 @@ class DaphneRunserver(_WiringMatcher):
     """AFX406: Channels 4's runserver is daphne's: ``"daphne"`` must be in INSTALLED_APPS before staticfiles."""
 
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
-        index = project_index(project)
+        index, channels = self._judged(project)
         if index is None:
-            return
-        channels = self._channels(project)
-        if not channels.known:
             return
         websockets = any(("websocket" in r.keys) for m in index.modules.values() for r in m.protocol_routers)
         for path, module in index.modules.items():
@@ -1085,11 +1082,8 @@ class Asgi2Middleware(_WiringMatcher):
     """AFX408: ASGI-2 middleware (``def __call__(self, scope)``) under Channels 3+."""
 
     def check_project(self, project: ProjectModel) -> Iterator[Finding]:
-        index = project_index(project)
+        index, channels = self._judged(project)
         if index is None:
-            return
-        channels = self._channels(project)
-        if not channels.known:
             return
         asgi3, asgi2 = channels.split(lambda v: v in having("channels.asgi3_middleware"))
         if not asgi3:
