@@ -21,7 +21,7 @@ from .config import Settings
 from . import sources
 from .discovery import SourceFile, discover
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
-from .matchers import FileFacts, LazyMatcher, RuleContext, collector, lazy_matcher, rule_needles
+from .matchers import FileFacts, Gate, LazyMatcher, RuleContext, collector, gate, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
 from .project import Declaration, ProjectModel
@@ -187,8 +187,8 @@ class Engine:
         # Matchers (and collectors) are imported on their first check, not here.
         self.file_matchers: dict[str, list[LazyMatcher]] = {}
         self.project_matchers: list[LazyMatcher] = []
-        # file kind -> [(collector name, function, needles)], each collector once per kind
-        self.collectors: dict[str, list[tuple[str, Callable, tuple[bytes, ...]]]] = {}
+        # file kind -> [(collector name, function, gate)], each collector once per kind
+        self.collectors: dict[str, list[tuple[str, Callable, Gate]]] = {}
         # A collector's needles, and those the rules' data adds to it (modules a rule looks for).
         collector_needles: dict[str, set[bytes]] = {}
         for rule in self.rules:
@@ -209,8 +209,10 @@ class Engine:
                 for kind in rule.file_kinds:
                     self.file_matchers.setdefault(kind, []).append(matcher)
         for kind, registered in self.collectors.items():
-            registered[:] = [(name, function, tuple(sorted(collector_needles[name])) if needles else needles)
+            registered[:] = [(name, function, gate(tuple(sorted(collector_needles[name])) if needles else (), name))
                              for name, function, needles in registered]
+        # file kind -> the gates of its matchers and collectors (see Engine.read)
+        self.gates: dict[str, tuple[Gate, ...]] = {}
         # Declarations feed project rules, so declaration files are read even
         # when no file rule is selected for them.
         self.declaration_kinds = (
@@ -222,12 +224,14 @@ class Engine:
         # contains a needle of some matcher or collector that wants it (None: every file).
         self.needles: dict[str, Optional[tuple[bytes, ...]]] = {}
         for kind in set(self.file_matchers) | set(self.collectors):
-            wanted = [m.needles for m in self.file_matchers.get(kind, ())]
-            wanted += [needles for _, _, needles in self.collectors.get(kind, ())]
-            if any(not needles for needles in wanted):
+            gates = [m.gate for m in self.file_matchers.get(kind, ())]
+            gates += [g for _, _, g in self.collectors.get(kind, ())]
+            if any(not g.needles for g in gates):
                 self.needles[kind] = None
             else:
-                self.needles[kind] = tuple(sorted({n for needles in wanted for n in needles}))
+                self.needles[kind] = tuple(sorted({n for g in gates for n in g.needles}))
+                if any(g.refinements for g in gates):
+                    self.gates[kind] = tuple(gates)
         self.screens = {kind: screens(needles) for kind, needles in self.needles.items() if needles is not None}
 
     # -- analysis -------------------------------------------------------------------
@@ -259,9 +263,13 @@ class Engine:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
         screened = self.screens.get(source.kind)
         # A file named on the command line is always parsed (a syntax error there is news).
-        if screened is not None and source.kind not in self.declaration_kinds and not source.explicit \
-                and not passes(raw, screened):
-            return raw, FileResult(source)
+        if screened is not None and source.kind not in self.declaration_kinds and not source.explicit:
+            if not passes(raw, screened):
+                return raw, FileResult(source)
+            # A needle is in the file; when some are refined, one that holds must be (few files get here).
+            gates = self.gates.get(source.kind)
+            if gates is not None and not any(g.admits(raw, source.path.name) for g in gates):
+                return raw, FileResult(source)
         return raw, None
 
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
@@ -310,7 +318,7 @@ class Engine:
         for matcher in self.file_matchers.get(source.kind, ()):
             # A matcher's needles say which files it can find something in: the
             # file passed the prefilter for some matcher, maybe not for this one.
-            if matcher.needles and not any(needle in document.raw for needle in matcher.needles):
+            if not matcher.gate.admits(document.raw, source.path.name):
                 continue
             findings.extend(matcher.check_file(parsed))
         result.findings = self._filter(document, findings)
@@ -319,8 +327,8 @@ class Engine:
         source_facts = getattr(reader, "facts", None)
         if source_facts is not None:
             result.facts.extend(source_facts(parsed))
-        for name, function, needles in self.collectors.get(source.kind, ()):
-            if needles and not any(needle in document.raw for needle in needles):
+        for name, function, admitted in self.collectors.get(source.kind, ()):
+            if not admitted.admits(document.raw, source.path.name):
                 continue
             collected = function(parsed)
             if collected is not None:

@@ -26,7 +26,7 @@ def test_module_importing_asgi_redis_without_the_word_channels_is_code_to_change
 
 def test_every_module_the_rules_data_names_is_a_needle_of_the_collector_that_reads_it():
     engine = _engine()
-    needles = {name: set(found) for name, _, found in engine.collectors["python"]}
+    needles = {name: set(found.needles) for name, _, found in engine.collectors["python"]}
     rules = {rule.code: rule for rule in load_catalogue()}
     wanted = set()
     for entry in rules["AFX102"].params["obsolete"]:
@@ -57,3 +57,51 @@ def test_screens_pass_exactly_the_files_holding_a_needle():
         for _ in range(3000):
             raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
             assert passes(raw, screened) == any(n in raw for n in needles), (kind, raw)
+
+
+# -- refined needles (asgifix.matchers.REFINEMENTS) ----------------------------------------------
+# A file whose only needles are refined ones that do not hold is never parsed, so a syntax error in
+# it is not reported; one where a refinement holds is parsed (and its syntax error reported).
+
+def _parse_errors(tmp_path, files: dict[str, str]) -> set[str]:
+    broken = {path: text + "\nthis is ( not python\n" for path, text in files.items()}
+    write_tree(tmp_path, {"requirements.txt": "channels==4.1.0\n", **broken})
+    report = run_cli("check", "--format", "json", "--exit-zero", ".", cwd=tmp_path).json()
+    return {error["path"] for error in report["errors"]}
+
+
+def test_refined_needles_keep_out_files_the_rules_cannot_use(tmp_path):
+    assert _parse_errors(tmp_path, {
+        "site/settings.py": "INSTALLED_APPS = ['django.contrib.auth']\n",  # names neither channels nor daphne
+        "site/middleware.py": "class TimingMiddleware:\n    def __call__(self, request): ...\n",  # no scope
+        "scripts/load.py": "import django\ndjango.setup()\n",  # not an asgi*.py
+        "site/urls.py": "from django.conf.urls import url\n",  # not a routing module
+        "app/views.py": "async def view(request):\n    return 1\n",  # no ORM word
+        "app/notes.py": "x = 1  # noqa: E501\n",  # no asgifix code
+    }) == set()
+
+
+def test_refined_needles_let_in_files_where_the_refinement_holds(tmp_path):
+    assert _parse_errors(tmp_path, {
+        "site/settings.py": "INSTALLED_APPS = ['daphne', 'django.contrib.auth']\n",
+        "site/middleware.py": "class TokenMiddleware:\n    def __call__(self, scope): ...\n",
+        "site/asgi.py": "import django\ndjango.setup()\n",
+        "chat/routing.py": "from django.conf.urls import url\n",
+        "app/views.py": "from .models import Room\nasync def view(request):\n    Room.objects.get()\n",
+        "app/notes.py": "x = 1  # noqa: afx999\n",
+    }) == {"site/settings.py", "site/middleware.py", "site/asgi.py", "chat/routing.py", "app/views.py",
+           "app/notes.py"}
+
+
+def test_gate_admits_a_file_through_an_unrefined_needle_or_a_refinement_that_holds():
+    from asgifix.matchers import Gate, Refinement
+
+    gate = Gate((b"Middleware", b"channels"), {b"Middleware": Refinement(all_of=((b"scope",), (b"def", b"class")),
+                                                                          name_has="mid")})
+    assert gate.admits(b"import channels", "x.py")
+    assert not gate.admits(b"class Middleware: scope", "x.py")  # the name lacks "mid"
+    assert not gate.admits(b"Middleware def", "middleware.py")  # no scope
+    assert gate.admits(b"Middleware def scope", "MyMiddleware.py")
+    assert Gate(()).admits(b"", "anything")
+    assert Refinement(name_prefix="asgi").holds(b"", "ASGI_prod.py")
+    assert not Refinement(name_prefix="asgi").holds(b"", "my_asgi.py")

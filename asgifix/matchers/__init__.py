@@ -92,13 +92,68 @@ REGISTRY: dict[str, MatcherSpec] = {
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
-    "unknown-noqa-code": MatcherSpec("unknown_noqa:UnknownNoqaCode", "file", needles=(b"noqa", b"NOQA", b"NoQA")),
+    # Only a code of asgifix's own (`AFX` and digits, any case) can be unknown: a file spelling no
+    # `afx` in any case holds no directive to judge, whatever its `# noqa` comments say.
+    "unknown-noqa-code": MatcherSpec("unknown_noqa:UnknownNoqaCode", "file",
+                                     needles=tuple(bytes(a + f + x, "ascii") for a in "aA" for f in "fF"
+                                                   for x in "xX")),
     # Installed environments (AFX6xx): judged by `asgifix doctor` from metadata files, never by the engine.
     "installed-requirement": MatcherSpec("installed:UnmetRequirement", "environment"),
     "installed-channels1": MatcherSpec("installed:Channels1Packages", "environment"),
     "installed-module-twice": MatcherSpec("installed:ModuleShippedTwice", "environment"),
     "installed-shadowed": MatcherSpec("installed:ShadowedCopies", "environment"),
 }
+
+
+class Refinement:
+    """When a needle found in a file really means the file can matter (see :data:`REFINEMENTS`):
+    every group of ``all_of`` has one of its words in the file's bytes, and the file's name
+    (lower-cased) starts with ``name_prefix`` or contains ``name_has``, when given. Checked
+    only for the files a needle let through."""
+
+    __slots__ = ("all_of", "name_has", "name_prefix")
+
+    def __init__(self, all_of: tuple[tuple[bytes, ...], ...] = (), name_has: Optional[str] = None,
+                 name_prefix: Optional[str] = None):
+        self.all_of = all_of
+        self.name_has = name_has
+        self.name_prefix = name_prefix
+
+    def holds(self, raw: bytes, name: str) -> bool:
+        if self.name_has is not None and self.name_has not in name.lower():
+            return False
+        if self.name_prefix is not None and not name.lower().startswith(self.name_prefix):
+            return False
+        for group in self.all_of:
+            for word in group:
+                if word in raw:
+                    break
+            else:
+                return False
+        return True
+
+
+class Gate:
+    """A matcher's or collector's prefilter: the file holds one of ``needles`` whose refinement
+    (if it has one) holds. No needles: every file."""
+
+    __slots__ = ("needles", "refinements")
+
+    def __init__(self, needles: tuple[bytes, ...], refinements: Optional[dict[bytes, Refinement]] = None):
+        self.needles = needles
+        self.refinements = refinements or {}
+
+    def admits(self, raw: bytes, name: str) -> bool:
+        if not self.needles:
+            return True
+        refinements = self.refinements
+        for needle in self.needles:
+            if needle in raw:
+                refinement = refinements.get(needle)
+                if refinement is None or refinement.holds(raw, name):
+                    return True
+        return False
+
 
 # Fact collectors: cheap per-file extractors whose results project matchers
 # judge together with the project's pins. Each runs at most once per file,
@@ -190,13 +245,14 @@ class FileFacts:
 class LazyMatcher:
     """A rule's matcher, imported and built on its first check (see :class:`MatcherSpec`)."""
 
-    __slots__ = ("rule", "context", "spec", "_matcher")
+    __slots__ = ("rule", "context", "spec", "_matcher", "gate")
 
     def __init__(self, rule: "Rule", context: RuleContext, spec: MatcherSpec):
         self.rule = rule
         self.context = context
         self.spec = spec
         self._matcher: Optional[Matcher] = None
+        self.gate = Gate(spec.needles)
 
     @property
     def needles(self) -> tuple[bytes, ...]:
@@ -239,6 +295,40 @@ class LazyCollector:
         if self._function is None:
             self._function = _load(self.target)
         return self._function(parsed)
+
+
+# Needles that admit a file to a collector only with more evidence: words that each site the
+# collector records must spell, or the file name the rules require. A file whose only needles are
+# refined ones that do not hold is not parsed for that collector. (Each entry says why that is exact.)
+REFINEMENTS: dict[str, dict[bytes, Refinement]] = {
+    # An ORM site (sync_orm._Finder) is a manager chain (`.objects`), a QuerySet from one, or
+    # `.save()`/`.delete()`/`.refresh_from_db()` on an instance; it starts from a model: a name
+    # from a models module, a class on `...Model`/`AbstractUser`/`AbstractBaseUser`, or
+    # get_user_model() (sync_orm._models and _is_model).
+    "sync-orm": {b"async def": Refinement(all_of=(
+        (b"objects", b"save", b"delete", b"refresh_from_db"),
+        (b"models", b"Model", b"AbstractUser", b"AbstractBaseUser", b"get_user_model")))},
+    "channels-wiring": {
+        # AFX406 reads INSTALLED_APPS only when it lists "channels" or "daphne" (needles of their
+        # own): a settings module that names neither has nothing for the wiring rules.
+        b"INSTALLED_APPS": Refinement(all_of=((b"channels", b"daphne"),)),
+        # Middleware matters as ASGI middleware (AFX408: `__call__(self, scope)`; one an asgi.py
+        # imports, AFX404): every ASGI middleware spells `scope`. Django's HTTP middleware and the
+        # class paths of the MIDDLEWARE setting do not.
+        b"Middleware": Refinement(all_of=((b"scope",),)),
+        # django.setup() makes an ASGI entry module only in an asgi*.py (wiring_facts: is_asgi_module;
+        # get_asgi_application() is a needle of its own); elsewhere it is a script's or a test's.
+        b"django.setup": Refinement(name_prefix="asgi"),
+        # AFX409 judges django.conf.urls.url only in a routing module or in one that imports from
+        # channels (a needle of its own): Django's own urls.py files are django-upgrade's to fix.
+        b"django.conf.urls": Refinement(name_has="routing"),
+    },
+}
+
+
+def gate(needles: tuple[bytes, ...], collector_name: Optional[str] = None) -> Gate:
+    """The gate of a collector (with its refinements) or, without a name, of a file matcher."""
+    return Gate(needles, REFINEMENTS.get(collector_name, {}) if collector_name else None)
 
 
 def collector(name: str) -> tuple[LazyCollector, tuple[bytes, ...]]:

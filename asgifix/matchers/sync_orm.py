@@ -98,9 +98,14 @@ class _Finder(ScopeVisitor):
         self.instance_names: list[set[str]] = [set()]
 
     def visit(self, node: ast.AST) -> None:
-        if self.pruning is not None and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                and self.pruning.lacks(node, self.prune_words):
-            return
+        if self.pruning is not None and isinstance(node, ast.stmt):
+            # Every site is directly in a coroutine's body: outside one, a statement whose lines do
+            # not spell `async` holds no coroutine, so no site (nor a name bound for one).
+            if not self.in_coroutine and self.pruning.lacks(node, ("async",)):
+                return
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and \
+                    self.pruning.lacks(node, self.prune_words):
+                return
         super().visit(node)
 
     # -- what an expression is ---------------------------------------------------------------------

@@ -150,7 +150,9 @@ def _scope_binds(node: ast.AST) -> set[str]:
 
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, parsed, names, wrappers: dict[str, str], defs: dict[str, tuple[str, int]]):
+    def __init__(self, parsed, names, wrappers: dict[str, str], defs: dict[str, tuple[str, int]],
+                 words: tuple[str, ...] = ()):
+        from ..sources.pruning import StatementText
         from ..sources.python_asgiref import CharPositions
 
         self.names = names
@@ -158,18 +160,37 @@ class _Finder(ast.NodeVisitor):
         self.defs = defs
         self.positions = CharPositions(parsed.document)
         self.document = parsed.document
-        self.shadowed: list[set[str]] = []
+        # The enclosing function, lambda and class scopes; what each binds is computed only when a
+        # wrapped call asks (most scopes hold none).
+        self.shadowed: list[ast.AST] = []
+        self._binds: dict[int, set[str]] = {}
         self.uses: list[WrappedCallee] = []
         self.decorators: set[int] = set()
+        # A wrapper (call or decorator) resolves through the binding of its first name, so a
+        # statement whose lines spell none of those names holds none (see sources/pruning.py).
+        self.words = words
+        self.statements = StatementText(parsed.document) if words else None
+
+    def visit(self, node: ast.AST) -> None:
+        if self.statements is not None and self.statements.lacks(node, self.words):
+            return
+        super().visit(node)
 
     def _wrapper(self, node: ast.AST) -> Optional[str]:
         resolved = self.names.resolve(node)
         return self.wrappers.get(resolved) if resolved else None
 
     def _callee(self, name: str) -> Optional[tuple[str, int]]:
-        if any(name in scope for scope in self.shadowed):
+        found = self.defs.get(name)
+        if found is None:
             return None
-        return self.defs.get(name)
+        for scope in self.shadowed:
+            binds = self._binds.get(id(scope))
+            if binds is None:
+                binds = self._binds[id(scope)] = _scope_binds(scope)
+            if name in binds:
+                return None
+        return found
 
     def _scope(self, node) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -182,7 +203,7 @@ class _Finder(ast.NodeVisitor):
         elif isinstance(node, ast.ClassDef):
             for child in (*node.decorator_list, *node.bases, *node.keywords):
                 self.visit(child)
-        self.shadowed.append(_scope_binds(node))
+        self.shadowed.append(node)
         body = node.body if isinstance(node.body, list) else [node.body]
         for statement in body:
             self.visit(statement)
@@ -246,7 +267,9 @@ def collect_wrapped_callees(parsed) -> Optional[tuple[CalleeFacts, set[int]]]:
                for b in names.imports):
         return None
     defs = _module_defs(tree)  # (a decorator needs none: it wraps the def below it)
-    finder = _Finder(parsed, names, WRAPPERS, defs)
+    words = {b.local for b in names.imports if b.local and (
+        b.target in WRAPPERS or any(w.startswith(b.target + ".") for w in WRAPPERS))}
+    finder = _Finder(parsed, names, WRAPPERS, defs, tuple(sorted(words)))
     finder.visit(tree)
     if not finder.uses:
         return None
