@@ -236,7 +236,6 @@ class _Run:
         """Whether a named file can be concerned by a finding: a declaration, a file of a kind some
         rule reads whole, or one that passes the engine's bytes prefilter."""
         from .discovery import classify
-        from .engine import passes
 
         for path in self.named.given:
             kind = classify(Path(path), explicit=True)
@@ -248,7 +247,7 @@ class _Run:
                     raw = handle.read()
             except OSError:
                 return True  # reported as the file's error by the run
-            if passes(raw, screened):
+            if engine.admits(kind, Path(path).name, raw):
                 return True
         return False
 

@@ -96,7 +96,7 @@ def is_suppressed(line_text: Callable[[int], str], finding: Finding) -> bool:
 COVERS = (b"asgi", b"channel", b"onsumer", b"sync", b"_APP")
 
 
-def screens(needles: Iterable[bytes]) -> tuple[tuple[bytes, Optional[tuple[bytes, ...]]], ...]:
+def screens(needles: Iterable[bytes], refined=()) -> tuple[tuple[bytes, Optional[tuple[bytes, ...]]], ...]:
     """The prefilter as ``(cover, needles)`` scans: a file holds a needle exactly when it holds a
     cover and, unless ``needles`` is None (the cover is a needle), one of its needles.
 
@@ -105,7 +105,8 @@ def screens(needles: Iterable[bytes]) -> tuple[tuple[bytes, Optional[tuple[bytes
     and needles containing one of :data:`COVERS` are scanned for only after it is found.
     """
     unique = sorted(set(needles), key=lambda n: (len(n), n))
-    kept = [n for i, n in enumerate(unique) if not any(m in n for m in unique[:i])]
+    # (a refined needle finds a file only with its refinement: it rules out no longer needle)
+    kept = [n for i, n in enumerate(unique) if not any(m in n and m not in refined for m in unique[:i])]
     grouped: dict[bytes, list[bytes]] = {}
     alone: list[bytes] = []
     for needle in kept:
@@ -119,21 +120,31 @@ def screens(needles: Iterable[bytes]) -> tuple[tuple[bytes, Optional[tuple[bytes
         if len(members) == 1:
             alone.append(members[0])
         else:
-            out.append((cover, None if cover in members else tuple(members)))
+            out.append((cover, None if cover in members and cover not in refined else tuple(members)))
     out.extend((needle, None) for needle in sorted(alone))
     return tuple(out)
 
 
-def passes(raw: bytes, screened) -> bool:
-    """Whether ``raw`` holds one of the needles that :func:`screens` made ``screened`` from."""
+def passes(raw: bytes, screened, name: str = "", refined: Optional[dict] = None) -> bool:
+    """Whether ``raw`` holds one of the needles that :func:`screens` made ``screened`` from.
+
+    ``refined``: needle -> its refinements (asgifix.matchers.Refinement); such a needle counts
+    only when one of them holds for the file (``name``: the file's name)."""
     for cover, needles in screened:  # (loops, not any(): this runs for every file)
         if cover in raw:
             if needles is None:
-                return True
+                if refined is None or cover not in refined or _holds(refined[cover], raw, name):
+                    return True
+                continue
             for needle in needles:
-                if needle in raw:
+                if needle in raw and (refined is None or needle not in refined
+                                      or _holds(refined[needle], raw, name)):
                     return True
     return False
+
+
+def _holds(refinements, raw: bytes, name: str) -> bool:
+    return any(refinement.holds(raw, name) for refinement in refinements)
 
 
 # The cyclic garbage collector's first threshold during a run (Python's default: 700 allocations).
@@ -211,8 +222,8 @@ class Engine:
         for kind, registered in self.collectors.items():
             registered[:] = [(name, function, gate(tuple(sorted(collector_needles[name])) if needles else (), name))
                              for name, function, needles in registered]
-        # file kind -> the gates of its matchers and collectors (see Engine.read)
-        self.gates: dict[str, tuple[Gate, ...]] = {}
+        # file kind -> its refined needles, each with the refinements the gates give it (see passes)
+        self.refined: dict[str, dict[bytes, tuple]] = {}
         # Declarations feed project rules, so declaration files are read even
         # when no file rule is selected for them.
         self.declaration_kinds = (
@@ -229,10 +240,19 @@ class Engine:
             if any(not g.needles for g in gates):
                 self.needles[kind] = None
             else:
-                self.needles[kind] = tuple(sorted({n for g in gates for n in g.needles}))
-                if any(g.refinements for g in gates):
-                    self.gates[kind] = tuple(gates)
-        self.screens = {kind: screens(needles) for kind, needles in self.needles.items() if needles is not None}
+                # A needle that some gate takes as it is admits a file alone; one that every gate
+                # wanting it refines admits a file only with a refinement that holds.
+                plain = {n for g in gates for n in g.needles if n not in g.refinements}
+                refined: dict[bytes, list] = {}
+                for g in gates:
+                    for needle, refinement in g.refinements.items():
+                        if needle in g.needles and needle not in plain:
+                            refined.setdefault(needle, []).append(refinement)
+                self.needles[kind] = tuple(sorted(plain | set(refined)))
+                if refined:
+                    self.refined[kind] = {n: tuple(r) for n, r in refined.items()}
+        self.screens = {kind: screens(needles, self.refined.get(kind, ())) for kind, needles in self.needles.items()
+                        if needles is not None}
 
     # -- analysis -------------------------------------------------------------------
     def wants(self, source: SourceFile) -> bool:
@@ -263,14 +283,15 @@ class Engine:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
         screened = self.screens.get(source.kind)
         # A file named on the command line is always parsed (a syntax error there is news).
-        if screened is not None and source.kind not in self.declaration_kinds and not source.explicit:
-            if not passes(raw, screened):
-                return raw, FileResult(source)
-            # A needle is in the file; when some are refined, one that holds must be (few files get here).
-            gates = self.gates.get(source.kind)
-            if gates is not None and not any(g.admits(raw, source.path.name) for g in gates):
-                return raw, FileResult(source)
+        if screened is not None and source.kind not in self.declaration_kinds and not source.explicit \
+                and not passes(raw, screened, source.path.name, self.refined.get(source.kind)):
+            return raw, FileResult(source)
         return raw, None
+
+    def admits(self, kind: str, name: str, raw: bytes) -> bool:
+        """The bytes prefilter: whether a file of ``kind`` named ``name`` holding ``raw`` is analyzed."""
+        screened = self.screens.get(kind)
+        return screened is None or passes(raw, screened, name, self.refined.get(kind))
 
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
         """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""

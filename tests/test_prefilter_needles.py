@@ -105,3 +105,25 @@ def test_gate_admits_a_file_through_an_unrefined_needle_or_a_refinement_that_hol
     assert Gate(()).admits(b"", "anything")
     assert Refinement(name_prefix="asgi").holds(b"", "ASGI_prod.py")
     assert not Refinement(name_prefix="asgi").holds(b"", "my_asgi.py")
+
+
+def test_screens_with_refined_needles_pass_exactly_the_files_a_gate_admits():
+    import random
+
+    from asgifix.engine import passes, screens
+
+    engine = _engine()
+    rng = random.Random(16)
+    for kind, refined in engine.refined.items():
+        needles = engine.needles[kind]
+        screened = screens(needles, refined)
+        words = {w for rs in refined.values() for r in rs for g in r.all_of for w in g}
+        words |= {r.folded for rs in refined.values() for r in rs if r.folded}
+        pieces = list(needles) + sorted(words) + [b"AFX", b"Afx", b"sync", b"x", b" ", b"asgi"]
+        names = ["routing.py", "asgi.py", "views.py", "my_routing.py"]
+        for _ in range(4000):
+            raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+            name = rng.choice(names)
+            expected = any(n in raw and (n not in refined or any(r.holds(raw, name) for r in refined[n]))
+                           for n in needles)
+            assert passes(raw, screened, name, refined) == expected, (kind, raw, name)

@@ -92,11 +92,8 @@ REGISTRY: dict[str, MatcherSpec] = {
     "unawaited-coroutine": MatcherSpec("unawaited:UnawaitedCoroutine", "file",
                                        needles=(b"channel_layer", b"sync_to_async", b"Consumer")),
     "sync-orm-in-coroutine": MatcherSpec("sync_orm:SyncOrmInCoroutine", "project", facts=("sync-orm",)),
-    # Only a code of asgifix's own (`AFX` and digits, any case) can be unknown: a file spelling no
-    # `afx` in any case holds no directive to judge, whatever its `# noqa` comments say.
-    "unknown-noqa-code": MatcherSpec("unknown_noqa:UnknownNoqaCode", "file",
-                                     needles=tuple(bytes(a + f + x, "ascii") for a in "aA" for f in "fF"
-                                                   for x in "xX")),
+    # (refined: see REFINEMENTS["AFX001"])
+    "unknown-noqa-code": MatcherSpec("unknown_noqa:UnknownNoqaCode", "file", needles=(b"noqa", b"NOQA", b"NoQA")),
     # Installed environments (AFX6xx): judged by `asgifix doctor` from metadata files, never by the engine.
     "installed-requirement": MatcherSpec("installed:UnmetRequirement", "environment"),
     "installed-channels1": MatcherSpec("installed:Channels1Packages", "environment"),
@@ -111,18 +108,21 @@ class Refinement:
     (lower-cased) starts with ``name_prefix`` or contains ``name_has``, when given. Checked
     only for the files a needle let through."""
 
-    __slots__ = ("all_of", "name_has", "name_prefix")
+    __slots__ = ("all_of", "name_has", "name_prefix", "folded")
 
     def __init__(self, all_of: tuple[tuple[bytes, ...], ...] = (), name_has: Optional[str] = None,
-                 name_prefix: Optional[str] = None):
+                 name_prefix: Optional[str] = None, folded: Optional[bytes] = None):
         self.all_of = all_of
         self.name_has = name_has
         self.name_prefix = name_prefix
+        self.folded = folded  # a lower-case word the file must hold in any case
 
     def holds(self, raw: bytes, name: str) -> bool:
         if self.name_has is not None and self.name_has not in name.lower():
             return False
         if self.name_prefix is not None and not name.lower().startswith(self.name_prefix):
+            return False
+        if self.folded is not None and self.folded not in raw.lower():
             return False
         for group in self.all_of:
             for word in group:
@@ -252,7 +252,7 @@ class LazyMatcher:
         self.context = context
         self.spec = spec
         self._matcher: Optional[Matcher] = None
-        self.gate = Gate(spec.needles)
+        self.gate = gate(spec.needles, rule.code)
 
     @property
     def needles(self) -> tuple[bytes, ...]:
@@ -301,6 +301,9 @@ class LazyCollector:
 # collector records must spell, or the file name the rules require. A file whose only needles are
 # refined ones that do not hold is not parsed for that collector. (Each entry says why that is exact.)
 REFINEMENTS: dict[str, dict[bytes, Refinement]] = {
+    # AFX001 judges only codes of asgifix's own (`AFX` and digits, in any case): a `# noqa` file
+    # that spells no `afx` in any case holds no directive it could report.
+    "AFX001": {needle: Refinement(folded=b"afx") for needle in (b"noqa", b"NOQA", b"NoQA")},
     # An ORM site (sync_orm._Finder) is a manager chain (`.objects`), a QuerySet from one, or
     # `.save()`/`.delete()`/`.refresh_from_db()` on an instance; it starts from a model: a name
     # from a models module, a class on `...Model`/`AbstractUser`/`AbstractBaseUser`, or
@@ -322,13 +325,17 @@ REFINEMENTS: dict[str, dict[bytes, Refinement]] = {
         # AFX409 judges django.conf.urls.url only in a routing module or in one that imports from
         # channels (a needle of its own): Django's own urls.py files are django-upgrade's to fix.
         b"django.conf.urls": Refinement(name_has="routing"),
+        # The word "routing" counts in a module that routes (Django's database routing does not):
+        # one that builds a websocket route table or a Channels router.
+        b"routing": Refinement(all_of=((b"websocket", b"URLRouter", b"ProtocolTypeRouter", b"ChannelNameRouter",
+                                        b"channel_routing", b"route(", b"path(", b"url("),)),
     },
 }
 
 
-def gate(needles: tuple[bytes, ...], collector_name: Optional[str] = None) -> Gate:
-    """The gate of a collector (with its refinements) or, without a name, of a file matcher."""
-    return Gate(needles, REFINEMENTS.get(collector_name, {}) if collector_name else None)
+def gate(needles: tuple[bytes, ...], name: Optional[str] = None) -> Gate:
+    """The gate of a collector, or of a rule's file matcher (by code), with its refinements."""
+    return Gate(needles, REFINEMENTS.get(name, {}) if name else None)
 
 
 def collector(name: str) -> tuple[LazyCollector, tuple[bytes, ...]]:

@@ -64,7 +64,10 @@ def _python(parsed) -> list[Use]:
     text = document.text
     wants_message = "message." in text and any(a in text for a in MESSAGE_ATTRIBUTES)
     top = {id(node) for node in parsed.tree.body}
-    for node in parsed.tree.body if not (wants_message or local_names) else ast.walk(parsed.tree):
+    from ..sources.pruning import statements
+
+    # (the nodes looked at below are statements: their walk skips every expression)
+    for node in parsed.tree.body if not (wants_message or local_names) else statements(parsed.tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and id(node) in top:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id == "channel_routing" for t in targets):

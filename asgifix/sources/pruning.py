@@ -60,3 +60,21 @@ def walk(tree: ast.AST, statements: Optional[StatementText], words: tuple[str, .
             continue
         yield node
         todo.extend(ast.iter_child_nodes(node))
+
+
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def statements(tree: ast.AST) -> Iterator[ast.stmt]:
+    """Every statement of ``tree``, nested ones included (function, class, if/try/with/match bodies),
+    depth first in source order, without walking expressions: several times cheaper than
+    ``ast.walk`` for a visitor that looks only at statements (defs, classes, assignments)."""
+    stack = list(reversed(getattr(tree, "body", ())))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for field in _BODIES:
+            children = getattr(node, field, None)
+            if children:
+                stack.extend(reversed(children))
