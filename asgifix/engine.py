@@ -24,6 +24,7 @@ from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_hol
 from .matchers import FileFacts, Gate, LazyMatcher, RuleContext, collector, gate, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
+from .prefilter import COVERS, Prefilter, passes, screens  # noqa: F401 (COVERS, passes: the engine's API)
 from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, FileTooBig, TextDocument, WriteRefused, read_bytes, write_within
 
@@ -89,62 +90,6 @@ def is_suppressed(line_text: Callable[[int], str], finding: Finding) -> bool:
         if codes is not None and (not codes or finding.code in codes):
             return True
     return False
-
-
-# Short strings that many needles contain: a file without ``asgi`` holds none of ``asgiref``,
-# ``asgi_redis``, ``get_asgi_application``, ... so one scan rules them all out (see screens).
-COVERS = (b"asgi", b"channel", b"onsumer", b"sync", b"_APP")
-
-
-def screens(needles: Iterable[bytes], refined=()) -> tuple[tuple[bytes, Optional[tuple[bytes, ...]]], ...]:
-    """The prefilter as ``(cover, needles)`` scans: a file holds a needle exactly when it holds a
-    cover and, unless ``needles`` is None (the cover is a needle), one of its needles.
-
-    Equivalent to scanning for every needle, with fewer scans of a file that holds none (most
-    files): a needle that contains another needle is dropped (the shorter one finds the file),
-    and needles containing one of :data:`COVERS` are scanned for only after it is found.
-    """
-    unique = sorted(set(needles), key=lambda n: (len(n), n))
-    # (a refined needle finds a file only with its refinement: it rules out no longer needle)
-    kept = [n for i, n in enumerate(unique) if not any(m in n and m not in refined for m in unique[:i])]
-    grouped: dict[bytes, list[bytes]] = {}
-    alone: list[bytes] = []
-    for needle in kept:
-        cover = next((c for c in COVERS if c in needle), None)
-        if cover is None:
-            alone.append(needle)
-        else:
-            grouped.setdefault(cover, []).append(needle)
-    out: list[tuple[bytes, Optional[tuple[bytes, ...]]]] = []
-    for cover, members in grouped.items():
-        if len(members) == 1:
-            alone.append(members[0])
-        else:
-            out.append((cover, None if cover in members and cover not in refined else tuple(members)))
-    out.extend((needle, None) for needle in sorted(alone))
-    return tuple(out)
-
-
-def passes(raw: bytes, screened, name: str = "", refined: Optional[dict] = None) -> bool:
-    """Whether ``raw`` holds one of the needles that :func:`screens` made ``screened`` from.
-
-    ``refined``: needle -> its refinements (asgifix.matchers.Refinement); such a needle counts
-    only when one of them holds for the file (``name``: the file's name)."""
-    for cover, needles in screened:  # (loops, not any(): this runs for every file)
-        if cover in raw:
-            if needles is None:
-                if refined is None or cover not in refined or _holds(refined[cover], raw, name):
-                    return True
-                continue
-            for needle in needles:
-                if needle in raw and (refined is None or needle not in refined
-                                      or _holds(refined[needle], raw, name)):
-                    return True
-    return False
-
-
-def _holds(refinements, raw: bytes, name: str) -> bool:
-    return any(refinement.holds(raw, name) for refinement in refinements)
 
 
 # The cyclic garbage collector's first threshold during a run (Python's default: 700 allocations).
@@ -251,8 +196,10 @@ class Engine:
                 self.needles[kind] = tuple(sorted(plain | set(refined)))
                 if refined:
                     self.refined[kind] = {n: tuple(r) for n, r in refined.items()}
-        self.screens = {kind: screens(needles, self.refined.get(kind, ())) for kind, needles in self.needles.items()
-                        if needles is not None}
+        # kind -> its prefilter (asgifix.prefilter); a kind without one is analyzed whole
+        self.prefilters = {kind: Prefilter(needles, self.refined.get(kind)) for kind, needles in self.needles.items()
+                           if needles is not None}
+        self.screens = {kind: prefilter.screened for kind, prefilter in self.prefilters.items()}
 
     # -- analysis -------------------------------------------------------------------
     def wants(self, source: SourceFile) -> bool:
@@ -281,17 +228,17 @@ class Engine:
             return b"", FileResult(source, error=FileError(source.display, str(exc), fatal=False))
         except OSError as exc:
             return b"", FileResult(source, error=FileError(source.display, f"cannot read file: {exc.strerror or exc}"))
-        screened = self.screens.get(source.kind)
+        prefilter = self.prefilters.get(source.kind)
         # A file named on the command line is always parsed (a syntax error there is news).
-        if screened is not None and source.kind not in self.declaration_kinds and not source.explicit \
-                and not passes(raw, screened, source.path.name, self.refined.get(source.kind)):
+        if prefilter is not None and source.kind not in self.declaration_kinds and not source.explicit \
+                and not prefilter.admits(raw, source.path.name):
             return raw, FileResult(source)
         return raw, None
 
     def admits(self, kind: str, name: str, raw: bytes) -> bool:
         """The bytes prefilter: whether a file of ``kind`` named ``name`` holding ``raw`` is analyzed."""
-        screened = self.screens.get(kind)
-        return screened is None or passes(raw, screened, name, self.refined.get(kind))
+        prefilter = self.prefilters.get(kind)
+        return prefilter is None or prefilter.admits(raw, name)
 
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
         """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""

@@ -127,3 +127,30 @@ def test_screens_with_refined_needles_pass_exactly_the_files_a_gate_admits():
             expected = any(n in raw and (n not in refined or any(r.holds(raw, name) for r in refined[n]))
                            for n in needles)
             assert passes(raw, screened, name, refined) == expected, (kind, raw, name)
+
+
+def test_the_aho_corasick_prefilter_admits_exactly_the_files_the_scans_admit(monkeypatch):
+    import random
+
+    import asgifix.prefilter as prefilter_module
+    from asgifix.prefilter import Prefilter
+
+    import ahocorasick_rs  # noqa: F401 (a test extra: the suite runs both implementations)
+    engine = _engine()
+    rng = random.Random(17)
+    for kind, needles in engine.needles.items():
+        if needles is None:
+            continue
+        refined = engine.refined.get(kind)
+        fast, slow = Prefilter(needles, refined), Prefilter(needles, refined)
+        monkeypatch.setattr(prefilter_module, "ACCELERATED", False)
+        assert slow.backend == "scans"
+        monkeypatch.setattr(prefilter_module, "ACCELERATED", True)
+        assert fast.backend == "aho-corasick"
+        words = {w for rs in (refined or {}).values() for r in rs for g in r.all_of for w in g}
+        pieces = list(needles) + sorted(words) + [b"afx", b"sync", b"asgi", b"x", b" ", b"\n"]
+        pieces += [n[:-1] for n in needles] + [n[1:] for n in needles]
+        for _ in range(3000):
+            raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+            name = rng.choice(["routing.py", "asgi.py", "views.py"])
+            assert fast.admits(raw, name) == slow.admits(raw, name), (kind, raw, name)
