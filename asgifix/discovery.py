@@ -54,6 +54,12 @@ class SourceFile:
         return path
 
     @property
+    def name(self) -> str:
+        """The file's name (no Path is made for it: the prefilter asks for every file)."""
+        path = self._path
+        return path.name if isinstance(path, Path) else os.path.basename(path)
+
+    @property
     def fspath(self) -> str:
         return os.fspath(self._path)
 

@@ -231,7 +231,7 @@ class Engine:
         prefilter = self.prefilters.get(source.kind)
         # A file named on the command line is always parsed (a syntax error there is news).
         if prefilter is not None and source.kind not in self.declaration_kinds and not source.explicit \
-                and not prefilter.admits(raw, source.path.name):
+                and not prefilter.admits(raw, source.name):
             return raw, FileResult(source)
         return raw, None
 
@@ -286,7 +286,7 @@ class Engine:
         for matcher in self.file_matchers.get(source.kind, ()):
             # A matcher's needles say which files it can find something in: the
             # file passed the prefilter for some matcher, maybe not for this one.
-            if not matcher.gate.admits(document.raw, source.path.name):
+            if not matcher.gate.admits(document.raw, source.name):
                 continue
             findings.extend(matcher.check_file(parsed))
         result.findings = self._filter(document, findings)
@@ -296,7 +296,7 @@ class Engine:
         if source_facts is not None:
             result.facts.extend(source_facts(parsed))
         for name, function, admitted in self.collectors.get(source.kind, ()):
-            if not admitted.admits(document.raw, source.path.name):
+            if not admitted.admits(document.raw, source.name):
                 continue
             collected = function(parsed)
             if collected is not None:
@@ -536,10 +536,9 @@ class Engine:
         project.install_sets = sets
         if not sets:
             return [finding for matcher in matchers for finding in matcher.check_project(project)]
-        serving: dict = {}
-        views = [project.view(s, view_facts(project.facts, sets, s, serving),
+        views = [project.view(s, facts,
                               tuple(p for p in sets if p is not s and not p.copy and set(p.homes) & set(s.homes)))
-                 for s in sets]
+                 for s, facts in zip(sets, view_facts(project.facts, sets))]
         # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)
         merged: dict[tuple, dict[Optional[tuple], tuple[Finding, list[str]]]] = {}
         for matcher in matchers:

@@ -30,6 +30,8 @@ no finding is made from the Python alone).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -464,9 +466,6 @@ _PYTHON_DECIDERS = ("django", "channels", "daphne", "channels-redis", "uvicorn")
 
 def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Optional[tuple[tuple[str, ...], str]]:
     """The Pythons the set's pinned Django/channels/daphne releases support, when nothing declares one."""
-    from . import knowledge
-    from .resolver import releases as recorded
-
     common: Optional[set[str]] = None
     said: list[str] = []
     deciders = sorted((d for d in project.declarations if d.name in _PYTHON_DECIDERS),
@@ -476,15 +475,11 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
             continue
         if declaration.locked and declaration.source_kind == "lock":
             continue
-        spec = _spec(declaration.specifier or "")
-        if spec is None or not declaration.specifier:
+        if not declaration.specifier:
             continue
-        versions = [v for v in recorded(declaration.name) if spec.contains(v, prereleases=False)]
-        if not versions:
+        supported = _pythons_of(declaration.name, declaration.specifier)
+        if supported is None:
             continue
-        supported: set[str] = set()
-        for version in versions:
-            supported |= set(_release_pythons(knowledge, declaration.name, version))
         if not supported or (common is not None and not common & supported):
             continue
         common = supported if common is None else common & supported
@@ -493,6 +488,25 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
         return None
     ordered = tuple(v for v in KNOWN_PYTHONS if v in common)
     return ordered, f"the Pythons {', '.join(dict.fromkeys(said))} support{'s' if len(said) == 1 else ''}"
+
+
+@lru_cache(maxsize=1024)
+def _pythons_of(package: str, specifier: str) -> Optional[frozenset[str]]:
+    """The Pythons some release of ``package`` that ``specifier`` admits supports; None when the
+    specifier is invalid or admits no recorded release. (Memoized: a monorepo repeats its pins.)"""
+    from . import knowledge
+    from .resolver import releases as recorded
+
+    spec = _spec(specifier)
+    if spec is None:
+        return None
+    versions = [v for v in recorded(package) if spec.contains(v, prereleases=False)]
+    if not versions:
+        return None
+    supported: set[str] = set()
+    for version in versions:
+        supported |= set(_release_pythons(knowledge, package, version))
+    return frozenset(supported)
 
 
 def _release_pythons(knowledge, package: str, version: str) -> tuple[str, ...]:
@@ -517,23 +531,36 @@ def fact_path(fact: object) -> Optional[str]:
     return getattr(fact, "path", None)
 
 
-def view_facts(facts: dict[str, list], sets: list[InstallSet], install_set: InstallSet,
-               serving: dict[str, list[InstallSet]]) -> dict[str, list]:
-    """The facts a set's rules see: those of its own files and of the code it serves."""
-    chosen: dict[str, list] = {}
+def view_facts(facts: dict[str, list], sets: list[InstallSet]) -> list[dict[str, list]]:
+    """The facts each set's rules see (one dict per set, in order): those of its own files and
+    of the code it serves, each kind's facts in their order. One pass over the facts: which sets
+    see a file is decided once per file, not once per set (a monorepo has hundreds of sets)."""
+    by_file: dict[str, list[int]] = {}
+    for index, install_set in enumerate(sets):
+        for path in install_set.files:
+            by_file.setdefault(path, []).append(index)
+    position = {id(install_set): index for index, install_set in enumerate(sets)}
+    everyone = tuple(range(len(sets)))
+    seers: dict[str, tuple[int, ...]] = {}
+    views: list[dict[str, list]] = [{} for _ in sets]
     for kind, values in facts.items():
-        kept = []
+        chosen: list[Optional[list]] = [None] * len(sets)
         for fact in values:
             path = fact_path(fact)
             if path is None:
-                kept.append(fact)
-            elif path in install_set.files:
-                kept.append(fact)
+                who = everyone
             else:
-                if path not in serving:
-                    serving[path] = sets_serving(sets, path)
-                if install_set in serving[path]:
-                    kept.append(fact)
-        if kept:
-            chosen[kind] = kept
-    return chosen
+                who = seers.get(path)
+                if who is None:
+                    found = set(by_file.get(path, ()))
+                    found.update(position[id(s)] for s in sets_serving(sets, path))
+                    who = seers[path] = tuple(sorted(found))
+            for index in who:
+                kept = chosen[index]
+                if kept is None:
+                    kept = chosen[index] = []
+                kept.append(fact)
+        for index, kept in enumerate(chosen):
+            if kept:
+                views[index][kind] = kept
+    return views

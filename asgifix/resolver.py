@@ -222,6 +222,8 @@ def _outside_fits(package: str, texts: tuple[str, ...], probes: tuple[str, ...] 
 
 # Answers of :meth:`Problem.solve` by problem signature and question (a run asks few distinct ones).
 _SOLVED: dict = {}
+# (package, specifiers, python) -> candidates (Problem.candidates)
+_CANDIDATES: dict = {}
 _UNDECIDED = object()
 
 
@@ -250,11 +252,17 @@ class Problem:
         """Releases pip would consider for ``package`` under ``specifiers``, newest first."""
         # A pure function of its arguments for one problem, asked again by every solve
         # (AFX301 solves once per asgiref release): remembered.
-        key = (package, None if specifiers is None else tuple(specifiers))
-        cache = self.__dict__.setdefault("_candidate_cache", {})
-        if key not in cache:
-            cache[key] = self._candidates(package, specifiers)
-        return list(cache[key])
+        # The answer depends on the specifiers and the Python only: remembered across problems
+        # (each install set of a monorepo is a problem of its own, and they repeat their pins).
+        if specifiers is None:
+            specifiers = [c.specifier for c in self.declared.get(package, ())]
+        key = (package, tuple(specifiers), self.python_version)
+        found = _CANDIDATES.get(key)
+        if found is None:
+            if len(_CANDIDATES) > 8192:
+                _CANDIDATES.clear()
+            found = _CANDIDATES[key] = self._candidates(package, specifiers)
+        return list(found)
 
     def _candidates(self, package: str, specifiers: Optional[list[str]]) -> list[str]:
         if specifiers is None:
