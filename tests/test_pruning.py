@@ -163,3 +163,37 @@ def test_tricky_cases_do_find_something(monkeypatch):
     settings = _module(TRICKY["django settings"])
     wiring, _ = collect_wiring(settings)
     assert {w.how for w in wiring} == {"imported", "in INSTALLED_APPS", "as a CHANNEL_LAYERS BACKEND"}
+
+
+def _lacks_by_slicing(document: TextDocument, node, words) -> bool:
+    """What StatementText.lacks means: the statement's full lines, sliced, spell none of the words."""
+    import ast
+
+    if not isinstance(node, ast.stmt):
+        return False
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+    last = node.end_lineno or node.lineno
+    starts = document.line_starts
+    segment = document.text[starts[first - 1]:starts[last] if last < len(starts) else len(document.text)]
+    return segment.isascii() and not any(word in segment for word in words)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_lacks_answers_as_slicing_the_statement_would(newline):
+    import ast
+    import random
+
+    rng = random.Random(18)
+    words = ("asgiref", "sync", "async", "x", "é", "objects")
+    pieces = ["import asgiref", "x = 1", "y = 'é'", "async def f():\n    await g()", "def h():\n    return sync",
+              "class C:\n    def m(self):\n        return self.objects", "@deco\ndef d():\n    pass",
+              "if x:\n    y = 2\nelse:\n    z = 'async'"]
+    for _ in range(200):
+        text = newline.join(rng.choice(pieces).replace("\n", newline) for _ in range(rng.randint(1, 8))) + newline
+        document = TextDocument.decode(Path("m.py"), "m.py", text.encode("utf-8"), python=True)
+        tree = ast.parse(document.text)
+        statements = pruning.StatementText(document)
+        for node in ast.walk(tree):
+            for size in (1, 2):
+                chosen = tuple(rng.sample(words, size))
+                assert statements.lacks(node, chosen) == _lacks_by_slicing(document, node, chosen), (text, chosen)

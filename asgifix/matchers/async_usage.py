@@ -133,7 +133,7 @@ def _drop_first_comma(tail: str) -> str:
 
 class AsyncToSyncInCoroutine(FileMatcher):
     def check_file(self, parsed: PythonModule) -> Iterator[Finding]:
-        statements = StatementText(parsed.document)
+        statements = StatementText.of(parsed.document)
         aliases = import_aliases(parsed.tree, statements, ("asgiref",), ("asgiref",))
         if not aliases:
             return

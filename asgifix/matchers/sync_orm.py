@@ -291,7 +291,7 @@ def collect_sync_orm(parsed) -> Optional[tuple[list[OrmSite], set[int]]]:
     text = parsed.document.text
     if not models and not modules and "get_user_model" not in text:
         return None
-    finder = _Finder(text, models, modules, StatementText(parsed.document))
+    finder = _Finder(text, models, modules, StatementText.of(parsed.document))
     finder.visit(tree)
     if finder.sites:
         # Code under `with self.assertRaises(SynchronousOnlyOperation)` / `pytest.raises(...)`

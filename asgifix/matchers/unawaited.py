@@ -165,7 +165,7 @@ class _Finder(ScopeVisitor):
 
 class UnawaitedCoroutine(FileMatcher):
     def check_file(self, parsed: PythonModule) -> Iterator[Finding]:
-        statements = StatementText(parsed.document)
+        statements = StatementText.of(parsed.document)
         aliases = import_aliases(parsed.tree, statements, ("channels", "asgiref"), ("channels", "asgiref"))
         if not aliases:
             return

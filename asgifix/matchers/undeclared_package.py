@@ -106,7 +106,7 @@ def collect_wiring(parsed) -> Optional[tuple[list[Wiring], set[int]]]:
                 found.append(Wiring("in INSTALLED_APPS", constant.value, span_of(constant)))
 
     # Only statements spelling one of these can hold an import or an assignment looked at here.
-    for node in walk(parsed.tree, StatementText(document), ("import", "INSTALLED_APPS", "CHANNEL_LAYERS")):
+    for node in walk(parsed.tree, StatementText.of(document), ("import", "INSTALLED_APPS", "CHANNEL_LAYERS")):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.append(Wiring("imported", alias.name, span_of(node)))

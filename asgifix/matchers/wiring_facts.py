@@ -316,7 +316,7 @@ def collect_channels_wiring(parsed) -> Optional[tuple[WiringModule, set[int]]]:
 
     words = set(INTERESTING) | {local for local, b in info.bindings.items()
                                 if b.kind == "from" and b.name in INTERESTING}
-    for node in walk(tree, StatementText(document), tuple(sorted(words))):
+    for node in walk(tree, StatementText.of(document), tuple(sorted(words))):
         if isinstance(node, ast.Call):
             callee = dotted_text(node.func)
             if not callee:

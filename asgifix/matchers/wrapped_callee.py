@@ -169,7 +169,7 @@ class _Finder(ast.NodeVisitor):
         # A wrapper (call or decorator) resolves through the binding of its first name, so a
         # statement whose lines spell none of those names holds none (see sources/pruning.py).
         self.words = words
-        self.statements = StatementText(parsed.document) if words else None
+        self.statements = StatementText.of(parsed.document) if words else None
 
     def visit(self, node: ast.AST) -> None:
         if self.statements is not None and self.statements.lacks(node, self.words):

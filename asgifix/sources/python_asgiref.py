@@ -99,7 +99,7 @@ class _Collector(ast.NodeVisitor):
                 self.aliases[local] = binding.target
         self.guard_depth = 0
         self.decorator_calls: set[int] = set()
-        self.statements = StatementText(document)
+        self.statements = StatementText.of(document)
 
     def visit(self, node: ast.AST) -> None:
         # Statements that spell neither "asgiref" nor a name bound to it hold nothing to collect.
