@@ -347,7 +347,46 @@ def sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
     return _sets_serving(sets, path)
 
 
+def _home_index(sets: list[InstallSet]) -> Optional[dict[str, list[InstallSet]]]:
+    """home -> the sets with that home (in order), or None when a home is not in normal form
+    (the loop in _sets_serving then decides). Remembered for the last few lists of sets."""
+    key = tuple(map(id, sets))
+    found = _HOME_INDEXES.get(key)
+    if found is not None and found[0] == key:
+        return found[1]
+    index: Optional[dict[str, list[InstallSet]]] = {}
+    for install_set in sets:
+        for home in dict.fromkeys(install_set.homes):
+            if home.endswith("/") or home.startswith("/"):
+                index = None
+                break
+            index.setdefault(home, []).append(install_set)
+        if index is None:
+            break
+    if len(_HOME_INDEXES) > 4:
+        _HOME_INDEXES.clear()
+    _HOME_INDEXES[key] = (key, index, sets)  # (the sets kept alive: their ids stay theirs)
+    return index
+
+
+_HOME_INDEXES: dict = {}
+
+
 def _sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
+    index = _home_index(sets)
+    if index is not None:
+        # The deepest home above the path (the path itself, its parents, then the root ""):
+        # what the loop below finds, without asking every set of a monorepo about every file.
+        directory = path
+        while True:
+            found = index.get(directory)
+            if found is not None:
+                return list(found)
+            parent = posixpath.dirname(directory)
+            if not directory or parent == directory:
+                break
+            directory = parent
+        return _nearest_root(sets)
     best: list[InstallSet] = []
     depth = -1
     for install_set in sets:
@@ -361,6 +400,10 @@ def _sets_serving(sets: list[InstallSet], path: str) -> list[InstallSet]:
             best.append(install_set)
     if best:
         return best
+    return _nearest_root(sets)
+
+
+def _nearest_root(sets: list[InstallSet]) -> list[InstallSet]:
     # Code above every set (sets only in subdirectories): the sets nearest the root serve it.
     candidates = [s for s in sets if not s.copy and s.home is not None]
     if not candidates:

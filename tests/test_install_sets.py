@@ -249,3 +249,31 @@ def test_an_empty_requirements_file_alone_still_serves_its_code(tmp_path):
     })
     report, _ = _run(tmp_path, ["AFX103"])
     assert [(f.code, f.path.endswith("backend/chat/consumers.py")) for f in report.findings] == [("AFX103", True)]
+
+
+def test_sets_serving_by_home_index_answers_as_asking_every_set():
+    """The indexed lookup of the deepest home (install_sets._home_index) against the loop it replaces."""
+    import random
+
+    from asgifix import install_sets
+    from asgifix.install_sets import InstallSet, _sets_serving
+
+    rng = random.Random(19)
+    dirs = ["", "a", "a/b", "a/b/c", "d", "d/e", "a/x"]
+    for _ in range(300):
+        sets = []
+        for number in range(rng.randint(1, 5)):
+            homes = tuple(rng.sample(dirs, rng.randint(1, 2)))
+            sets.append(InstallSet(name=f"s{number}", entries=[f"{homes[0]}/requirements.txt".lstrip("/")],
+                                   files={f"{homes[0]}/requirements.txt".lstrip("/")}, home=homes[0],
+                                   homes=homes))
+        path = rng.choice(["a/b/c/m.py", "a/m.py", "d/e/f/m.py", "m.py", "q/m.py", "a/x/y.py"])
+        fast = _sets_serving(sets, path)
+        install_sets._HOME_INDEXES.clear()
+        original = install_sets._home_index
+        try:
+            install_sets._home_index = lambda _sets: None  # the loop
+            slow = _sets_serving(sets, path)
+        finally:
+            install_sets._home_index = original
+        assert [s.name for s in fast] == [s.name for s in slow], (path, [(s.name, s.homes) for s in sets])

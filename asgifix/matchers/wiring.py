@@ -387,7 +387,7 @@ def project_index(project: ProjectModel) -> Optional[ProjectIndex]:
     cached = _INDEX.get(key)
     if cached is not None and cached[0] is facts:
         return cached[1]
-    if len(_INDEX) > 8:
+    if len(_INDEX) > 1024:  # (one per install set's view: a matcher asks about every view in turn)
         _INDEX.clear()
     index = ProjectIndex(facts)
     _INDEX[key] = (facts, index)
