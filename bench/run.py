@@ -122,8 +122,18 @@ def machine(tools: Tools) -> dict:
         "asgifix": version_of(tools.asgifix + ["--version"], tools.asgifix_env) + f" ({REPO}, {git_head()})",
         "ruff": version_of(tools.ruff + ["--version"]) if tools.ruff else "not found (python -m pip install ruff)",
         "grep": version_of([tools.grep, "--version"]) if tools.grep else "not found",
+        "prefilter": prefilter_backend(),
         "load": load_average(),
     }
+
+
+def prefilter_backend() -> str:
+    """Which bytes prefilter the measured asgifix uses (asgifix/prefilter.py): the `fast` extra or not."""
+    code = ("from asgifix.prefilter import Prefilter; import importlib.util as u; "
+            "print('aho-corasick (ahocorasick_rs, the fast extra)' if u.find_spec('ahocorasick_rs') "
+            "else 'scans (no ahocorasick_rs)')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return result.stdout.strip() or "?"
 
 
 def git_head() -> str:
