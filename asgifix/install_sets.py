@@ -479,7 +479,7 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
         spec = _spec(declaration.specifier or "")
         if spec is None or not declaration.specifier:
             continue
-        versions = [v for v in recorded(declaration.name) if spec.contains(v, prereleases=False)]
+        versions = [v for v in recorded(declaration.name) if spec.contains(_parsed(v), prereleases=False)]
         if not versions:
             continue
         supported: set[str] = set()
@@ -493,6 +493,18 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
         return None
     ordered = tuple(v for v in KNOWN_PYTHONS if v in common)
     return ordered, f"the Pythons {', '.join(dict.fromkeys(said))} support{'s' if len(said) == 1 else ''}"
+
+
+def _parsed(version: str):
+    """``version`` parsed once (the resolver's cache), or as it is when it is no version (``contains`` says no)."""
+    from packaging.version import InvalidVersion
+
+    from .resolver import _version
+
+    try:
+        return _version(version)
+    except InvalidVersion:
+        return version
 
 
 def _release_pythons(knowledge, package: str, version: str) -> tuple[str, ...]:
