@@ -9,7 +9,6 @@ is parsed from its TOML: the copy is only a faster way to the same data, never a
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,23 @@ COMPILED = "toml.json"
 FILES = ("behaviour.toml", "moves.toml", "release_requirements.toml", "wiring.toml")
 
 
+def sha256():
+    """A SHA-256 hasher without importing hashlib, whose OpenSSL binding costs a one-file check ~5 ms to load
+    (the interpreter's own implementation gives the same digest; hashlib where it is missing)."""
+    try:
+        from _sha256 import sha256 as new  # Python 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256 as new  # type: ignore[no-redef]  # Python 3.12+
+        except ImportError:  # pragma: no cover - a build without them
+            from hashlib import sha256 as new  # type: ignore[no-redef]
+    return new()
+
+
 def _digest(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
+    digest = sha256()
+    digest.update(raw)
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=None)
