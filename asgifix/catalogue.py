@@ -171,9 +171,9 @@ COMPILED = "catalogue.json"  # the rule files, parsed, beside them (scripts/buil
 
 
 def _digest(texts: list[tuple[str, bytes]]) -> str:
-    import hashlib
+    from .datafiles import sha256
 
-    digest = hashlib.sha256()
+    digest = sha256()
     for name, raw in texts:
         digest.update(name.encode() + b"\0" + raw + b"\0")
     return digest.hexdigest()

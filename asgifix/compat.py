@@ -47,18 +47,12 @@ def fallback_table() -> list[dict]:
     """``rules/data/release_requirements.toml``: verified rows used when the knowledge data is absent."""
     global _FALLBACK
     if _FALLBACK is None:
-        import sys
-
-        if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
-            import tomllib
-        else:  # pragma: no cover
-            import tomli as tomllib
         from ._paths import data_dir
+        from .datafiles import load_toml
 
         try:
-            with open(data_dir() / FALLBACK_FILE, "rb") as handle:
-                _FALLBACK = list(tomllib.load(handle).get("release", []))
-        except (OSError, ValueError):
+            _FALLBACK = list(load_toml(data_dir() / FALLBACK_FILE).get("release", []))
+        except (OSError, ValueError, UnicodeDecodeError):
             _FALLBACK = []
     return _FALLBACK
 

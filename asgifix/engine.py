@@ -547,8 +547,7 @@ class Engine:
                     span = finding.span
                     key = (finding.code, finding.path, span.line, span.column, span.end_line, span.end_column,
                            finding.message)
-                    fix_key = tuple((e.path, e.span.start, e.span.end, e.content) for e in finding.fix.edits) \
-                        if finding.fix else None
+                    fix_key = finding.fix.identity() if finding.fix else None
                     by_fix = merged.setdefault(key, {})
                     if fix_key not in by_fix:
                         by_fix[fix_key] = (finding, [])
@@ -557,14 +556,16 @@ class Engine:
                         names.append(view.install_set.name)
         findings = []
         named = len([s for s in sets if not s.copy]) > 1 or any(s.copy for s in sets)
+        order = {view.install_set.name: index for index, view in enumerate(views)}
         for by_fix in merged.values():
+            by_fix = _by_edits(by_fix, order)
             variants = list(by_fix.values())
             if None in by_fix and len(variants) > 1:
                 # Sets that cannot fix it share the finding of one that can.
                 unfixed = by_fix[None][1]
                 variants = [v for k, v in by_fix.items() if k is not None]
                 variants[0][1].extend(name for name in unfixed if name not in variants[0][1])
-            edits = [e for finding, _ in variants if finding.fix for e in finding.fix.edits]
+            edits = [e for finding, _ in variants if finding.fix for e in finding.fix.edits] if len(variants) > 1 else []
             if len(variants) > 1 and any(_overlaps(a, b) for i, a in enumerate(edits) for b in edits[i + 1:]):
                 # Sets that want the same place written differently would undo each other's fix.
                 finding = variants[0][0]
@@ -709,6 +710,32 @@ class Engine:
             for path in dict.fromkeys(e.path for e in fix.edits):
                 groups.setdefault(path, []).append((path == first, [e for e in fix.edits if e.path == path]))
         return {path: (counts.get(path, 0), edits, groups[path]) for path, edits in taken.items()}
+
+
+def _by_edits(by_fix: dict, order: dict[str, int]) -> dict:
+    """One place's findings keyed by the edits of their fixes (None: no fix), as the sets made them.
+
+    A deferred fix is keyed by its build (:class:`asgifix.model.Deferred`) so that a check builds no
+    edits; equal builds make equal edits, so a place with one key needs nothing more. When a place
+    has several, they are keyed by their built edits, the sets' names kept in the sets' order, exactly
+    as if every fix had been built when it was made.
+    """
+    if len(by_fix) < 2 or not any(finding.fix is not None and finding.fix.pending for finding, _ in by_fix.values()):
+        return by_fix
+    regrouped: dict = {}
+    for finding, names in by_fix.values():
+        key = None
+        if finding.fix is not None:
+            deferred = finding.fix.pending
+            key = finding.fix.edits and finding.fix.identity()  # built here
+            if deferred and not key:  # a build that made no edits: the finding has no fix
+                key, finding = None, dataclasses.replace(finding, fix=None)
+        if key not in regrouped:
+            regrouped[key] = (finding, list(names))
+        else:
+            regrouped[key][1].extend(names)
+            regrouped[key][1].sort(key=order.__getitem__)
+    return regrouped
 
 
 def _with_unsaved(found: Iterable[SourceFile], paths: list[str],

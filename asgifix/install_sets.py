@@ -543,13 +543,25 @@ def _pythons_of(package: str, specifier: str) -> Optional[frozenset[str]]:
     spec = _spec(specifier)
     if spec is None:
         return None
-    versions = [v for v in recorded(package) if spec.contains(v, prereleases=False)]
+    versions = [v for v in recorded(package) if spec.contains(_parsed(v), prereleases=False)]
     if not versions:
         return None
     supported: set[str] = set()
     for version in versions:
         supported |= set(_release_pythons(knowledge, package, version))
     return frozenset(supported)
+
+
+def _parsed(version: str):
+    """``version`` parsed once (the resolver's cache), or as it is when it is no version (``contains`` says no)."""
+    from packaging.version import InvalidVersion
+
+    from .resolver import _version
+
+    try:
+        return _version(version)
+    except InvalidVersion:
+        return version
 
 
 def _release_pythons(knowledge, package: str, version: str) -> tuple[str, ...]:

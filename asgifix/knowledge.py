@@ -494,12 +494,9 @@ def asgiref_versions_allowed_by_all(pins: Dict[str, str], include_yanked: bool =
 
 def _behaviour() -> Dict[str, Any]:
     if BEHAVIOUR_FILE not in _CACHE:
-        try:
-            import tomllib  # type: ignore[import-not-found]
-        except ModuleNotFoundError:  # Python < 3.11
-            import tomli as tomllib  # type: ignore[no-redef]
-        with open(data_dir() / BEHAVIOUR_FILE, "rb") as fh:
-            _CACHE[BEHAVIOUR_FILE] = tomllib.load(fh)
+        from .datafiles import load_toml
+
+        _CACHE[BEHAVIOUR_FILE] = load_toml(data_dir() / BEHAVIOUR_FILE)
     return _CACHE[BEHAVIOUR_FILE]
 
 

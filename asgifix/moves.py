@@ -56,12 +56,9 @@ class Move:
 
 
 def _load_toml(path):
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
-    with open(path, "rb") as handle:
-        return tomllib.load(handle)
+    from .datafiles import load_toml
+
+    return load_toml(path)
 
 
 @lru_cache(maxsize=1)

@@ -98,7 +98,7 @@ class NamedFiles:
     def concerns(self, finding, project, project_level: bool) -> bool:
         if self.holds(finding.path):
             return True
-        if finding.fix is not None and any(edit.path in self.displays for edit in finding.fix.edits):
+        if finding.fix is not None and any(path in self.displays for path in finding.fix.paths):
             return True
         if not project_level or not self.declarations:
             return False

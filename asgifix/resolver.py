@@ -273,7 +273,7 @@ class Problem:
         chosen = []
         for version in reversed(releases(package)):
             parsed = _version(version)
-            exact = any(pin.contains(version, prereleases=True) for pin in pins)
+            exact = any(pin.contains(parsed, prereleases=True) for pin in pins)  # parsed once, not per pin
             if parsed.is_prerelease and not wants_pre and not exact:
                 continue
             if not all(_contains(text, version) for text in texts):

@@ -6,7 +6,8 @@ safety, the explanation (what it does, why it breaks, the fix) and every example
 ones as a diff. SARIF ``helpUri`` and ``asgifix explain`` link to these pages, and
 tests/test_docs.py fails when a committed page differs from what this script writes:
 
-    python scripts/build_docs.py           # rewrite the pages (and rules/catalogue.json, the parsed catalogue)
+    python scripts/build_docs.py           # rewrite the pages (and rules/catalogue.json, the parsed catalogue,
+                                           # and rules/data/toml.json, the parsed knowledge TOML files)
     python scripts/build_docs.py --check   # exit 1 if any page is out of date
 """
 
@@ -21,9 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from asgifix.catalogue import COMPILED, Example, Rule, compiled_catalogue, load_catalogue  # noqa: E402
+from asgifix.datafiles import COMPILED as DATA_COMPILED, compiled_data  # noqa: E402
 
 DOCS = REPO / "docs" / "rules"
 COMPILED_PATH = REPO / "rules" / COMPILED  # the parsed catalogue asgifix loads at start-up
+DATA_COMPILED_PATH = REPO / "rules" / "data" / DATA_COMPILED  # the parsed knowledge TOML files (asgifix.datafiles)
 
 FIX_SAFETY = {
     "safe": "**safe**: `asgifix fix` applies it; the result installs on the same Pythons and keeps the code's meaning.",
@@ -127,15 +130,22 @@ def main(argv=None) -> int:
     extra = sorted(p.name for p in DOCS.glob("AFX*.md") if p.name not in wanted) if DOCS.is_dir() else []
     compiled = compiled_catalogue(REPO / "rules")
     compiled_stale = not COMPILED_PATH.is_file() or COMPILED_PATH.read_text(encoding="utf-8") != compiled
+    data = compiled_data(REPO / "rules" / "data")
+    data_stale = not DATA_COMPILED_PATH.is_file() or DATA_COMPILED_PATH.read_text(encoding="utf-8") != data
     if args.check:
         for name in stale + extra:
             print(f"docs/rules/{name} is out of date: run python scripts/build_docs.py", file=sys.stderr)
         if compiled_stale:
             print(f"rules/{COMPILED} is out of date: run python scripts/build_docs.py", file=sys.stderr)
-        return 1 if stale or extra or compiled_stale else 0
+        if data_stale:
+            print(f"rules/data/{DATA_COMPILED} is out of date: run python scripts/build_docs.py", file=sys.stderr)
+        return 1 if stale or extra or compiled_stale or data_stale else 0
     if compiled_stale:
         COMPILED_PATH.write_text(compiled, encoding="utf-8")
         print(f"wrote rules/{COMPILED}")
+    if data_stale:
+        DATA_COMPILED_PATH.write_text(data, encoding="utf-8")
+        print(f"wrote rules/data/{DATA_COMPILED}")
     DOCS.mkdir(parents=True, exist_ok=True)
     for name in stale:
         (DOCS / name).write_text(wanted[name], encoding="utf-8")

@@ -2343,6 +2343,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         write_json(out / "asgiref_checks.json", build_wrapper_checks(cache, args.index_url, args.workers))
     if args.only in (None, "wiring"):  # wiring section
         write_text(out / "wiring.toml", build_wiring(cache, args.index_url, args.workers))
+        # the parsed copy a check loads (asgifix.datafiles), kept in step with the TOML just written
+        from asgifix.datafiles import COMPILED as DATA_COMPILED, compiled_data
+
+        write_text(out / DATA_COMPILED, compiled_data(out))
     log("done in %.0f s" % (time.time() - t0))
     return 0
 

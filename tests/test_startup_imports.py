@@ -46,6 +46,42 @@ def test_one_python_file_check_imports_nothing_heavy(tmp_path):
     assert not {name for name in HEAVY if name in loaded}
 
 
+def test_a_check_that_marks_a_rewrite_does_not_import_the_rewriting_library(tmp_path):
+    """AFX203 rewrites an import with libcst: a check shows its [~] marker, and builds the edits only for
+    the reports that print them (JSON, SARIF) or for `fix`."""
+    (tmp_path / "requirements.txt").write_text("channels==4.3.2\n")
+    (tmp_path / "consumers.py").write_text("from asgiref.inmemory import ChannelLayer\n\nlayer = ChannelLayer()\n")
+    for output in ("text", "github", "gitlab", "junit"):
+        args = ["check", "--no-color", "--format", output, "--output-file", "out.txt", "--statistics", "consumers.py"]
+        loaded = _modules_after(args, tmp_path)
+        assert "AFX203" in (tmp_path / "out.txt").read_text(), output
+        assert "asgifix.matchers.moves" in loaded and "libcst" not in loaded, output
+    _run_and_list(["check", "--no-color", "--output-file", "out.txt", "consumers.py"], tmp_path)
+    assert "[~]" in (tmp_path / "out.txt").read_text()
+    # the JSON report holds the edits: they are built, with the library
+    loaded = _run_and_list(["check", "--format", "json", "--output-file", "out.json", "consumers.py"], tmp_path)
+    (finding,) = [f for f in json.loads((tmp_path / "out.json").read_text())["findings"] if f["code"] == "AFX203"]
+    assert finding["fix"]["edits"] and "libcst" in loaded
+
+
+def test_a_module_that_does_not_parse_is_reported_without_the_newer_grammar_parser(tmp_path):
+    """Only a module holding an f-string can be one a newer Python parses (PEP 701): a plain syntax error is
+    reported without loading libcst's parser; one with an f-string still gets the newer grammar's chance."""
+    (tmp_path / "broken.py").write_text("from asgiref.sync import async_to_sync\n\ndef f(:\n    pass\n")
+    args = ["check", "--no-color", "--output-file", "out.txt", "broken.py"]
+    loaded = _modules_after(args, tmp_path)
+    assert "broken.py:3" in (tmp_path / "out.txt").read_text() and "libcst" not in loaded
+    (tmp_path / "broken.py").write_text("from asgiref.sync import async_to_sync\n\nx = f'{1}'\ndef f(:\n    pass\n")
+    loaded = _run_and_list(args, tmp_path)
+    assert "broken.py:4" in (tmp_path / "out.txt").read_text()
+    if sys.version_info < (3, 12):
+        assert "libcst" in loaded
+    # a module only a newer Python parses is checked, not reported as broken
+    (tmp_path / "broken.py").write_text("from asgiref.sync import async_to_sync\n\nd = {}\nx = f\"{d[\"k\"]}\"\n")
+    _run_and_list(args, tmp_path)
+    assert "cannot parse" not in (tmp_path / "out.txt").read_text()
+
+
 def test_one_clean_requirements_file_check_imports_nothing_heavy(tmp_path):
     (tmp_path / "requirements.txt").write_text("Django==4.2.16\nchannels>=4.0,<5\nasgiref~=3.8\n")
     loaded = _modules_after(["check", "--no-color", "requirements.txt"], tmp_path)

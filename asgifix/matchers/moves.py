@@ -3,7 +3,7 @@
 The collector (:func:`collect_imports`) keeps, per file, the import bindings of a moved module
 (from :mod:`asgifix.names`: aliases, guards, ``TYPE_CHECKING``, stars) and the statements moved
 names could be merged into. The matcher judges them per install set (:func:`asgifix.moves.verdict`)
-and builds the rewrite with :mod:`asgifix.codemod` (libcst is imported only then).
+and defers the rewrite to :mod:`asgifix.codemod`: libcst is imported only when a fix is applied or shown.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class ModuleUses:
     blocked: str = ""  # why the uses cannot all be rewritten ("" when they can)
     clashes: tuple[str, ...] = ()  # names the file binds other than by import (parameters, assignments)
     unseen: tuple[str, ...] = ()  # names spelled ``m.Name`` where the syntax tree has no such use (strings)
+    alone: bool = True  # the statement imports this module only (``import a.b``, not ``import a.b, os``)
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,10 @@ def _module_uses(parsed, names, bindings: list[Binding]) -> tuple[ModuleUses, ..
         clashes = set(assigned)
         clashes.update(other for other, bound in names.bindings.items()
                        if any(b.target.partition(".")[0] != other for b in bound))
+        alone = sum(1 for other in names.imports
+                    if other.kind == "import" and (other.line, other.column) == (binding.line, binding.column)) == 1
         found.append(ModuleUses(binding.line, binding.column, tuple(uses), blocked, tuple(sorted(clashes)),
-                                tuple(dict.fromkeys(unseen))))
+                                tuple(dict.fromkeys(unseen)), alone))
     return tuple(found)
 
 
@@ -181,6 +184,21 @@ def _statement(binding: Binding):
     from ..codemod import Statement
 
     return Statement(binding.line, binding.column, binding.end_line, binding.end_column)
+
+
+# The rewrites are built when a fix is applied or shown (a check that only marks them [*] does not
+# import the rewriting library): module-level functions, so a deferred fix pickles.
+def _import_move_edits(document, statement, renames: tuple, targets: tuple):
+    from ..codemod import import_move_edits
+
+    return import_move_edits(document, statement, dict(renames), dict(targets))
+
+
+def _module_import_edits(document, statement, old_module: str, new_module: str, use_edits: tuple):
+    from ..codemod import module_import_edits
+
+    found = module_import_edits(document, statement, old_module, new_module)
+    return [*found, *use_edits] if found else None
 
 
 class MovedImport(ProjectMatcher):
@@ -271,14 +289,12 @@ class MovedImport(ProjectMatcher):
 
     def _module_fix(self, document, binding: Binding, uses: ModuleUses, used, changes_module: bool,
                     new_module: str, rewritten) -> Optional[Fix]:
-        from ..codemod import char_offset, module_import_edits, replace_edit
+        from ..codemod import char_offset, replace_edit
+        from ..model import Deferred
 
+        if changes_module and not uses.alone:
+            return None  # the import statement is rewritten whole: it must import this module only
         edits = []
-        if changes_module:
-            found = module_import_edits(document, _statement(binding), binding.module, new_module)
-            if not found:
-                return None
-            edits += found
         for use in uses.uses:
             move = used.get(use.name)
             if move is None or move not in rewritten:
@@ -293,11 +309,17 @@ class MovedImport(ProjectMatcher):
                 start = char_offset(document, use.line, use.column)
                 end = char_offset(document, use.end_line, use.end_column)
                 edits.append(replace_edit(document, start, end, content))
+        unsafe = any(m.applicability != "safe" for m in rewritten)
+        applicability = "unsafe" if unsafe else "safe"
+        message = f"use {', '.join(m.new_name for m in rewritten)} from `{new_module}`"
+        if changes_module:
+            # ``import old.module [as m]`` of a module-only statement: the rewrite is certain from the syntax tree
+            build = Deferred(_module_import_edits, document, _statement(binding), binding.module, new_module,
+                             tuple(edits))
+            return Fix(applicability, message, build=build, paths=(document.display,))
         if not edits:
             return None
-        unsafe = any(m.applicability != "safe" for m in rewritten)
-        return Fix("unsafe" if unsafe else "safe",
-                   f"use {', '.join(m.new_name for m in rewritten)} from `{new_module}`", tuple(edits))
+        return Fix(applicability, message, tuple(edits))
 
     def _statement(self, project, path, bindings, merge, table, judge) -> Iterator[Finding]:
         first = bindings[0]
@@ -343,15 +365,17 @@ class MovedImport(ProjectMatcher):
         if not rewritten:
             return
         fix = None
-        if document is not None:
-            from ..codemod import import_move_edits
+        if document is not None and first.level == 0:
+            # The rewrite exists for an absolute ``from M import ...`` with a name to move (what the syntax
+            # tree says here): it is built when it is applied or shown.
+            from ..model import Deferred
 
-            targets = {module: _statement(b) for module, b in merge.items()}
-            edits = import_move_edits(document, _statement(first), renames, targets)
-            if edits:
-                unsafe = any(m.applicability != "safe" for m in rewritten)
-                fix = Fix("unsafe" if unsafe else "safe",
-                          f"import {', '.join(m.new_name for m in rewritten)} from its new module", tuple(edits))
+            targets = tuple((module, _statement(b)) for module, b in merge.items())
+            build = Deferred(_import_move_edits, document, _statement(first), tuple(renames.items()), targets)
+            unsafe = any(m.applicability != "safe" for m in rewritten)
+            fix = Fix("unsafe" if unsafe else "safe",
+                      f"import {', '.join(m.new_name for m in rewritten)} from its new module",
+                      build=build, paths=(document.display,))
         move = rewritten[0]
         others = f" (and {len(rewritten) - 1} more)" if len(rewritten) > 1 else ""
         if move.new_package == "python":

@@ -35,16 +35,10 @@ FACT = "channels-wiring"
 
 @lru_cache(maxsize=1)
 def wiring_data() -> dict:
-    import sys
-
     from .._paths import data_dir
+    from ..datafiles import load_toml
 
-    if sys.version_info >= (3, 11):  # pragma: no cover - version dependent
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    with open(data_dir() / "wiring.toml", "rb") as handle:
-        return tomllib.load(handle)
+    return load_toml(data_dir() / "wiring.toml")
 
 
 def _expand(intervals: list, releases: list[str]) -> set[str]:

@@ -47,12 +47,15 @@ def _newer_grammar_tree(text: str) -> Optional[ast.Module]:
     libcst's parser knows the newer grammar; the f-strings it finds are masked as ``( ... )``
     of the same length (newlines kept), so stdlib ``ast`` parses the rest with every position
     unchanged. None when libcst cannot parse it either (a real syntax error). Only files that
-    fail to parse ever get here, so libcst is imported only for them.
+    fail to parse and spell an f-string prefix ever get that far, so libcst is imported only for them.
     """
+    import re
     import sys
 
     if sys.version_info >= (3, 12):
         return None  # this Python already knows the newest grammar libcst does
+    if not re.search(r"[fF][rR]?['\"]", text):
+        return None  # no f-string can start here (every prefix with an f ends ``f"`` or ``fr"``): nothing to mask
     try:
         import libcst
         from libcst.metadata import MetadataWrapper, PositionProvider
