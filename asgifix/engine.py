@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Optional
 from .catalogue import Rule
 from .config import Settings
 from . import sources
-from .discovery import SourceFile, discover
+from .discovery import SourceFile, discover, display_path
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
 from .matchers import FileFacts, Gate, LazyMatcher, RuleContext, collector, gate, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
@@ -404,7 +404,7 @@ class Engine:
 
     def _run(self, paths, progress, cache, overrides) -> tuple[Report, ProjectModel, list[FileResult]]:
         report = Report()
-        project = ProjectModel(installed=self.installed)
+        project = ProjectModel(installed=self.installed, roots=tuple(display_path(p, "") for p in paths))
         kept: list[FileResult] = []
         requirement_results: list[FileResult] = []  # for -r/-c includes
         declared: list[FileResult] = []  # declarations are added once includes say which are constraints

@@ -97,8 +97,18 @@ class InstallSet:
         return f"the environment of {self.name}"
 
 
-def is_copy(path: str) -> bool:
-    """``requirements - copy.txt``, ``requirements.txt.bak``, ``old/requirements.txt``: not what is installed."""
+def is_copy(path: str, roots: Iterable[str] = ()) -> bool:
+    """``requirements - copy.txt``, ``requirements.txt.bak``, ``old/requirements.txt``: not what is installed.
+
+    Only directories below the run's ``roots`` (display paths) count: ``/home/me/old/site``
+    checked as a whole is a project, whatever the folders above it are called."""
+    for root in sorted(roots, key=len, reverse=True):
+        root = root.rstrip("/")
+        if root in ("", ".") or path == root:
+            continue
+        if path.startswith(root + "/"):
+            path = path[len(root) + 1:]
+            break
     parts = path.split("/")
     if any(part.lower() in _COPY_DIRS for part in parts[:-1]):
         return True
@@ -225,7 +235,7 @@ def build(project: "ProjectModel") -> list[InstallSet]:
     union = _Union()
     for entry in entries:
         union.find(entry)
-    copies = {entry for entry in entries if is_copy(entry)}
+    copies = {entry for entry in entries if is_copy(entry, project.roots)}
     # A package's files in one directory are one package.
     packages: dict[str, list[str]] = {}
     for entry in entries:
@@ -286,8 +296,9 @@ def build(project: "ProjectModel") -> list[InstallSet]:
     # Lock files that no manifest owns (a Pipfile.lock alone) are sets of their own.
     owned = set().union(*(s.files for s in sets)) if sets else set()
     for path in sorted(locked_paths - owned):
-        sets.append(InstallSet(path, (path,), frozenset({path}), None if is_copy(path) else _dirname(path),
-                               () if is_copy(path) else (_dirname(path),), copy=is_copy(path), locks=(path,)))
+        copy = is_copy(path, project.roots)
+        sets.append(InstallSet(path, (path,), frozenset({path}), None if copy else _dirname(path),
+                               () if copy else (_dirname(path),), copy=copy, locks=(path,)))
     declared = {d.path for d in project.declarations}
     for install_set in sets:
         install_set.empty = not install_set.files & declared

@@ -80,6 +80,10 @@ class ProjectModel:
     # Set by `asgifix doctor`: the installed versions every version question is answered from.
     installed: Optional[InstalledPins] = None
 
+    # The paths the run was given, as display paths: directories above them are not the project's
+    # (a checkout under `old/` is no copy of its own requirements: install_sets.is_copy).
+    roots: tuple[str, ...] = ()
+
     # On a view: what the other sets of the same home declare (variants and add-ons of one project,
     # such as requirements.txt and requirements-test.txt): evidence that a package is declared.
     peer_declarations: list = field(default_factory=list)
@@ -91,7 +95,7 @@ class ProjectModel:
         return ProjectModel(
             declarations=[d for d in self.declarations if d.path in install_set.files],
             documents=self.documents, facts=facts, line_texts=self.line_texts, paths=self.paths,
-            kinds=self.kinds, install_set=install_set, installed=self.installed,
+            kinds=self.kinds, install_set=install_set, installed=self.installed, roots=self.roots,
             peer_declarations=[d for d in self.declarations if d.path in peer_files], peers=tuple(peers))
 
     def allowed_versions(self, package: str) -> Optional[list[str]]:

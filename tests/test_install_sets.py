@@ -277,3 +277,25 @@ def test_sets_serving_by_home_index_answers_as_asking_every_set():
         finally:
             install_sets._home_index = original
         assert [s.name for s in fast] == [s.name for s in slow], (path, [(s.name, s.homes) for s in sets])
+
+
+def test_a_folder_named_old_above_the_checked_path_does_not_make_its_files_copies(tmp_path):
+    """`is_copy` judges only directories below the paths the run was given (found by the latency15 work)."""
+    from .conftest import run_cli, write_tree
+
+    files = {"requirements.txt": "channels==4.1.0\nasgiref==3.2.0\n",
+             "app/a.py": "from asgiref.sync import ThreadSensitiveContext\n"}  # AFX201 on asgiref 3.2.0
+    reports = []
+    for parent in ("plain", "old"):
+        project = tmp_path / parent / "site"
+        write_tree(project, files)
+        report = run_cli("check", "--format", "json", "--exit-zero", str(project), cwd=tmp_path).json()
+        reports.append(sorted((f["code"], f["path"].rsplit("/site/", 1)[-1], f["line"]) for f in report["findings"]))
+    assert ("AFX201", "app/a.py", 1) in reports[0]
+    assert reports[0] == reports[1]
+    # below the checked path, `old/` still marks a copy
+    from asgifix.install_sets import is_copy
+
+    assert is_copy("site/old/requirements.txt", ("site",))
+    assert not is_copy("old/site/requirements.txt", ("old/site",))
+    assert is_copy("old/requirements.txt")
