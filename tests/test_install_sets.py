@@ -299,3 +299,28 @@ def test_a_folder_named_old_above_the_checked_path_does_not_make_its_files_copie
     assert is_copy("site/old/requirements.txt", ("site",))
     assert not is_copy("old/site/requirements.txt", ("old/site",))
     assert is_copy("old/requirements.txt")
+
+
+def test_a_list_of_system_packages_named_like_requirements_is_no_environment(tmp_path):
+    """APSL/sauron: docker/system-requirements.txt lists apt packages; the Dockerfile pip-installs the root
+    requirements.txt, which declares daphne. The apt list must not become the environment of docker/ (which
+    made `daphne` "declared nowhere" there, with a fix adding it to the apt list)."""
+    from .conftest import run_cli, write_tree
+
+    write_tree(tmp_path, {
+        "requirements.txt": "asgiref==1.0.0\nchannels==0.17.3\ndaphne==0.15.0\nDjango==1.10.2\n",
+        "docker/system-requirements.txt": "mercurial\ngit\nlibldap2-dev\nlibsasl2-dev\n",
+        "docker/docker-entrypoint.sh": "#!/bin/bash\nexec daphne -b 0.0.0.0 -p 8000 main.asgi:channel_layer\n",
+    })
+    report = run_cli("check", "--format", "json", "--exit-zero", ".", cwd=tmp_path).json()
+    assert [f for f in report["findings"] if f["code"] == "AFX103"] == []
+    # named on the command line (or installed by `pip install -r`), it is read as pip would
+    named = run_cli("check", "--format", "json", "--exit-zero", "docker/system-requirements.txt", cwd=tmp_path)
+    assert named.exit_code == 0
+    from asgifix.sources.requirements import _SYSTEM_LIST
+
+    for name in ("system-requirements.txt", "apt-requirements.txt", "requirements-apt.txt", "requirements.system.txt"):
+        assert _SYSTEM_LIST.search(name), name
+    for name in ("requirements.txt", "requirements-dev.txt", "test-requirements.txt", "requirements-osx-arm.txt",
+                 "requirements/production.txt", "dev_requirements.txt"):
+        assert not _SYSTEM_LIST.search(name), name

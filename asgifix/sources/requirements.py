@@ -485,14 +485,24 @@ def _certainly_prose(text: str) -> bool:
     return _SENTENCE.match(text) is not None and len(text.split(";", 1)[0].split()) >= 4
 
 
+# Names that say a file lists the operating system's packages for apt, apk or brew
+# (``docker/system-requirements.txt`` of bare names such as ``libldap2-dev``), not pip's.
+_SYSTEM_LIST = re.compile(r"(?:^|[-_.])(?:system|apt|apk|brew|deb|debian|ubuntu|alpine|os)[-_.]?requirements"
+                          r"|requirements[-_.](?:system|apt|apk|brew|deb|debian|ubuntu|alpine|os)(?:[-_.]|$)")
+
+
 def looks_foreign(document: TextDocument) -> bool:
-    """:func:`is_foreign` decided early, without pip's parser, for clear-cut prose.
+    """:func:`is_foreign` decided early, without pip's parser, for clear-cut prose, or for a file
+    whose name says it lists system packages (``system-requirements.txt``, ``apt-requirements.txt``).
+    A file pip is told to read (named, a ``-r`` include, a ``pip install -r`` command) is read all the same.
 
     Counts only lines that pip certainly rejects and that read as prose: when
     they alone reach :func:`is_foreign`'s threshold, parsing the file line by
     line with pip's grammar cannot change the answer (tests check that every
     line counted here is one pip rejects). True means "is_foreign would say so".
     """
+    if _SYSTEM_LIST.search(document.path.name.lower()):
+        return True
     texts = [logical.text for logical in logical_lines(document.text) if logical.text]
     prose = sum(1 for text in texts if _certainly_prose(text))
     return prose >= 3 and prose * 10 >= len(texts) * 3
