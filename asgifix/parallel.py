@@ -34,7 +34,7 @@ import os
 import sys
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
@@ -452,3 +452,213 @@ class Scheduler:
             self.held -= len(items)
             for source, result in items:
                 yield source, result
+
+# -- fork once (Linux): walk first, then each process takes alternate files ---------------
+
+# Files to read (not answered by a cache) before forking is worth it: a fork of this
+# process costs a few milliseconds, reading and prefiltering a file ~20 us. A pre-commit
+# run on a handful of files never forks.
+FORK_MIN = 64
+
+
+def can_fork(engine: "Engine", jobs: int) -> bool:
+    """Whether a run may fork its workers after the walk (else the pool, or this process).
+
+    Only on Linux (elsewhere the platform starts processes by spawning them: the pool does),
+    and only while this process runs a single thread (a kept pool or a progress display runs
+    threads, and forking a process with threads is unsafe).
+    """
+    return (jobs > 1 and sys.platform == "linux" and hasattr(os, "fork")
+            and engine._pool is None and threading.active_count() == 1)
+
+
+def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources: list["SourceFile"],
+           jobs: int, here: "Optional[Callable[[SourceFile], FileResult]]" = None) -> dict[int, "FileResult"]:
+    """``work(sources[i])`` for every i, spread over ``jobs`` processes: this one and ``jobs - 1``
+    forked workers, process k taking files k, k + jobs, k + 2 * jobs, ... (alternate files, not
+    batches: the costly files of a tree cluster, and a batch holding them would be the critical
+    path).
+
+    Returns only the results that hold something, by index: the caller makes the empty ones
+    (most files: the prefilter rules them out), so what a worker sends back is proportional to
+    the files that matter. A worker that dies (killed, out of memory) or fails is redone here:
+    the results are those of serial analysis. Ctrl-C or SIGTERM stops the workers at once.
+    ``here``: what this process runs for its own share (``work`` with progress ticks).
+    """
+    import pickle
+    import signal
+
+    children: list[tuple[int, int, int]] = []  # (share, pid, read end)
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    import gc
+
+    # What this process holds now (the walk's files) is set aside from the garbage collector, so
+    # that a collection in a worker does not write to (and so copy) every page of it.
+    gc.freeze()
+    if engine.results_cache is not None:
+        engine.results_cache.active = True  # a big run
+        engine.results_cache.load()  # once, here, not once per worker
+    blocked = None
+    if hasattr(signal, "pthread_sigmask"):  # a worker starts with Ctrl-C blocked, then ignores it
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        try:
+            for share in range(1, jobs):
+                read_end, write_end = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
+                    _worker(engine, work, sources, share, jobs, write_end,
+                            [read_end] + [fd for _, _, fd in children], blocked)
+                os.close(write_end)
+                children.append((share, pid, read_end))
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        results: dict[int, "FileResult"] = {}
+        _work_share(here or work, sources, 0, jobs, results)
+        while children:
+            share, pid, read_end = children[0]
+            sent = _read_all(read_end)  # (interrupted here: the worker is stopped below)
+            children.pop(0)
+            _close(read_end)
+            if not _exited_well(pid):
+                sent = None
+            received = None
+            if sent is not None:
+                try:
+                    received = pickle.loads(sent)
+                except Exception:  # pragma: no cover - a worker that exited 0 sent it whole
+                    received = None
+                del sent
+            if received is None:  # the worker died or failed: its share is done here
+                _work_share(work, sources, share, jobs, results)
+            else:
+                results.update(received[0])
+                if received[1] is not None and engine.results_cache is not None:
+                    engine.results_cache.merge(received[1], received[2])
+        return results
+    finally:
+        for _, pid, read_end in children:  # interrupted: stop the workers that are left
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:  # pragma: no cover - already gone
+                pass
+            _close(read_end)
+            try:
+                os.waitpid(pid, 0)
+            except OSError:  # pragma: no cover
+                pass
+
+
+def _work_share(work, sources, share: int, jobs: int, into: dict) -> None:
+    for index in range(share, len(sources), jobs):
+        result = _holding(work(sources[index]))
+        if result is not None:
+            into[index] = result
+
+
+def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inherited: list[int],
+            blocked) -> None:  # pragma: no cover - runs in a forked worker
+    """A forked worker: analyze one share, send the results that hold something, exit."""
+    code = 1
+    try:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (not the main process's handler)
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for fd in inherited:
+            _close(fd)
+        _die_with_parent()
+        import pickle
+
+        results: dict[int, "FileResult"] = {}
+        cache = engine.results_cache
+        if cache is not None:  # what this worker adds to the results cache goes back too
+            cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
+        _work_share(work, sources, share, jobs, results)
+        sent = (results, cache.fresh, (cache.touched, cache.hits, cache.misses)) if cache is not None \
+            else (results, None, None)
+        data = memoryview(pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL))
+        while data:
+            data = data[os.write(write_end, data):]
+        code = 0
+    except BaseException:  # no traceback from a worker: the main process redoes its share
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _read_all(read_end: int) -> Optional[bytearray]:
+    """Everything a worker wrote to its pipe (until it closed it), or None if the pipe failed."""
+    sent = bytearray()
+    try:
+        while True:
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                return sent
+            sent += chunk
+    except OSError:
+        return None
+
+
+def _exited_well(pid: int) -> bool:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except OSError:
+        return False
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def forked_results(engine: "Engine", found: list["SourceFile"], progress, cache, overrides,
+                   jobs: int) -> Optional[Iterator[tuple["SourceFile", "FileResult"]]]:
+    """Every found file's ``(source, result)``, in order, by forked workers; or None when fewer than
+    :data:`FORK_MIN` files need reading (a cache answers the others): the caller runs them here.
+
+    Memory stays flat as the tree grows: the walk's files, and the results that hold something.
+    """
+    def cached(source: "SourceFile") -> bool:
+        return cache is not None and source.display in cache and not (overrides and source.display in overrides)
+
+    need = [index for index, source in enumerate(found) if not cached(source)]
+    if len(need) < FORK_MIN:
+        return None
+    todo = [found[index] for index in need]
+
+    def work(source: "SourceFile") -> "FileResult":
+        override = overrides.get(source.display) if overrides else None
+        if override is not None:
+            return engine.analyze_document(source, override)
+        raw, result = engine.read(source)
+        return result if result is not None else engine.analyze_bytes(source, raw)
+
+    here = work
+    if progress is not None:  # this process's share ticks for every process (they keep pace)
+        def here(source: "SourceFile") -> "FileResult":
+            for _ in range(jobs):
+                progress(source)
+            return work(source)
+    held = forked(engine, work, todo, jobs, here)
+    by_index = {need[position]: result for position, result in held.items()}
+    del held, todo, need
+
+    def ordered() -> Iterator[tuple["SourceFile", "FileResult"]]:
+        for index, source in enumerate(found):
+            result = by_index.get(index)
+            if result is None:
+                result = cache[source.display] if cached(source) else _empty_result(source)
+            yield source, result
+
+    return ordered()

@@ -1,4 +1,5 @@
-"""Per-file analysis in a process pool gives the serial results, in the serial order.
+"""Per-file analysis in a process pool, or in workers forked once after the walk, gives the
+serial results, in the serial order.
 
 The thresholds are lowered so that small trees exercise every path: holding
 files back until the pool is worth starting, flushing them when the
@@ -8,6 +9,7 @@ lookahead is full, batches in flight, a worker dying, and the fix loop.
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -46,6 +48,15 @@ def _summary(engine, paths):
                for source, result in engine.results(paths)]
     report, _, _ = engine.run(paths)
     return results, report
+
+
+@pytest.fixture(autouse=True)
+def pool_only(request, monkeypatch):
+    """The pool's tests run the pool (on Linux a big run would fork once after the walk instead);
+    the fork tests (marked ``forking``) lower the fork threshold so that small trees fork."""
+    if "forking" in request.fixturenames:
+        return
+    monkeypatch.setattr("asgifix.engine.can_fork", lambda engine, jobs: False)
 
 
 @pytest.fixture
@@ -223,3 +234,92 @@ def test_bulk_mode_survives_a_dead_worker(tmp_path, monkeypatch):
     serial = _summary(_engine(1), paths)
     monkeypatch.setattr(parallel, "analyze_batch", _die)
     assert _summary(_engine(2), paths) == serial
+
+
+# -- fork once after the walk (Linux) ---------------------------------------------------------
+
+needs_fork = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """A fork threshold small trees reach; returns the list of (jobs, files) of each forked run."""
+    monkeypatch.setattr(parallel, "FORK_MIN", 5)
+    runs = []
+    real = parallel.forked
+
+    def counting(engine, work, sources, jobs, here=None):
+        runs.append((jobs, len(sources)))
+        return real(engine, work, sources, jobs, here)
+
+    monkeypatch.setattr(parallel, "forked", counting)
+    return runs
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_forked_results_equal_serial_results_in_order(tmp_path, forking, jobs):
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    assert not forking
+    assert _summary(_engine(jobs), paths) == serial
+    assert forking and all(run == (jobs, 121) for run in forking)  # 60 x 2 files and the undecodable one
+
+
+@needs_fork
+def test_forked_fix_writes_the_bytes_serial_fix_writes(tmp_path, forking):
+    _assert_pooled_fix_writes_the_serial_bytes(tmp_path)
+    assert forking
+
+
+@needs_fork
+def test_small_runs_never_fork(tmp_path, monkeypatch):
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    tree = _tree(tmp_path, files=5)  # 11 files: fewer than FORK_MIN
+    engine = _engine(8)
+    engine.run([str(tree)])
+    engine.fix([str(tree / "svc_001" / "requirements.txt")], write=False)
+    assert not forks
+
+
+def _worker_dies(*args):
+    os._exit(3)
+
+
+@needs_fork
+@pytest.mark.parametrize("death", ["killed", "exception"])
+def test_a_forked_worker_that_dies_has_its_share_redone_here(tmp_path, forking, monkeypatch, capfd, death):
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    if death == "killed":
+        monkeypatch.setattr(parallel, "_worker", _worker_dies)
+    else:  # a bug raises in the worker: it exits 1 without a traceback
+        monkeypatch.setattr(parallel, "_work_share", _failing_in_workers(parallel._work_share))
+    assert _summary(_engine(2), paths) == serial
+    assert forking
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def _failing_in_workers(real):
+    parent = os.getpid()
+
+    def share(work, sources, share, jobs, into):
+        if os.getpid() != parent:
+            raise RuntimeError("a bug in a worker")
+        return real(work, sources, share, jobs, into)
+
+    return share
+
+
+@needs_fork
+def test_workers_send_back_only_results_that_hold_something(tmp_path):
+    tree = _tree(tmp_path)
+    engine = _engine(2)
+    sources = [source for source in __import__("asgifix.discovery").discovery.discover([str(tree)], [])]
+    results = parallel.forked(engine, engine.analyze, sources, 2)
+    held = {index for index, source in enumerate(sources) if parallel._holding(engine.analyze(source))}
+    assert set(results) == held
+    assert held and len(held) < len(sources)  # the module.py files hold nothing
+    assert all(results[index].source == sources[index] for index in held)
