@@ -270,8 +270,8 @@ class Engine:
         """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them,
         so the results cache answers for bytes it has seen."""
         cache = self.results_cache
-        if cache is None or not cache.active:
-            return self._decode_and_analyze(source, raw)
+        if cache is None or not cache.active or source.display in cache.expected:
+            return self._decode_and_analyze(source, raw)  # (expected: looked up already, settled later)
         token, result = cache.get(source, raw)
         if result is None:
             result = self._decode_and_analyze(source, raw)

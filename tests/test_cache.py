@@ -139,3 +139,26 @@ def test_a_planted_cache_file_runs_no_code(tmp_path):
     assert counts[0] == 0  # the planted file was refused, as a whole
     assert (code, out) == _check(root, "--no-cache")[:2]
     assert _check(root)[2][1] == 0  # and replaced by a good one
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_the_process_pool_fills_the_cache_too(tmp_path, monkeypatch, bulk):
+    """Where workers are not forked (spawn platforms, a kept pool), the pool's results are cached
+    by the main process (files read by the workers themselves, past BULK_THRESHOLD, are not)."""
+    from asgifix import parallel
+
+    monkeypatch.setattr("asgifix.engine.can_fork", lambda engine, jobs: False)
+    monkeypatch.setattr(parallel, "THRESHOLD", 5)
+    monkeypatch.setattr(parallel, "BATCH", 3)
+    if bulk:
+        monkeypatch.setattr(parallel, "BULK_THRESHOLD", 70)
+    started = []
+    real = parallel.make_pool
+    monkeypatch.setattr("asgifix.engine.make_pool", lambda engine, jobs: started.append(jobs) or real(engine, jobs))
+    root = _project(tmp_path / "p")
+    cold = _check(root)
+    warm = _check(root)
+    assert started
+    assert cold[:2] == warm[:2] == _check(root, "--no-cache")[:2]
+    hits, misses = warm[2]
+    assert hits == cold[2][1] > 0 and misses == 0
