@@ -473,22 +473,23 @@ def can_fork(engine: "Engine", jobs: int) -> bool:
 
 
 def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources: list["SourceFile"],
-           jobs: int, here: "Optional[Callable[[SourceFile], FileResult]]" = None) -> dict[int, "FileResult"]:
-    """``work(sources[i])`` for every i, spread over ``jobs`` processes: this one and ``jobs - 1``
-    forked workers, process k taking files k, k + jobs, k + 2 * jobs, ... (alternate files, not
-    batches: the costly files of a tree cluster, and a batch holding them would be the critical
-    path).
+           jobs: int, here: "Optional[Callable[[SourceFile], FileResult]]" = None
+           ) -> Iterator[tuple[int, Optional["FileResult"]]]:
+    """``(i, work(sources[i]))`` for every i, in order, spread over ``jobs`` processes: this one and
+    ``jobs - 1`` forked workers, process k taking files k, k + jobs, k + 2 * jobs, ... (alternate
+    files, not batches: the costly files of a tree cluster, and a batch holding them would be the
+    critical path). ``here``: what this process runs for its own share (``work`` with progress ticks).
 
-    Returns only the results that hold something, by index: the caller makes the empty ones
-    (most files: the prefilter rules them out), so what a worker sends back is proportional to
-    the files that matter. A worker that dies (killed, out of memory) or fails is redone here:
-    the results are those of serial analysis. Ctrl-C or SIGTERM stops the workers at once.
-    ``here``: what this process runs for its own share (``work`` with progress ticks).
+    A result that holds nothing comes as None (most files: the prefilter rules them out): a worker
+    sends back only the results that hold something, in frames of :data:`FRAME_FILES` files, and
+    results are yielded as soon as every earlier file's is known, so what is held at any time is
+    the gap between the processes, not the tree. A worker that dies (killed, out of memory) or
+    fails has the rest of its share done here: the results are those of serial analysis. Ctrl-C or
+    SIGTERM (or the caller closing the generator) stops the workers at once.
     """
-    import pickle
     import signal
 
-    children: list[tuple[int, int, int]] = []  # (share, pid, read end)
+    workers: dict[int, _Worker] = {}  # share -> worker still sending
     for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
         try:
             stream.flush()
@@ -509,61 +510,151 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
         try:
             for share in range(1, jobs):
                 read_end, write_end = os.pipe()
+                _widen(write_end)
                 pid = os.fork()
                 if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
                     _worker(engine, work, sources, share, jobs, write_end,
-                            [read_end] + [fd for _, _, fd in children], blocked)
+                            [read_end] + [w.read_end for w in workers.values()], blocked)
                 os.close(write_end)
-                children.append((share, pid, read_end))
+                workers[share] = _Worker(pid, read_end, share - jobs)
         finally:
             if blocked is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for worker in workers.values():
+            os.set_blocking(worker.read_end, False)
         results: dict[int, "FileResult"] = {}
-        _work_share(here or work, sources, 0, jobs, results)
-        while children:
-            share, pid, read_end = children[0]
-            sent = _read_all(read_end)  # (interrupted here: the worker is stopped below)
-            children.pop(0)
-            _close(read_end)
-            if not _exited_well(pid):
-                sent = None
-            received = None
-            if sent is not None:
-                try:
-                    received = pickle.loads(sent)
-                except Exception:  # pragma: no cover - a worker that exited 0 sent it whole
-                    received = None
-                del sent
-            if received is None:  # the worker died or failed: its share is done here
-                _work_share(work, sources, share, jobs, results)
-            else:
-                results.update(received[0])
-                if received[1] is not None and engine.results_cache is not None:
-                    engine.results_cache.merge(received[1], received[2])
-        return results
+        done = [share - jobs for share in range(jobs)]  # per share: the last index known
+        own = here or work
+        count = len(sources)
+        next_out = 0
+        for index in range(0, count, jobs):
+            result = _holding(own(sources[index]))
+            if result is not None:
+                results[index] = result
+            done[0] = index
+            if index % (jobs * DRAIN_EVERY) == 0:
+                for share, worker in workers.items():
+                    _receive(engine, worker, results, done, share, wait=False)
+            while next_out < count and next_out <= done[next_out % jobs]:
+                yield next_out, results.pop(next_out, None)
+                next_out += 1
+        done[0] = count
+        for share, worker in list(workers.items()):
+            if not _receive(engine, worker, results, done, share, wait=True) or done[share] < count:
+                # the worker died or failed: the rest of its share is done here
+                _stop(worker)
+                for index in range(done[share] + jobs, count, jobs):
+                    result = _holding(work(sources[index]))
+                    if result is not None:
+                        results[index] = result
+            done[share] = count
+            del workers[share]
+            while next_out < count and next_out <= done[next_out % jobs]:
+                yield next_out, results.pop(next_out, None)
+                next_out += 1
     finally:
-        for _, pid, read_end in children:  # interrupted: stop the workers that are left
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:  # pragma: no cover - already gone
-                pass
-            _close(read_end)
-            try:
-                os.waitpid(pid, 0)
-            except OSError:  # pragma: no cover
-                pass
+        for worker in workers.values():  # interrupted: stop the workers that are left
+            _stop(worker)
 
 
-def _work_share(work, sources, share: int, jobs: int, into: dict) -> None:
-    for index in range(share, len(sources), jobs):
-        result = _holding(work(sources[index]))
-        if result is not None:
-            into[index] = result
+def _widen(fd: int) -> None:
+    """A pipe of 1 MiB (Linux: 64 KiB by default), so a worker seldom waits for this process to read."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ImportError, ValueError):  # pragma: no cover - a lower limit: the default size
+        pass
+
+
+def _stop(worker: "_Worker") -> None:
+    if worker.read_end < 0:
+        return  # ended and waited for already
+    import signal
+
+    try:
+        os.kill(worker.pid, signal.SIGTERM)
+    except OSError:  # pragma: no cover - already gone
+        pass
+    _close(worker.read_end)
+    worker.read_end = -1
+    try:
+        os.waitpid(worker.pid, 0)
+    except OSError:  # pragma: no cover
+        pass
+
+
+# Files of its share a worker analyzes before it sends what it has; files of its own share this
+# process analyzes between two looks at what the workers sent.
+FRAME_FILES = 64
+DRAIN_EVERY = 16
+
+
+class _Worker:
+    __slots__ = ("pid", "read_end", "buffer", "last", "ok")
+
+    def __init__(self, pid: int, read_end: int, last: int):
+        self.pid = pid
+        self.read_end = read_end  # -1 once it has ended (and been waited for)
+        self.buffer = bytearray()
+        self.last = last
+        self.ok = True
+
+
+def _receive(engine, worker: _Worker, results: dict, done: list, share: int, wait: bool) -> bool:
+    """Take in the frames a worker has sent (``wait``: all of them, until it exits); False when it
+    ended badly (``done[share]`` then says up to where its results arrived)."""
+    import pickle
+
+    if worker.read_end < 0:
+        return worker.ok
+    if wait:
+        os.set_blocking(worker.read_end, True)
+    ended = False
+    while True:
+        try:
+            chunk = os.read(worker.read_end, 1 << 20)
+        except BlockingIOError:
+            break
+        except OSError:
+            ended = True
+            break
+        if not chunk:
+            ended = True
+            break
+        worker.buffer += chunk
+    buffer = worker.buffer
+    offset = 0
+    while len(buffer) - offset >= 8:
+        size = int.from_bytes(buffer[offset:offset + 8], "little")
+        if len(buffer) - offset - 8 < size:
+            break
+        try:
+            last, held, fresh, looked_up = pickle.loads(buffer[offset + 8:offset + 8 + size])
+        except Exception:  # pragma: no cover - a frame is written whole
+            worker.ok = False
+            break
+        results.update(held)
+        if fresh is not None and engine.results_cache is not None:
+            engine.results_cache.merge(fresh, looked_up)
+        done[share] = worker.last = last
+        offset += 8 + size
+    del buffer[:offset]
+    if not ended:
+        return worker.ok
+    _close(worker.read_end)
+    worker.read_end = -1
+    try:
+        _, status = os.waitpid(worker.pid, 0)
+        worker.ok = worker.ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    except OSError:
+        worker.ok = False
+    return worker.ok
 
 
 def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inherited: list[int],
             blocked) -> None:  # pragma: no cover - runs in a forked worker
-    """A forked worker: analyze one share, send the results that hold something, exit."""
+    """A forked worker: analyze one share, sending frames of the results that hold something, exit."""
     code = 1
     try:
         import signal
@@ -577,42 +668,37 @@ def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inheri
         _die_with_parent()
         import pickle
 
-        results: dict[int, "FileResult"] = {}
         cache = engine.results_cache
-        if cache is not None:  # what this worker adds to the results cache goes back too
+
+        def send(last: int, held: dict) -> None:
+            if cache is not None:  # what this worker added to the results cache goes back too
+                frame = (last, held, cache.fresh, (cache.touched, cache.hits, cache.misses))
+                cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
+            else:
+                frame = (last, held, None, None)
+            data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(len(data).to_bytes(8, "little") + data)
+            while view:
+                view = view[os.write(write_end, view):]
+
+        if cache is not None:
             cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
-        _work_share(work, sources, share, jobs, results)
-        sent = (results, cache.fresh, (cache.touched, cache.hits, cache.misses)) if cache is not None \
-            else (results, None, None)
-        data = memoryview(pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL))
-        while data:
-            data = data[os.write(write_end, data):]
+        held: dict[int, "FileResult"] = {}
+        analyzed = 0
+        for index in range(share, len(sources), jobs):
+            result = _holding(work(sources[index]))
+            if result is not None:
+                held[index] = result
+            analyzed += 1
+            if analyzed % FRAME_FILES == 0:
+                send(index, held)
+                held = {}
+        send(len(sources), held)
         code = 0
-    except BaseException:  # no traceback from a worker: the main process redoes its share
+    except BaseException:  # no traceback from a worker: the main process does the rest of its share
         code = 1
     finally:
         os._exit(code)
-
-
-def _read_all(read_end: int) -> Optional[bytearray]:
-    """Everything a worker wrote to its pipe (until it closed it), or None if the pipe failed."""
-    sent = bytearray()
-    try:
-        while True:
-            chunk = os.read(read_end, 1 << 20)
-            if not chunk:
-                return sent
-            sent += chunk
-    except OSError:
-        return None
-
-
-def _exited_well(pid: int) -> bool:
-    try:
-        _, status = os.waitpid(pid, 0)
-    except OSError:
-        return False
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def _close(fd: int) -> None:
@@ -650,15 +736,19 @@ def forked_results(engine: "Engine", found: list["SourceFile"], progress, cache,
             for _ in range(jobs):
                 progress(source)
             return work(source)
-    held = forked(engine, work, todo, jobs, here)
-    by_index = {need[position]: result for position, result in held.items()}
-    del held, todo, need
+    stream = forked(engine, work, todo, jobs, here)
 
     def ordered() -> Iterator[tuple["SourceFile", "FileResult"]]:
+        position = 0
         for index, source in enumerate(found):
-            result = by_index.get(index)
-            if result is None:
-                result = cache[source.display] if cached(source) else _empty_result(source)
+            if position < len(need) and need[position] == index:
+                _, result = next(stream)
+                position += 1
+                if result is None:
+                    result = _empty_result(source)
+            else:
+                result = cache[source.display]
             yield source, result
+        stream.close()
 
     return ordered()

@@ -289,37 +289,82 @@ def _worker_dies(*args):
 
 
 @needs_fork
-@pytest.mark.parametrize("death", ["killed", "exception"])
-def test_a_forked_worker_that_dies_has_its_share_redone_here(tmp_path, forking, monkeypatch, capfd, death):
+@pytest.mark.parametrize("death", ["killed at once", "killed midway", "exception midway"])
+def test_a_forked_worker_that_dies_has_its_share_done_here(tmp_path, forking, monkeypatch, capfd, death):
     paths = [str(_tree(tmp_path))]
     serial = _summary(_engine(1), paths)
-    if death == "killed":
+    if death == "killed at once":
         monkeypatch.setattr(parallel, "_worker", _worker_dies)
-    else:  # a bug raises in the worker: it exits 1 without a traceback
-        monkeypatch.setattr(parallel, "_work_share", _failing_in_workers(parallel._work_share))
+    else:  # after a few frames (of 2 files) have been sent
+        monkeypatch.setattr(parallel, "FRAME_FILES", 2)
+        monkeypatch.setattr(parallel, "_holding", _failing_in_workers(parallel._holding, after=9,
+                                                                      kill=death.startswith("killed")))
     assert _summary(_engine(2), paths) == serial
     assert forking
     assert "Traceback" not in capfd.readouterr().err
 
 
-def _failing_in_workers(real):
+def _failing_in_workers(real, after, kill):
     parent = os.getpid()
+    calls = []
 
-    def share(work, sources, share, jobs, into):
+    def holding(result):
         if os.getpid() != parent:
-            raise RuntimeError("a bug in a worker")
-        return real(work, sources, share, jobs, into)
+            calls.append(1)
+            if len(calls) > after:
+                if kill:
+                    os._exit(9)
+                raise RuntimeError("a bug in a worker")  # (the worker exits 1, without a traceback)
+        return real(result)
 
-    return share
+    return holding
+
+
+def test_workers_results_stream_in_order(tmp_path, monkeypatch):
+    """Frames of a few files: results come out as soon as every earlier file's is known."""
+    monkeypatch.setattr(parallel, "FRAME_FILES", 3)
+    monkeypatch.setattr(parallel, "DRAIN_EVERY", 1)
+    tree = _tree(tmp_path)
+    engine = _engine(3)
+    sources = list(__import__("asgifix.discovery").discovery.discover([str(tree)], []))
+    out = list(parallel.forked(engine, engine.analyze, sources, 3))
+    assert [index for index, _ in out] == list(range(len(sources)))
+    for index, result in out:
+        expected = parallel._holding(engine.analyze(sources[index]))
+        assert (result is None) == (expected is None)
+        if result is not None:
+            assert (result.source, result.findings, result.declarations) == \
+                (expected.source, expected.findings, expected.declarations)
 
 
 @needs_fork
-def test_workers_send_back_only_results_that_hold_something(tmp_path):
-    tree = _tree(tmp_path)
+def test_workers_send_back_only_results_that_hold_something(tmp_path, monkeypatch):
+    import pickle
+
+    sent = []
+    real_dumps = pickle.dumps
+    parent = os.getpid()
+
+    def recording(value, *args, **kwargs):  # in a worker: what goes into a frame
+        data = real_dumps(value, *args, **kwargs)
+        if os.getpid() != parent and isinstance(value, tuple) and len(value) == 4:
+            with open(tmp_path / f"frames-{os.getpid()}", "ab") as out:
+                out.write(len(data).to_bytes(8, "little") + data)
+        return data
+
+    tree = _tree(tmp_path / "t")
     engine = _engine(2)
-    sources = [source for source in __import__("asgifix.discovery").discovery.discover([str(tree)], [])]
-    results = parallel.forked(engine, engine.analyze, sources, 2)
-    held = {index for index, source in enumerate(sources) if parallel._holding(engine.analyze(source))}
-    assert set(results) == held
-    assert held and len(held) < len(sources)  # the module.py files hold nothing
-    assert all(results[index].source == sources[index] for index in held)
+    sources = list(__import__("asgifix.discovery").discovery.discover([str(tree)], []))
+    monkeypatch.setattr(pickle, "dumps", recording)
+    list(parallel.forked(engine, engine.analyze, sources, 2))
+    monkeypatch.undo()
+    for path in tmp_path.glob("frames-*"):
+        data = path.read_bytes()
+        while data:
+            size = int.from_bytes(data[:8], "little")
+            _, held, _, _ = pickle.loads(data[8:8 + size])
+            sent.extend(held)
+            data = data[8 + size:]
+    held = {index for index, source in enumerate(sources) if index % 2 and parallel._holding(engine.analyze(source))}
+    assert sorted(sent) == sorted(held)
+    assert held and len(held) < len(sources) // 2  # the module.py files hold nothing
