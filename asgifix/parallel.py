@@ -1,5 +1,12 @@
 """Spreading per-file analysis over processes, in discovery order.
 
+On Linux, a run with at least :data:`FORK_MIN` files to read walks the tree first and then forks
+its workers once (:func:`forked_results`): each process, this one included, reads, prefilters
+and analyzes alternate files, the workers stream back only the results that hold something, and
+results come out in discovery order as soon as every earlier file's is known. Fewer files are
+analyzed here, and never fork. Elsewhere (platforms that spawn processes) and while a pool is kept
+(``Engine.fix`` keeps one for validation), the pool below is used.
+
 The engine reads every file and applies the bytes prefilter itself (that is
 I/O, and most files stop there). Files that pass it are analyzed here: in this
 process while there are few of them, and by a pool of worker processes once a
@@ -749,6 +756,7 @@ def forked_results(engine: "Engine", found: list["SourceFile"], progress, cache,
             else:
                 result = cache[source.display]
             yield source, result
-        stream.close()
+        for _ in stream:  # (none left: lets the workers end and be waited for)
+            pass
 
     return ordered()
