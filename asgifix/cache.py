@@ -289,7 +289,8 @@ class _SafeUnpickler(_Unpickler):  # type: ignore[misc,valid-type]
 
         if (module, name) in _ALLOWED_OTHER:
             return super().find_class(module, name)
-        if module == "asgifix" or module.startswith(("asgifix.", "packaging.")):
+        # (never asgifix.__main__: importing it runs the command line)
+        if (module == "asgifix" or module.startswith(("asgifix.", "packaging."))) and "__main__" not in module:
             found = getattr(importlib.import_module(module), name, None) if "." not in name else None
             if isinstance(found, type) and not issubclass(found, BaseException):
                 return found

@@ -162,3 +162,19 @@ def test_the_process_pool_fills_the_cache_too(tmp_path, monkeypatch, bulk):
     assert cold[:2] == warm[:2] == _check(root, "--no-cache")[:2]
     hits, misses = warm[2]
     assert hits == cold[2][1] > 0 and misses == 0
+
+
+def test_the_cache_reader_makes_only_result_classes():
+    import io
+
+    from asgifix.cache import _SafeUnpickler
+    from asgifix.engine import FileResult
+
+    def load(module, name):
+        return _SafeUnpickler(io.BytesIO(b"c" + module.encode() + b"\n" + name.encode() + b"\n.")).load()
+
+    assert load("asgifix.engine", "FileResult") is FileResult
+    for module, name in (("os", "system"), ("builtins", "eval"), ("asgifix.__main__", "main"),
+                         ("asgifix.engine", "apply_edits"), ("asgifix.cache", "clean"), ("subprocess", "Popen")):
+        with pytest.raises(pickle.UnpicklingError):
+            load(module, name)
