@@ -97,6 +97,11 @@ def _common_options(function: Callable) -> Callable:
                      help="Skip the files .gitignore ignores (default: on)."),
         click.option("--stdin-filename", metavar="PATH",
                      help="Read the file's text from standard input (give `-` as the path) and check it as PATH."),
+        click.option("--no-cache", is_flag=True, default=False,
+                     help="Neither read nor write the results cache (also ASGIFIX_NO_CACHE=1)."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), metavar="DIR",
+                     help="Where the results cache lives (default .asgifix_cache in the project root; "
+                          "also ASGIFIX_CACHE_DIR)."),
         click.option("-q", "--quiet", is_flag=True, help="Print the findings and errors, and no summary."),
         click.option("-s", "--silent", is_flag=True, help="Print nothing; the exit code tells the result."),
         click.option("-v", "--verbose", is_flag=True,
@@ -436,6 +441,35 @@ def _emit(report, rules, output_format: str, output_file: Optional[Path], no_col
     _write(renderer(output_format)(report, rules, RenderOptions(color=color, **options)), color)
 
 
+def _cache_setting(run: "_Run", cache_dir: Optional[str]) -> Optional[str]:
+    """The cache directory asked for: --cache-dir, else ASGIFIX_CACHE_DIR (both relative to the current
+    directory), else the configuration's cache-dir (relative to the project root), else None."""
+    given = cache_dir or os.environ.get("ASGIFIX_CACHE_DIR") or None
+    return os.path.abspath(given) if given else run.settings.cache_dir
+
+
+def _open_cache(engine, run: "_Run", no_cache: bool, cache_dir: Optional[str]) -> None:
+    """Give the engine the project's results cache (asgifix.cache), unless it is turned off."""
+    off = no_cache or os.environ.get("ASGIFIX_NO_CACHE", "").strip().lower() in ("1", "true", "yes")
+    if off:
+        return
+    from .cache import open_cache
+
+    engine.results_cache = open_cache(engine, enabled=True, setting=_cache_setting(run, cache_dir))
+    if engine.results_cache is None:
+        _note(run.verbose, "results cache: off (the cache directory is outside the project root)")
+
+
+def _save_cache(engine, run: "_Run") -> None:
+    cache = engine.results_cache
+    if cache is None:
+        return
+    root = os.path.realpath(engine.base_dir)
+    written = cache.save(whole_root=any(os.path.realpath(p) == root for p in run.paths))
+    _note(run.verbose, f"results cache: {cache.hits} hits, {cache.misses} misses"
+                       + (f", written to {cache.directory}" if written else ""))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="asgifix", message="%(prog)s %(version)s",
                       help="Show the version and exit.")
@@ -455,7 +489,7 @@ def _warn_nothing_checked(run: "_Run", report, output_format: str, silent: bool)
 @_guarded
 def check(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
           config_file, target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
-          quiet, silent, verbose, no_color):
+          no_cache, cache_dir, quiet, silent, verbose, no_color):
     """Report the findings in PATHS (default: the current directory).
 
     Named files (as pre-commit passes them) are judged with the project around them:
@@ -466,10 +500,12 @@ def check(paths, output_format, output_file, fail_on, select, extend_select, ign
     overrides = run.overrides()
     tick, stop = _progress(output_format == "text" and not (quiet or silent))
     engine = run.engine()
+    _open_cache(engine, run, no_cache, cache_dir)
     try:
         report, _, _ = engine.run(run.paths, progress=tick, overrides=overrides)
     finally:
         stop()
+    _save_cache(engine, run)
     run.report_discovery(engine, report)
     _warn_nothing_checked(run, report, output_format, silent)
     _emit(report, run.rules, output_format, output_file, no_color, silent, quiet=quiet, statistics=statistics,
@@ -485,7 +521,7 @@ def check(paths, output_format, output_file, fail_on, select, extend_select, ign
 @_guarded
 def fix(paths, output_format, output_file, fail_on, select, extend_select, ignore, exit_zero, statistics,
         config_file, target_asgiref, exclude, extend_exclude, force_exclude, respect_gitignore, stdin_filename,
-        quiet, silent, verbose, no_color, diff, unsafe_fixes, show_fixes):
+        no_cache, cache_dir, quiet, silent, verbose, no_color, diff, unsafe_fixes, show_fixes):
     """Apply the safe fixes in PATHS in place, then report what remains.
 
     With --stdin-filename the fixed text goes to standard output and the report to standard error.
@@ -499,10 +535,12 @@ def fix(paths, output_format, output_file, fail_on, select, extend_select, ignor
     overrides = run.overrides()
     tick, stop = _progress(output_format == "text" and not (quiet or silent))
     engine = run.engine(unsafe_fixes=unsafe_fixes)
+    _open_cache(engine, run, no_cache, cache_dir)
     try:
         outcome = engine.fix(run.paths, write=not diff and overrides is None, progress=tick, overrides=overrides)
     finally:
         stop()
+    _save_cache(engine, run)
     report = outcome.report
     run.report_discovery(engine, report)
     if overrides is not None and not diff:
@@ -634,6 +672,28 @@ def rules_command(output_format):
         fix = {"safe": "[*]", "unsafe": "[~]", "none": "   "}[rule.fix_safety]
         click.echo(f"{rule.code}  {fix}  {rule.name.ljust(width)}  {rule.summary}")
     click.echo("\n[*] safe fix available   [~] fix available with --unsafe-fixes")
+
+
+@main.command(short_help="Remove the results cache of the project in PATH (default: here).")
+@click.argument("path", default=".", type=click.Path(exists=True, file_okay=False, path_type=str))
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str), metavar="DIR",
+              help="The cache directory to remove (default: the configured one, else .asgifix_cache).")
+@_guarded
+def clean(path, cache_dir):
+    """Remove the results cache (.asgifix_cache) of the project in PATH, as `ruff clean` does."""
+    from .cache import clean as remove
+    from .config import ConfigError, find_config, load_settings
+
+    config_path = find_config(Path(path))
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    root = config_path.parent if config_path else Path(path)
+    given = cache_dir or os.environ.get("ASGIFIX_CACHE_DIR") or None
+    removed = remove(root.resolve(), os.path.abspath(given) if given else settings.cache_dir)
+    if removed is not None:
+        click.echo(f"Removing cache at: {removed}")
 
 
 @main.command(short_help="Print the full documentation of one rule (e.g. AFX101).")

@@ -44,6 +44,7 @@ KNOWN_KEYS = {
     "pin-strategy": f"one of {', '.join(PIN_STRATEGIES)}",
     "respect-gitignore": "true or false",
     "force-exclude": "true or false",
+    "cache-dir": "a directory path inside the project (default \".asgifix_cache\")",
 }
 
 
@@ -63,6 +64,7 @@ class Settings:
     pin_strategy: str = "newest"
     respect_gitignore: bool = True  # skip what .gitignore files ignore (asgifix.gitignore)
     force_exclude: bool = False  # excludes apply to files named on the command line too
+    cache_dir: Optional[str] = None  # the results cache (asgifix.cache); None: .asgifix_cache
     config_path: Optional[Path] = None
 
     @property
@@ -243,4 +245,8 @@ def load_settings(config_path: Optional[Path]) -> Settings:
         if value not in PIN_STRATEGIES:
             fail("pin-strategy", f"pin-strategy must be {KNOWN_KEYS['pin-strategy']}")
         settings.pin_strategy = value
+    if "cache-dir" in table:
+        if not isinstance(table["cache-dir"], str) or not table["cache-dir"].strip():
+            fail("cache-dir", f"cache-dir must be {KNOWN_KEYS['cache-dir']}")
+        settings.cache_dir = table["cache-dir"]
     return settings

@@ -309,7 +309,10 @@ def _walk(root: Path, given: str, excluded: ExcludeMatcher, seen: Optional[set[s
                     continue
                 seen.add(key)
             # display_path(given, relative), without normalising each time: a
-            # relative path built from directory entries is already normal.
-            yield SourceFile(entry.path, base + relative, kind, False)
+            # relative path built from directory entries is already normal. When the two
+            # spell the same path (most walks), one string serves both: a walk's files are
+            # held until the workers are done (asgifix.parallel.forked_results).
+            path, display = entry.path, base + relative
+            yield SourceFile(display if path == display else path, display, kind, False)
         # Reverse so the stack pops directories in name order.
         stack.extend(reversed(subdirs))

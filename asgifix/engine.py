@@ -23,7 +23,7 @@ from .discovery import SourceFile, discover, display_path
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
 from .matchers import FileFacts, Gate, LazyMatcher, RuleContext, collector, gate, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
-from .parallel import Scheduler, jobs_from_environment, make_pool, validate_all
+from .parallel import Scheduler, can_fork, forked_results, jobs_from_environment, make_pool, validate_all
 from .prefilter import COVERS, Prefilter, passes, screens  # noqa: F401 (COVERS, passes: the engine's API)
 from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, FileTooBig, TextDocument, WriteRefused, read_bytes, write_within
@@ -132,6 +132,8 @@ class Engine:
         self.jobs = jobs if jobs is not None else jobs_from_environment()
         self._pool = None
         self._keep_pool = False
+        # Per-file results kept between runs (asgifix.cache.ResultsCache), set by the CLI; None: off.
+        self.results_cache = None
         self.settings = settings
         self.rules = list(rules)
         self.unsafe_fixes = unsafe_fixes
@@ -241,7 +243,18 @@ class Engine:
         return prefilter is None or prefilter.admits(raw, name)
 
     def analyze_bytes(self, source: SourceFile, raw: bytes) -> FileResult:
-        """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them."""
+        """Decode and analyze a file's bytes (that passed the prefilter): a pure function of them,
+        so the results cache answers for bytes it has seen."""
+        cache = self.results_cache
+        if cache is None or not cache.active or source.display in cache.expected:
+            return self._decode_and_analyze(source, raw)  # (expected: looked up already, settled later)
+        token, result = cache.get(source, raw)
+        if result is None:
+            result = self._decode_and_analyze(source, raw)
+            cache.put(token, result)
+        return result
+
+    def _decode_and_analyze(self, source: SourceFile, raw: bytes) -> FileResult:
         try:
             document = TextDocument.decode(source.path, source.display, raw, python=source.kind in PYTHON_KINDS,
                                            wide=source.kind == "requirements")
@@ -317,10 +330,13 @@ class Engine:
         :mod:`asgifix.parallel`): the results and their order are the same.
         """
         scheduler = Scheduler(self, self.jobs)
+        stored = self.results_cache
         try:
             for source, result in self._scheduled(scheduler, paths, progress, cache, overrides):
                 if cache is not None:
                     cache[source.display] = result
+                if stored is not None and stored.expected:  # analyzed by the pool: cache it here
+                    stored.settle(source, result)
                 yield source, result
         finally:
             scheduler.close()
@@ -332,9 +348,19 @@ class Engine:
                          respect_gitignore=self.settings.respect_gitignore)
         if overrides:
             found = _with_unsaved(found, paths, overrides)
+        if can_fork(self, scheduler.jobs):
+            # Linux: walk first, then fork once; each process takes alternate files (asgifix.parallel).
+            found = [source for source in found if self.wants(source) or source.explicit]
+            ready = forked_results(self, found, progress, cache, overrides, scheduler.jobs)
+            if ready is not None:
+                yield from ready
+                return
+        stored = self.results_cache
         for source in found:
             if not self.wants(source) and not source.explicit:
                 continue
+            if stored is not None and not stored.active:
+                stored.count(source)  # (a small run is faster without the cache)
             if progress is not None:
                 progress(source)
             override = overrides.get(source.display) if overrides else None
@@ -352,6 +378,13 @@ class Engine:
                         yield from scheduler.done(source, result)
                     else:  # nothing waits before it (the common case): no generator per file
                         yield source, result
+                elif self.results_cache is not None and self.results_cache.active and scheduler.jobs > 1:
+                    # (the pool's workers have no cache)
+                    hit = self.results_cache.lookup(source, raw)
+                    if hit is not None:
+                        yield from scheduler.done(source, hit)
+                    else:
+                        yield from scheduler.analyze(source, raw)
                 else:
                     yield from scheduler.analyze(source, raw)
         yield from scheduler.finish()

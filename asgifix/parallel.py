@@ -1,5 +1,12 @@
 """Spreading per-file analysis over processes, in discovery order.
 
+On Linux, a run with at least :data:`FORK_MIN` files to read walks the tree first and then forks
+its workers once (:func:`forked_results`): each process, this one included, reads, prefilters
+and analyzes alternate files, the workers stream back only the results that hold something, and
+results come out in discovery order as soon as every earlier file's is known. Fewer files are
+analyzed here, and never fork. Elsewhere (platforms that spawn processes) and while a pool is kept
+(``Engine.fix`` keeps one for validation), the pool below is used.
+
 The engine reads every file and applies the bytes prefilter itself (that is
 I/O, and most files stop there). Files that pass it are analyzed here: in this
 process while there are few of them, and by a pool of worker processes once a
@@ -34,7 +41,7 @@ import os
 import sys
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
@@ -452,3 +459,304 @@ class Scheduler:
             self.held -= len(items)
             for source, result in items:
                 yield source, result
+
+# -- fork once (Linux): walk first, then each process takes alternate files ---------------
+
+# Files to read (not answered by a cache) before forking is worth it: a fork of this
+# process costs a few milliseconds, reading and prefiltering a file ~20 us. A pre-commit
+# run on a handful of files never forks.
+FORK_MIN = 64
+
+
+def can_fork(engine: "Engine", jobs: int) -> bool:
+    """Whether a run may fork its workers after the walk (else the pool, or this process).
+
+    Only on Linux (elsewhere the platform starts processes by spawning them: the pool does),
+    and only while this process runs a single thread (a kept pool or a progress display runs
+    threads, and forking a process with threads is unsafe).
+    """
+    return (jobs > 1 and sys.platform == "linux" and hasattr(os, "fork")
+            and engine._pool is None and threading.active_count() == 1)
+
+
+def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources: list["SourceFile"],
+           jobs: int, here: "Optional[Callable[[SourceFile], FileResult]]" = None
+           ) -> Iterator[tuple[int, Optional["FileResult"]]]:
+    """``(i, work(sources[i]))`` for every i, in order, spread over ``jobs`` processes: this one and
+    ``jobs - 1`` forked workers, process k taking files k, k + jobs, k + 2 * jobs, ... (alternate
+    files, not batches: the costly files of a tree cluster, and a batch holding them would be the
+    critical path). ``here``: what this process runs for its own share (``work`` with progress ticks).
+
+    A result that holds nothing comes as None (most files: the prefilter rules them out): a worker
+    sends back only the results that hold something, in frames of :data:`FRAME_FILES` files, and
+    results are yielded as soon as every earlier file's is known, so what is held at any time is
+    the gap between the processes, not the tree. A worker that dies (killed, out of memory) or
+    fails has the rest of its share done here: the results are those of serial analysis. Ctrl-C or
+    SIGTERM (or the caller closing the generator) stops the workers at once.
+    """
+    import signal
+
+    workers: dict[int, _Worker] = {}  # share -> worker still sending
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    import gc
+
+    # What this process holds now (the walk's files) is set aside from the garbage collector, so
+    # that a collection in a worker does not write to (and so copy) every page of it.
+    gc.freeze()
+    if engine.results_cache is not None:
+        engine.results_cache.active = True  # a big run
+        engine.results_cache.load()  # once, here, not once per worker
+    blocked = None
+    if hasattr(signal, "pthread_sigmask"):  # a worker starts with Ctrl-C blocked, then ignores it
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        try:
+            for share in range(1, jobs):
+                read_end, write_end = os.pipe()
+                _widen(write_end)
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
+                    _worker(engine, work, sources, share, jobs, write_end,
+                            [read_end] + [w.read_end for w in workers.values()], blocked)
+                os.close(write_end)
+                workers[share] = _Worker(pid, read_end, share - jobs)
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for worker in workers.values():
+            os.set_blocking(worker.read_end, False)
+        results: dict[int, "FileResult"] = {}
+        done = [share - jobs for share in range(jobs)]  # per share: the last index known
+        own = here or work
+        count = len(sources)
+        next_out = 0
+        for index in range(0, count, jobs):
+            result = _holding(own(sources[index]))
+            if result is not None:
+                results[index] = result
+            done[0] = index
+            if index % (jobs * DRAIN_EVERY) == 0:
+                for share, worker in workers.items():
+                    _receive(engine, worker, results, done, share, wait=False)
+            while next_out < count and next_out <= done[next_out % jobs]:
+                yield next_out, results.pop(next_out, None)
+                next_out += 1
+        done[0] = count
+        for share, worker in list(workers.items()):
+            if not _receive(engine, worker, results, done, share, wait=True) or done[share] < count:
+                # the worker died or failed: the rest of its share is done here
+                _stop(worker)
+                for index in range(done[share] + jobs, count, jobs):
+                    result = _holding(work(sources[index]))
+                    if result is not None:
+                        results[index] = result
+            done[share] = count
+            del workers[share]
+            while next_out < count and next_out <= done[next_out % jobs]:
+                yield next_out, results.pop(next_out, None)
+                next_out += 1
+    finally:
+        for worker in workers.values():  # interrupted: stop the workers that are left
+            _stop(worker)
+
+
+def _widen(fd: int) -> None:
+    """A pipe of 1 MiB (Linux: 64 KiB by default), so a worker seldom waits for this process to read."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ImportError, ValueError):  # pragma: no cover - a lower limit: the default size
+        pass
+
+
+def _stop(worker: "_Worker") -> None:
+    if worker.read_end < 0:
+        return  # ended and waited for already
+    import signal
+
+    try:
+        os.kill(worker.pid, signal.SIGTERM)
+    except OSError:  # pragma: no cover - already gone
+        pass
+    _close(worker.read_end)
+    worker.read_end = -1
+    try:
+        os.waitpid(worker.pid, 0)
+    except OSError:  # pragma: no cover
+        pass
+
+
+# Files of its share a worker analyzes before it sends what it has; files of its own share this
+# process analyzes between two looks at what the workers sent.
+FRAME_FILES = 64
+DRAIN_EVERY = 16
+
+
+class _Worker:
+    __slots__ = ("pid", "read_end", "buffer", "last", "ok")
+
+    def __init__(self, pid: int, read_end: int, last: int):
+        self.pid = pid
+        self.read_end = read_end  # -1 once it has ended (and been waited for)
+        self.buffer = bytearray()
+        self.last = last
+        self.ok = True
+
+
+def _receive(engine, worker: _Worker, results: dict, done: list, share: int, wait: bool) -> bool:
+    """Take in the frames a worker has sent (``wait``: all of them, until it exits); False when it
+    ended badly (``done[share]`` then says up to where its results arrived)."""
+    import pickle
+
+    if worker.read_end < 0:
+        return worker.ok
+    if wait:
+        os.set_blocking(worker.read_end, True)
+    ended = False
+    while True:
+        try:
+            chunk = os.read(worker.read_end, 1 << 20)
+        except BlockingIOError:
+            break
+        except OSError:
+            ended = True
+            break
+        if not chunk:
+            ended = True
+            break
+        worker.buffer += chunk
+    buffer = worker.buffer
+    offset = 0
+    while len(buffer) - offset >= 8:
+        size = int.from_bytes(buffer[offset:offset + 8], "little")
+        if len(buffer) - offset - 8 < size:
+            break
+        try:
+            last, held, fresh, looked_up = pickle.loads(buffer[offset + 8:offset + 8 + size])
+        except Exception:  # pragma: no cover - a frame is written whole
+            worker.ok = False
+            break
+        results.update(held)
+        if fresh is not None and engine.results_cache is not None:
+            engine.results_cache.merge(fresh, looked_up)
+        done[share] = worker.last = last
+        offset += 8 + size
+    del buffer[:offset]
+    if not ended:
+        return worker.ok
+    _close(worker.read_end)
+    worker.read_end = -1
+    try:
+        _, status = os.waitpid(worker.pid, 0)
+        worker.ok = worker.ok and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    except OSError:
+        worker.ok = False
+    return worker.ok
+
+
+def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inherited: list[int],
+            blocked) -> None:  # pragma: no cover - runs in a forked worker
+    """A forked worker: analyze one share, sending frames of the results that hold something, exit."""
+    code = 1
+    try:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (not the main process's handler)
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for fd in inherited:
+            _close(fd)
+        _die_with_parent()
+        import pickle
+
+        cache = engine.results_cache
+
+        def send(last: int, held: dict) -> None:
+            if cache is not None:  # what this worker added to the results cache goes back too
+                frame = (last, held, cache.fresh, (cache.touched, cache.hits, cache.misses))
+                cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
+            else:
+                frame = (last, held, None, None)
+            data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+            view = memoryview(len(data).to_bytes(8, "little") + data)
+            while view:
+                view = view[os.write(write_end, view):]
+
+        if cache is not None:
+            cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
+        held: dict[int, "FileResult"] = {}
+        analyzed = 0
+        for index in range(share, len(sources), jobs):
+            result = _holding(work(sources[index]))
+            if result is not None:
+                held[index] = result
+            analyzed += 1
+            if analyzed % FRAME_FILES == 0:
+                send(index, held)
+                held = {}
+        send(len(sources), held)
+        code = 0
+    except BaseException:  # no traceback from a worker: the main process does the rest of its share
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def forked_results(engine: "Engine", found: list["SourceFile"], progress, cache, overrides,
+                   jobs: int) -> Optional[Iterator[tuple["SourceFile", "FileResult"]]]:
+    """Every found file's ``(source, result)``, in order, by forked workers; or None when fewer than
+    :data:`FORK_MIN` files need reading (a cache answers the others): the caller runs them here.
+
+    Memory stays flat as the tree grows: the walk's files, and the results that hold something.
+    """
+    def cached(source: "SourceFile") -> bool:
+        return cache is not None and source.display in cache and not (overrides and source.display in overrides)
+
+    need = [index for index, source in enumerate(found) if not cached(source)]
+    if len(need) < FORK_MIN:
+        return None
+    todo = [found[index] for index in need]
+
+    def work(source: "SourceFile") -> "FileResult":
+        override = overrides.get(source.display) if overrides else None
+        if override is not None:
+            return engine.analyze_document(source, override)
+        raw, result = engine.read(source)
+        return result if result is not None else engine.analyze_bytes(source, raw)
+
+    here = work
+    if progress is not None:  # this process's share ticks for every process (they keep pace)
+        def here(source: "SourceFile") -> "FileResult":
+            for _ in range(jobs):
+                progress(source)
+            return work(source)
+    stream = forked(engine, work, todo, jobs, here)
+
+    def ordered() -> Iterator[tuple["SourceFile", "FileResult"]]:
+        position = 0
+        for index, source in enumerate(found):
+            if position < len(need) and need[position] == index:
+                _, result = next(stream)
+                position += 1
+                if result is None:
+                    result = _empty_result(source)
+            else:
+                result = cache[source.display]
+            yield source, result
+        for _ in stream:  # (none left: lets the workers end and be waited for)
+            pass
+
+    return ordered()

@@ -1,4 +1,5 @@
-"""Per-file analysis in a process pool gives the serial results, in the serial order.
+"""Per-file analysis in a process pool, or in workers forked once after the walk, gives the
+serial results, in the serial order.
 
 The thresholds are lowered so that small trees exercise every path: holding
 files back until the pool is worth starting, flushing them when the
@@ -8,6 +9,7 @@ lookahead is full, batches in flight, a worker dying, and the fix loop.
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -46,6 +48,15 @@ def _summary(engine, paths):
                for source, result in engine.results(paths)]
     report, _, _ = engine.run(paths)
     return results, report
+
+
+@pytest.fixture(autouse=True)
+def pool_only(request, monkeypatch):
+    """The pool's tests run the pool (on Linux a big run would fork once after the walk instead);
+    the fork tests (marked ``forking``) lower the fork threshold so that small trees fork."""
+    if "forking" in request.fixturenames:
+        return
+    monkeypatch.setattr("asgifix.engine.can_fork", lambda engine, jobs: False)
 
 
 @pytest.fixture
@@ -223,3 +234,137 @@ def test_bulk_mode_survives_a_dead_worker(tmp_path, monkeypatch):
     serial = _summary(_engine(1), paths)
     monkeypatch.setattr(parallel, "analyze_batch", _die)
     assert _summary(_engine(2), paths) == serial
+
+
+# -- fork once after the walk (Linux) ---------------------------------------------------------
+
+needs_fork = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """A fork threshold small trees reach; returns the list of (jobs, files) of each forked run."""
+    monkeypatch.setattr(parallel, "FORK_MIN", 5)
+    runs = []
+    real = parallel.forked
+
+    def counting(engine, work, sources, jobs, here=None):
+        runs.append((jobs, len(sources)))
+        return real(engine, work, sources, jobs, here)
+
+    monkeypatch.setattr(parallel, "forked", counting)
+    return runs
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_forked_results_equal_serial_results_in_order(tmp_path, forking, jobs):
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    assert not forking
+    assert _summary(_engine(jobs), paths) == serial
+    assert forking and all(run == (jobs, 121) for run in forking)  # 60 x 2 files and the undecodable one
+
+
+@needs_fork
+def test_forked_fix_writes_the_bytes_serial_fix_writes(tmp_path, forking):
+    _assert_pooled_fix_writes_the_serial_bytes(tmp_path)
+    assert forking
+
+
+@needs_fork
+def test_small_runs_never_fork(tmp_path, monkeypatch):
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    tree = _tree(tmp_path, files=5)  # 11 files: fewer than FORK_MIN
+    engine = _engine(8)
+    engine.run([str(tree)])
+    engine.fix([str(tree / "svc_001" / "requirements.txt")], write=False)
+    assert not forks
+
+
+def _worker_dies(*args):
+    os._exit(3)
+
+
+@needs_fork
+@pytest.mark.parametrize("death", ["killed at once", "killed midway", "exception midway"])
+def test_a_forked_worker_that_dies_has_its_share_done_here(tmp_path, forking, monkeypatch, capfd, death):
+    paths = [str(_tree(tmp_path))]
+    serial = _summary(_engine(1), paths)
+    if death == "killed at once":
+        monkeypatch.setattr(parallel, "_worker", _worker_dies)
+    else:  # after a few frames (of 2 files) have been sent
+        monkeypatch.setattr(parallel, "FRAME_FILES", 2)
+        monkeypatch.setattr(parallel, "_holding", _failing_in_workers(parallel._holding, after=9,
+                                                                      kill=death.startswith("killed")))
+    assert _summary(_engine(2), paths) == serial
+    assert forking
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def _failing_in_workers(real, after, kill):
+    parent = os.getpid()
+    calls = []
+
+    def holding(result):
+        if os.getpid() != parent:
+            calls.append(1)
+            if len(calls) > after:
+                if kill:
+                    os._exit(9)
+                raise RuntimeError("a bug in a worker")  # (the worker exits 1, without a traceback)
+        return real(result)
+
+    return holding
+
+
+def test_workers_results_stream_in_order(tmp_path, monkeypatch):
+    """Frames of a few files: results come out as soon as every earlier file's is known."""
+    monkeypatch.setattr(parallel, "FRAME_FILES", 3)
+    monkeypatch.setattr(parallel, "DRAIN_EVERY", 1)
+    tree = _tree(tmp_path)
+    engine = _engine(3)
+    sources = list(__import__("asgifix.discovery").discovery.discover([str(tree)], []))
+    out = list(parallel.forked(engine, engine.analyze, sources, 3))
+    assert [index for index, _ in out] == list(range(len(sources)))
+    for index, result in out:
+        expected = parallel._holding(engine.analyze(sources[index]))
+        assert (result is None) == (expected is None)
+        if result is not None:
+            assert (result.source, result.findings, result.declarations) == \
+                (expected.source, expected.findings, expected.declarations)
+
+
+@needs_fork
+def test_workers_send_back_only_results_that_hold_something(tmp_path, monkeypatch):
+    import pickle
+
+    sent = []
+    real_dumps = pickle.dumps
+    parent = os.getpid()
+
+    def recording(value, *args, **kwargs):  # in a worker: what goes into a frame
+        data = real_dumps(value, *args, **kwargs)
+        if os.getpid() != parent and isinstance(value, tuple) and len(value) == 4:
+            with open(tmp_path / f"frames-{os.getpid()}", "ab") as out:
+                out.write(len(data).to_bytes(8, "little") + data)
+        return data
+
+    tree = _tree(tmp_path / "t")
+    engine = _engine(2)
+    sources = list(__import__("asgifix.discovery").discovery.discover([str(tree)], []))
+    monkeypatch.setattr(pickle, "dumps", recording)
+    list(parallel.forked(engine, engine.analyze, sources, 2))
+    monkeypatch.undo()
+    for path in tmp_path.glob("frames-*"):
+        data = path.read_bytes()
+        while data:
+            size = int.from_bytes(data[:8], "little")
+            _, held, _, _ = pickle.loads(data[8:8 + size])
+            sent.extend(held)
+            data = data[8 + size:]
+    held = {index for index, source in enumerate(sources) if index % 2 and parallel._holding(engine.analyze(source))}
+    assert sorted(sent) == sorted(held)
+    assert held and len(held) < len(sources) // 2  # the module.py files hold nothing
