@@ -289,12 +289,23 @@ class _SafeUnpickler(_Unpickler):  # type: ignore[misc,valid-type]
 
         if (module, name) in _ALLOWED_OTHER:
             return super().find_class(module, name)
+        if (module, name) == ("asgifix.model", "_restore_fix"):
+            return _restored_fix  # how a Fix pickles (a slots class), never with a builder to call later
         # (never asgifix.__main__: importing it runs the command line)
         if (module == "asgifix" or module.startswith(("asgifix.", "packaging."))) and "__main__" not in module:
             found = getattr(importlib.import_module(module), name, None) if "." not in name else None
             if isinstance(found, type) and not issubclass(found, BaseException):
                 return found
         raise _pickle.UnpicklingError(f"a cache entry names {module}.{name}")
+
+
+def _restored_fix(applicability, message, edits, build, paths):
+    """asgifix.model._restore_fix for a cached Fix: its edits were built (a deferred one is never cached)."""
+    from .model import _restore_fix
+
+    if build is not None:
+        raise _pickle.UnpicklingError("a cache entry holds a fix to build later")
+    return _restore_fix(applicability, message, edits, build, paths)
 
 
 def open_cache(engine: "Engine", *, enabled: bool, setting: Optional[str]) -> Optional[ResultsCache]:

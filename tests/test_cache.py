@@ -178,3 +178,20 @@ def test_the_cache_reader_makes_only_result_classes():
                          ("asgifix.engine", "apply_edits"), ("asgifix.cache", "clean"), ("subprocess", "Popen")):
         with pytest.raises(pickle.UnpicklingError):
             load(module, name)
+
+
+def test_a_cached_fix_round_trips_but_never_with_a_builder_to_call():
+    """Fix pickles through asgifix.model._restore_fix (a slots class): the reader accepts it, with its
+    edits, and refuses one that would call something later (a deferred fix's builder)."""
+    import io
+    from functools import partial
+
+    from asgifix.cache import _SafeUnpickler
+    from asgifix.model import Edit, Fix, Span
+
+    fix = Fix("safe", "Remove it", (Edit("a.py", Span(0, 1, 1, 1, 1, 2), ""),))
+    restored = _SafeUnpickler(io.BytesIO(pickle.dumps(fix))).load()
+    assert restored.edits == fix.edits and restored.message == fix.message and not restored.pending
+    deferred = Fix("unsafe", "Rewrite", build=partial(print, "x"), paths=("a.py",))
+    with pytest.raises(pickle.UnpicklingError):
+        _SafeUnpickler(io.BytesIO(pickle.dumps(deferred))).load()
