@@ -244,8 +244,7 @@ class _Run:
 
         for path in self.named.given:
             kind = classify(Path(path), explicit=True)
-            screened = engine.screens.get(kind)
-            if path == self.stdin or screened is None or kind in engine.declaration_kinds:
+            if path == self.stdin or kind not in engine.prefilters or kind in engine.declaration_kinds:
                 return True
             try:
                 with open(path, "rb") as handle:

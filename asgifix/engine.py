@@ -24,7 +24,7 @@ from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_hol
 from .matchers import FileFacts, Gate, LazyMatcher, RuleContext, collector, gate, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
 from .parallel import Scheduler, can_fork, forked_results, jobs_from_environment, make_pool, validate_all
-from .prefilter import COVERS, Prefilter, passes, screens  # noqa: F401 (COVERS, passes: the engine's API)
+from .prefilter import Prefilter
 from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, FileTooBig, TextDocument, WriteRefused, read_bytes, write_within
 
@@ -201,7 +201,6 @@ class Engine:
         # kind -> its prefilter (asgifix.prefilter); a kind without one is analyzed whole
         self.prefilters = {kind: Prefilter(needles, self.refined.get(kind)) for kind, needles in self.needles.items()
                            if needles is not None}
-        self.screens = {kind: prefilter.screened for kind, prefilter in self.prefilters.items()}
 
     # -- analysis -------------------------------------------------------------------
     def wants(self, source: SourceFile) -> bool:
@@ -378,9 +377,9 @@ class Engine:
                         yield from scheduler.done(source, result)
                     else:  # nothing waits before it (the common case): no generator per file
                         yield source, result
-                elif self.results_cache is not None and self.results_cache.active and scheduler.jobs > 1:
+                elif stored is not None and stored.active and scheduler.jobs > 1:
                     # (the pool's workers have no cache)
-                    hit = self.results_cache.lookup(source, raw)
+                    hit = stored.lookup(source, raw)
                     if hit is not None:
                         yield from scheduler.done(source, hit)
                     else:

@@ -363,8 +363,8 @@ def _home_index(sets: list[InstallSet]) -> Optional[dict[str, list[InstallSet]]]
     (the loop in _sets_serving then decides). Remembered for the last few lists of sets."""
     key = tuple(map(id, sets))
     found = _HOME_INDEXES.get(key)
-    if found is not None and found[0] == key:
-        return found[1]
+    if found is not None:
+        return found[0]
     index: Optional[dict[str, list[InstallSet]]] = {}
     for install_set in sets:
         for home in dict.fromkeys(install_set.homes):
@@ -376,7 +376,7 @@ def _home_index(sets: list[InstallSet]) -> Optional[dict[str, list[InstallSet]]]
             break
     if len(_HOME_INDEXES) > 4:
         _HOME_INDEXES.clear()
-    _HOME_INDEXES[key] = (key, index, sets)  # (the sets kept alive: their ids stay theirs)
+    _HOME_INDEXES[key] = (index, sets)  # (the sets kept alive: their ids stay theirs)
     return index
 
 

@@ -59,6 +59,18 @@ def run_cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None,
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
+def run_uv_validation(script: str, tmp_path: Path) -> int:
+    """Run ``scripts/<script>.py`` (a validation against a real resolver, uv) and give its exit code."""
+    import importlib
+    import shutil
+
+    uv = shutil.which("uv") or str(REPO / ".venv/bin/uv")
+    if not shutil.which(uv):
+        pytest.fail("uv is needed: pip install uv")
+    sys.path.insert(0, str(REPO / "scripts"))
+    return importlib.import_module(script).main(["--uv", uv, "--report", str(tmp_path / "report.md")])
+
+
 def run_subprocess(*args: str, cwd: Optional[Path] = None, env: Optional[dict] = None) -> CliResult:
     """Run ``python -m asgifix`` in a real process, importing this checkout."""
     environment = dict(os.environ)

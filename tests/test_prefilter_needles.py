@@ -42,7 +42,7 @@ def test_every_module_the_rules_data_names_is_a_needle_of_the_collector_that_rea
 def test_screens_pass_exactly_the_files_holding_a_needle():
     import random
 
-    from asgifix.engine import passes, screens
+    from asgifix.prefilter import passes, screens
 
     engine = _engine()
     rng = random.Random(15)
@@ -110,7 +110,7 @@ def test_gate_admits_a_file_through_an_unrefined_needle_or_a_refinement_that_hol
 def test_screens_with_refined_needles_pass_exactly_the_files_a_gate_admits():
     import random
 
-    from asgifix.engine import passes, screens
+    from asgifix.prefilter import passes, screens
 
     engine = _engine()
     rng = random.Random(16)

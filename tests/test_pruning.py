@@ -128,21 +128,22 @@ def _both(function, monkeypatch):
     return pruned, full
 
 
+def _file_matcher(matcher_class, name):
+    rule = next(r for r in load_catalogue() if r.matcher == name)
+    return matcher_class(rule, RuleContext())
+
+
 @pytest.mark.parametrize("name, text", sorted(_sources().items()))
 def test_pruned_walks_find_what_full_walks_find(name, text, monkeypatch):
     module = _module(text)
     usage, full_usage = _both(lambda: asgiref_usage(module.document, module.tree), monkeypatch)
     assert usage == full_usage
-    rule = next(r for r in load_catalogue() if r.matcher == "async-to-sync-in-coroutine")
-    matcher = AsyncToSyncInCoroutine(rule, RuleContext())
-    findings, full_findings = _both(lambda: list(matcher.check_file(module)), monkeypatch)
-    assert findings == full_findings
     wiring, full_wiring = _both(lambda: collect_wiring(module), monkeypatch)
     assert wiring == full_wiring
-    rule = next(r for r in load_catalogue() if r.matcher == "unawaited-coroutine")
-    unawaited = UnawaitedCoroutine(rule, RuleContext())
-    findings, full_findings = _both(lambda: list(unawaited.check_file(module)), monkeypatch)
-    assert findings == full_findings
+    for matcher in (_file_matcher(AsyncToSyncInCoroutine, "async-to-sync-in-coroutine"),
+                    _file_matcher(UnawaitedCoroutine, "unawaited-coroutine")):
+        findings, full_findings = _both(lambda: list(matcher.check_file(module)), monkeypatch)
+        assert findings == full_findings
     orm, full_orm = _both(lambda: collect_sync_orm(module), monkeypatch)
     assert orm == full_orm
 

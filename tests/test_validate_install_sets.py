@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-
 import pytest
 
-from .conftest import REPO
+from .conftest import run_uv_validation
 
 
 @pytest.mark.network
 def test_every_fixed_django_project_installs(tmp_path):
-    uv = shutil.which("uv") or str(REPO / ".venv/bin/uv")
-    if not shutil.which(uv):
-        pytest.fail("uv is needed: pip install uv")
-    sys.path.insert(0, str(REPO / "scripts"))
-    import validate_install_sets
-
-    assert validate_install_sets.main(["--uv", uv, "--report", str(tmp_path / "report.md")]) == 0
+    assert run_uv_validation("validate_install_sets", tmp_path) == 0

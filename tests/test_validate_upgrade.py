@@ -3,20 +3,11 @@ each Python of the set; the rewritten code compiles; a second upgrade changes no
 
 from __future__ import annotations
 
-import shutil
-import sys
-
 import pytest
 
-from .conftest import REPO
+from .conftest import run_uv_validation
 
 
 @pytest.mark.network
 def test_every_upgraded_fixture_installs_with_its_target(tmp_path):
-    uv = shutil.which("uv") or str(REPO / ".venv/bin/uv")
-    if not shutil.which(uv):
-        pytest.fail("uv is needed: pip install uv")
-    sys.path.insert(0, str(REPO / "scripts"))
-    import validate_upgrade
-
-    assert validate_upgrade.main(["--uv", uv, "--report", str(tmp_path / "report.md")]) == 0
+    assert run_uv_validation("validate_upgrade", tmp_path) == 0
