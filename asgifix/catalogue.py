@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from ._paths import rules_dir
-from .model import APPLICABILITIES, SEVERITIES
+from .model import SEVERITIES
 
 
 

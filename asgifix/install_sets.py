@@ -34,11 +34,11 @@ from functools import lru_cache
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Declaration, ProjectModel
+    from .project import ProjectModel
 
 # Python minor versions a set can run on (the oldest any recorded release supports to the newest released).
 KNOWN_PYTHONS = ("2.7", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")

@@ -44,6 +44,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
 if TYPE_CHECKING:  # pragma: no cover
+    import weakref
     from concurrent.futures import Future
 
     from .discovery import SourceFile

@@ -282,7 +282,7 @@ def plan_set(view, requested: str = "latest", python: Optional[str] = None,
     stack where it is).
     """
     from .environment import build_problem, problem_declarations, specifier_of
-    from .resolver import Constraint, Problem, Undecided, requirements
+    from .resolver import Constraint, Problem, Undecided
 
     install_set = view.install_set
     if python:

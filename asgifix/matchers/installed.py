@@ -12,7 +12,7 @@ import os
 from typing import Iterable, Optional
 
 from ..model import Finding, Span
-from ..sources.installed import Distribution, InstalledEnvironment, LooseModule, RequirementLine
+from ..sources.installed import Distribution, InstalledEnvironment, RequirementLine
 from . import EnvironmentMatcher
 
 
@@ -165,7 +165,7 @@ class ModuleShippedTwice(EnvironmentMatcher):
                         hint = (f"`pip uninstall {dist.display_name}`, then `pip install --force-reinstall "
                                 f"{rightful.display_name}=={rightful.version}` to restore {rightful.display_name}'s files")
                     else:
-                        hint = f"keep one of them: uninstall the other and reinstall the one you keep"
+                        hint = "keep one of them: uninstall the other and reinstall the one you keep"
                     yield Finding(self.rule.code, self.rule.severity, message, dist.metadata_path,
                                   header_span(dist), hint=hint)
 

@@ -18,8 +18,7 @@ oldest Python the project allows, so ``Django==4.2.7`` with
 
 from __future__ import annotations
 
-import re
-from typing import Iterator, NamedTuple, Optional
+from typing import Iterator, Optional
 
 from .. import knowledge, sources
 from ..asgiref_scope import release_for_target, release_runs
@@ -212,7 +211,6 @@ class VersionConflict(ProjectMatcher):
             return
         for declaration, works in movers:
             written = (declaration.text or "").strip() or declaration.name
-            pins = [d for d in declarations if d.name == "asgiref"]
             message = (f"`{short(written)}` cannot be installed with the rest of the project: no asgiref release "
                        f"fits them all")
             notes = (*(needs or [summary]), PIP_SAYS)

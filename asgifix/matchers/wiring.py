@@ -26,7 +26,7 @@ from ._text import short
 from ..model import Edit, Finding, Fix, Span
 from ..project import ProjectModel
 from . import FileFacts, ProjectMatcher
-from .wiring_facts import AppUse, Binding, ClassInfo, ServerFile, WiringModule, django_fields_module
+from .wiring_facts import ClassInfo, ServerFile, WiringModule, django_fields_module
 
 FACT = "channels-wiring"
 
@@ -1203,8 +1203,7 @@ class KnownBadCombination(ProjectMatcher):
             # not one of them (6 of 6 such findings on the corpus were wrong).
             return
         pins = ", ".join(f"{p} {v[0] if len(v) == 1 else v[0] + '–' + v[-1]}" for p, (v, _) in sorted(hits.items()))
-        severity = combination["severity"] if certain else "warning"
-        allows = "allow" if certain else "can install"
+        severity = combination["severity"]
         message = f"{pins}: {combination['summary']}"
         document = project.documents.get(where.path)
         if document is not None and where.end > where.start:
