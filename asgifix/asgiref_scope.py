@@ -7,7 +7,7 @@ replaces the set with that one release ("what breaks if we upgrade").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import dataclass
 from functools import lru_cache
 from typing import Optional
 

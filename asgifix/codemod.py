@@ -23,7 +23,7 @@ API:
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from .records import dataclass
 from typing import Any, Optional, Sequence
 
 from .model import Edit

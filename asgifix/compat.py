@@ -15,7 +15,7 @@ overlap always contain one of their lower bounds or the version just after.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from .records import dataclass
 from functools import lru_cache
 from typing import Iterable, Optional
 

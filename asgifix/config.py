@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from .records import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 

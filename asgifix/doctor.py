@@ -19,7 +19,7 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from .records import dataclass, field
 from typing import Optional
 
 from .model import FileError, Finding, Report

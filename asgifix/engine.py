@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import os
 import re
-from dataclasses import dataclass, field
+from .records import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from .records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 

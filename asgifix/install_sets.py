@@ -34,7 +34,7 @@ from functools import lru_cache
 
 import posixpath
 import re
-from dataclasses import dataclass
+from .records import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
 if TYPE_CHECKING:  # pragma: no cover

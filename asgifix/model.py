@@ -7,7 +7,7 @@ offsets into the decoded text, which is what the fixer splices with.
 
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError, dataclass, field
+from .records import FrozenInstanceError, dataclass, field
 from typing import Any, Callable, Optional
 
 SEVERITIES = ("error", "warning", "info")

@@ -12,7 +12,7 @@ installs has the successor ("missing").
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from .records import dataclass
 from functools import lru_cache
 from typing import Callable, Optional
 

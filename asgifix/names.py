@@ -32,7 +32,7 @@ UTF-8 byte columns (``CharPositions`` in :mod:`asgifix.sources.python_asgiref` c
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from .records import dataclass, field
 from typing import Iterable, Iterator, Optional
 
 __all__ = ["Binding", "ModuleNames", "ProjectIndex", "module_names", "module_paths", "dotted_parts", "names_of"]

@@ -7,7 +7,7 @@ every file has been seen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .records import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 

@@ -25,7 +25,7 @@ inputs: beyond it the answer is "unknown" and no finding is made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import dataclass
 from functools import lru_cache
 from typing import Iterable, Optional
 

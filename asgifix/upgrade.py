@@ -33,7 +33,7 @@ A second run with the same target finds every package in place and changes nothi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from .records import dataclass, field
 from typing import Iterable, Optional
 
 from . import knowledge

@@ -10,7 +10,7 @@ moves and the ``[[change]]`` facts, each read from the released files by the bui
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Iterator, Optional
 
 from .. import moves as catalogue

@@ -11,7 +11,7 @@ and ``runworker`` without channel names.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Iterator, Optional
 
 from .. import moves as catalogue

@@ -8,7 +8,7 @@ and defers the rewrite to :mod:`asgifix.codemod`: libcst is imported only when a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Iterator, Optional
 
 from .. import moves as catalogue

@@ -29,7 +29,7 @@ A model is a name imported from a ``models`` module, a class of the module built
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Iterator, Optional
 
 from ._text import short

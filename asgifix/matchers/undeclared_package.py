@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Iterator, Optional
 
 from .. import sources

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Any, Optional
 
 from ..model import Span

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass
+from ..records import dataclass
 from functools import lru_cache
 from typing import Iterator, Optional
 

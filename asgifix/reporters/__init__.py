@@ -8,7 +8,7 @@ writes the string. Keeping them pure makes every format testable byte for byte.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Callable
 
 from ..catalogue import Rule

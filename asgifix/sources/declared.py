@@ -18,7 +18,7 @@ Three syntaxes of the *value* exist:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from ..records import dataclass, field, replace
 from typing import Optional
 
 from ..textio import TextDocument

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Iterable, Optional
 
 from .declared import canonical_name

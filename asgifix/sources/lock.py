@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Optional
 
 from ..textio import TextDocument

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from functools import lru_cache
 from typing import Any, Optional
 

@@ -9,7 +9,7 @@ entries are kept and not version-checked). Any top-level table other than
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Optional
 
 from ..textio import TextDocument

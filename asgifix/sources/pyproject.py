@@ -18,7 +18,7 @@ dependencies.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Optional
 
 from ..textio import TextDocument

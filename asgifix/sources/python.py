@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass
+from ..records import dataclass
 
 from typing import Optional
 

@@ -9,7 +9,7 @@ fallback), and for calls, which arguments are passed.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Iterator, Optional
 
 from ..names import ModuleNames, catches_import_error, dotted_parts, module_names

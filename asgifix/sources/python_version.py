@@ -7,7 +7,7 @@ nearest below them (see :mod:`asgifix.install_sets`). Never rewritten.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Optional
 
 from ..textio import TextDocument

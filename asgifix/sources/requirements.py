@@ -11,7 +11,7 @@ character offsets into the original text, and fixes splice those spans. Line joi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from functools import lru_cache
 from typing import Any, Optional
 

@@ -13,7 +13,7 @@ application it serves, which daphne always needs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..records import dataclass
 from typing import Iterable, Iterator, Optional
 
 from ..textio import TextDocument

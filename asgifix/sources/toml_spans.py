@@ -17,7 +17,7 @@ it is written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from ..records import dataclass, field
 from typing import Any, Optional, Union
 
 Path = tuple  # a key path: str keys, int indexes for arrays of tables / array items
