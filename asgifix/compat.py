@@ -301,10 +301,10 @@ def _intended_specifier(text: str, pipfile: bool, poetry: bool) -> str:
     repaired, _ = propose_repair(text)
     if not repaired:
         return ""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from .sources.pep508 import InvalidRequirement, parse_requirement
 
     try:
-        return str(Requirement(repaired).specifier)
+        return str(parse_requirement(repaired).specifier)
     except InvalidRequirement:
         return ""
 

@@ -90,10 +90,10 @@ def propose_repair(requirement_text: str) -> tuple[Optional[str], str]:
 
 
 def _parses(requirement: str) -> bool:
-    from packaging.requirements import InvalidRequirement, Requirement
+    from ..sources.pep508 import InvalidRequirement, parse_requirement
 
     try:
-        Requirement(requirement)
+        parse_requirement(requirement)
     except InvalidRequirement:
         return False
     return True

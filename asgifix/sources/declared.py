@@ -109,10 +109,10 @@ class Replacement:
 # -- reading PEP 508 ------------------------------------------------------------------------
 def analyse_pep508(value: str) -> dict:
     """Name, specifier, marker, extras and kind of a PEP 508 string; kind ``invalid`` with an error otherwise."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from .pep508 import InvalidRequirement, parse_requirement
 
     try:
-        requirement = Requirement(value)
+        requirement = parse_requirement(value)
     except InvalidRequirement as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid requirement"
         head = NAME_RE.match(value.strip())

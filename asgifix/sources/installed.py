@@ -141,10 +141,10 @@ def parse_headers(text: str) -> list[Header]:
 
 
 def _requirement(text: str, line: int, start: int, end: int) -> Optional[RequirementLine]:
-    from packaging.requirements import InvalidRequirement, Requirement
+    from .pep508 import InvalidRequirement, parse_requirement
 
     try:
-        parsed = Requirement(text)
+        parsed = parse_requirement(text)
     except InvalidRequirement:
         # Metadata before PEP 508 wrote `name (>=1.0)`; packaging reads that form too,
         # so what is left is broken metadata: it requires nothing we can judge.

@@ -545,10 +545,10 @@ def _parse_requirement(text: str, pip: Pip, whole: bool = False) -> Any:
 
 @lru_cache(maxsize=4096)
 def _modern(text: str) -> Any:
-    from packaging.requirements import InvalidRequirement, Requirement
+    from .pep508 import InvalidRequirement, parse_requirement
 
     try:
-        return Requirement(text)
+        return parse_requirement(text)
     except InvalidRequirement as exc:
         return Rejected(_first_line(str(exc)))
 
