@@ -568,9 +568,8 @@ class Engine:
         project.install_sets = sets
         if not sets:
             return [finding for matcher in matchers for finding in matcher.check_project(project)]
-        views = [project.view(s, facts,
-                              tuple(p for p in sets if p is not s and not p.copy and set(p.homes) & set(s.homes)))
-                 for s, facts in zip(sets, view_facts(project.facts, sets))]
+        views = [project.view(s, facts, peers) for s, facts, peers in zip(sets, view_facts(project.facts, sets),
+                                                                          _peers(sets))]
         # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)
         merged: dict[tuple, dict[Optional[tuple], tuple[Finding, list[str]]]] = {}
         for matcher in matchers:
@@ -742,6 +741,20 @@ class Engine:
             for path in dict.fromkeys(e.path for e in fix.edits):
                 groups.setdefault(path, []).append((path == first, [e for e in fix.edits if e.path == path]))
         return {path: (counts.get(path, 0), edits, groups[path]) for path, edits in taken.items()}
+
+
+def _peers(sets: list) -> list[tuple]:
+    """For each set, the other sets (not copies) that share one of its homes, in the sets' order."""
+    by_home: dict[str, list[int]] = {}
+    for index, install_set in enumerate(sets):
+        if not install_set.copy:
+            for home in set(install_set.homes):
+                by_home.setdefault(home, []).append(index)
+    peers = []
+    for index, install_set in enumerate(sets):
+        sharing = {other for home in set(install_set.homes) for other in by_home.get(home, ()) if other != index}
+        peers.append(tuple(sets[other] for other in sorted(sharing)))
+    return peers
 
 
 def _by_edits(by_fix: dict, order: dict[str, int]) -> dict:

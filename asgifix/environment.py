@@ -24,7 +24,16 @@ _PICKS: dict[tuple, Optional[dict]] = {}
 
 def problem_declarations(project: "ProjectModel") -> list["Declaration"]:
     """Declarations the resolver weighs for a set: not lock files, not extras that are not installed;
-    constraint files (``-c``, uv constraint lists) only for packages something else brings in."""
+    constraint files (``-c``, uv constraint lists) only for packages something else brings in.
+    (Remembered per set: read it, do not change it.)"""
+    return project.derived("problem_declarations", _problem_declarations)
+
+
+def _problem_key(project: "ProjectModel") -> tuple:
+    return tuple(sorted((d.name, specifier_of(d), tuple(d.extras)) for d in problem_declarations(project)))
+
+
+def _problem_declarations(project: "ProjectModel") -> list["Declaration"]:
     from .install_sets import OPTIONAL_GROUPS
     from .resolver import modelled
 
@@ -41,8 +50,9 @@ def specifier_of(declaration: "Declaration") -> str:
     return declaration.specifier or intended_specifier(declaration)
 
 
-def _key(declarations: list["Declaration"], pythons: tuple[str, ...]) -> tuple:
-    return (tuple(sorted((d.name, specifier_of(d), tuple(d.extras)) for d in declarations)), pythons)
+def _key(project: "ProjectModel", pythons: tuple[str, ...]) -> tuple:
+    """What the resolver's answers for the set depend on: its problem declarations and Pythons."""
+    return (project.derived("problem_key", _problem_key), pythons)
 
 
 def build_problem(declarations: list["Declaration"], python_version: Optional[str] = None):
@@ -58,7 +68,7 @@ def pick(project: "ProjectModel", python: Optional[str]) -> Optional[dict]:
 
     declarations = problem_declarations(project)
     order = pip_order(declarations)
-    key = (_key(declarations, ()), python, order)
+    key = (_key(project, ()), python, order)
     if key not in _PICKS:
         try:
             _PICKS[key] = build_problem(declarations, python).solve(order=order) if declarations else None
@@ -95,7 +105,7 @@ def allowed_versions(project: "ProjectModel", package: str) -> Optional[list[str
     if not declarations:
         return None
     pythons = project.pythons
-    key = (_key(declarations, pythons), package)
+    key = (_key(project, pythons), package)
     if key in _CACHE:
         return _CACHE[key]
     order = {version: index for index, version in enumerate(releases(package))}

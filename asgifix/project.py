@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from .records import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 from .textio import TextDocument
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # pragma: no cover
     from .install_sets import InstallSet
@@ -93,10 +95,30 @@ class ProjectModel:
         """The model one install set's rules see: its declarations, the facts of the code it serves."""
         peer_files = set().union(*(p.files for p in peers)) - install_set.files if peers else set()
         return ProjectModel(
-            declarations=[d for d in self.declarations if d.path in install_set.files],
+            declarations=self.declared_in(install_set.files),
             documents=self.documents, facts=facts, line_texts=self.line_texts, paths=self.paths,
             kinds=self.kinds, install_set=install_set, installed=self.installed, roots=self.roots,
-            peer_declarations=[d for d in self.declarations if d.path in peer_files], peers=tuple(peers))
+            peer_declarations=self.declared_in(peer_files), peers=tuple(peers))
+
+    def declared_in(self, files) -> list[Declaration]:
+        """The declarations of these files (display paths), in the project's order."""
+        by_path = self.derived("declarations_by_path", _declarations_by_path)
+        found = [entry for path in files for entry in by_path.get(path, ())]
+        found.sort(key=_first)
+        return [declaration for _, declaration in found]
+
+    def derived(self, name: str, compute: Callable[["ProjectModel"], T]) -> T:
+        """``compute(self)``, remembered while the declarations stay the same list of the same length
+        (the project phase asks the same questions of a set's declarations many times over: a
+        monorepo's 200 sets, every rule)."""
+        key = (id(self.declarations), len(self.declarations))
+        memo = self.__dict__.setdefault("_derived", {})
+        hit = memo.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = compute(self)
+        memo[name] = (key, value)
+        return value
 
     def allowed_versions(self, package: str) -> Optional[list[str]]:
         """Releases of ``package`` (oldest first) that an install of this environment can end up with.
@@ -127,3 +149,14 @@ class ProjectModel:
 
     def add_fact(self, kind: str, fact: object) -> None:
         self.facts.setdefault(kind, []).append(fact)
+
+
+def _declarations_by_path(project: ProjectModel) -> dict[str, list[tuple[int, Declaration]]]:
+    by_path: dict[str, list[tuple[int, Declaration]]] = {}
+    for place, declaration in enumerate(project.declarations):
+        by_path.setdefault(declaration.path, []).append((place, declaration))
+    return by_path
+
+
+def _first(entry: tuple) -> int:
+    return entry[0]
