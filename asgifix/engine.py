@@ -23,7 +23,8 @@ from .discovery import SourceFile, discover, display_path
 from .includes import PROBLEM_FACT, constraint_marked, follow_includes, root_holding, roots_for
 from .matchers import FileFacts, Gate, LazyMatcher, RuleContext, collector, gate, lazy_matcher, rule_needles
 from .model import Edit, FileError, Finding, Fix, Report
-from .parallel import Scheduler, can_fork, forked_results, jobs_from_environment, make_pool, validate_all
+from .parallel import (Scheduler, can_fork, forked_results, jobs_from_environment, judged_views, make_pool,
+                       validate_all)
 from .prefilter import Prefilter
 from .project import Declaration, ProjectModel
 from .textio import DecodeProblem, FileTooBig, TextDocument, WriteRefused, read_bytes, write_within
@@ -572,9 +573,10 @@ class Engine:
                                                                           _peers(sets))]
         # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)
         merged: dict[tuple, dict[Optional[tuple], tuple[Finding, list[str]]]] = {}
-        for matcher in matchers:
-            for view in views:
-                for finding in matcher.check_project(view):
+        found = judged_views(self, list(matchers), views, self.jobs)
+        for index, _ in enumerate(matchers):
+            for view, of_view in zip(views, found):
+                for finding in of_view[index]:
                     span = finding.span
                     key = (finding.code, finding.path, span.line, span.column, span.end_line, span.end_column,
                            finding.message)

@@ -469,6 +469,107 @@ class Scheduler:
 FORK_MIN = 64
 
 
+# Install sets a project phase must judge before it is shared among processes (judged_views).
+VIEWS_FORK_MIN = 16
+
+
+def judged_views(engine: "Engine", matchers: list, views: list, jobs: int) -> list[list[list["Finding"]]]:
+    """``found[v][m]``: the findings of ``matchers[m].check_project(views[v])``, for every view.
+
+    A project with many install sets (a monorepo's services) has them judged by ``jobs`` processes:
+    this one and forked workers, process k taking views k, k + jobs, ... (the views are independent:
+    a matcher's state across views is only a cache). Each worker sends its findings back once, pickled;
+    one that fails or dies has its share judged here. Fewer than :data:`VIEWS_FORK_MIN` views, or
+    where forking is unsafe (:func:`can_fork`), all are judged here. The findings are the same
+    either way, in the same order.
+    """
+    def judge(index: int) -> list[list["Finding"]]:
+        return [list(matcher.check_project(views[index])) for matcher in matchers]
+
+    count = len(views)
+    found: list[Optional[list[list["Finding"]]]] = [None] * count
+    if jobs < 2 or count < VIEWS_FORK_MIN or not can_fork(engine, jobs):
+        return [judge(index) for index in range(count)]
+    import gc
+    import pickle
+    import signal
+
+    # The first view is judged before forking: it imports the matchers and loads the release data
+    # and the resolver's tables, which the workers then share instead of each loading its own.
+    found[0] = judge(0)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    gc.freeze()
+    children: dict[int, tuple[int, int]] = {}  # share -> (pid, read end)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        try:
+            for share in range(1, jobs):
+                read_end, write_end = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
+                    code = 1
+                    try:
+                        signal.signal(signal.SIGINT, signal.SIG_IGN)
+                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                        if blocked is not None:
+                            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                        os.close(read_end)
+                        for _, (_, other) in children.items():
+                            os.close(other)
+                        _die_with_parent()
+                        mine = {index: judge(index) for index in range(share, count, jobs) if index}
+                        data = memoryview(pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL))
+                        while data:
+                            data = data[os.write(write_end, data):]
+                        code = 0
+                    except BaseException:
+                        code = 1
+                    finally:
+                        os._exit(code)
+                os.close(write_end)
+                children[share] = (pid, read_end)
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        for index in range(jobs, count, jobs):
+            found[index] = judge(index)
+        for share, (pid, read_end) in list(children.items()):
+            chunks = []
+            while True:
+                chunk = os.read(read_end, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            os.close(read_end)
+            _, status = os.waitpid(pid, 0)
+            del children[share]
+            theirs = None
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                try:
+                    theirs = pickle.loads(b"".join(chunks))
+                except Exception:  # a truncated frame: judged here
+                    theirs = None
+            for index in range(share, count, jobs):
+                found[index] = theirs[index] if theirs is not None and index in theirs else judge(index)
+    finally:
+        for pid, read_end in children.values():  # interrupted: stop the workers that are left
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:  # pragma: no cover - already gone
+                pass
+            _close(read_end)
+            try:
+                os.waitpid(pid, 0)
+            except OSError:  # pragma: no cover
+                pass
+        gc.unfreeze()
+    return found  # type: ignore[return-value]
+
+
 def can_fork(engine: "Engine", jobs: int) -> bool:
     """Whether a run may fork its workers after the walk (else the pool, or this process).
 

@@ -445,3 +445,25 @@ def test_a_closed_pipe_is_no_internal_error(tmp_path):
     _, err = process.communicate(timeout=300)
     assert b"internal error" not in err and b"Traceback" not in err
     assert process.returncode == 1
+
+
+def test_the_process_leaves_without_teardown_and_loses_no_output(tmp_path):
+    # cli.run ends the process with os._exit once main returns (no interpreter teardown): what the
+    # run printed (a report larger than any buffer) and its exit code arrive whole.
+    (tmp_path / "requirements.txt").write_text("".join(f"asgiref {3 + i % 2}.5.{i}\n" for i in range(400)))
+    result = run_subprocess("check", "--format", "json", "--no-cache", str(tmp_path))
+    assert result.exit_code == 1
+    assert len(json.loads(result.stdout)["findings"]) == 400
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "clean" / "requirements.txt").write_text("asgiref==3.8.1\n")
+    clean = run_subprocess("check", "--no-cache", str(tmp_path / "clean"))
+    assert clean.exit_code == 0 and "All checks passed" in clean.stdout
+    # and it did leave early: an atexit handler (which a normal exit would run) never runs
+    code = ("import atexit, sys; atexit.register(lambda: print('TEARDOWN', file=sys.stderr));"
+            f"sys.argv = ['asgifix', 'check', '--no-cache', {str(tmp_path / 'requirements.txt')!r}];"
+            "from asgifix.cli import run; run()")
+    import subprocess
+    import sys
+
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert process.returncode == 1 and "TEARDOWN" not in process.stderr and "AFX" in process.stdout

@@ -123,8 +123,8 @@ def test_every_requirement_line_of_the_test_data_reads_as_packaging_reads_it():
 
 def test_a_plain_requirements_check_does_not_import_packaging_requirements(tmp_path):
     (tmp_path / "requirements.txt").write_text("Django>=4.2,<5\nchannels[daphne]==4.0.0\nasgiref==3.8.1\n")
-    code = ("import sys; from asgifix.cli import run; sys.argv = ['asgifix', 'check', '--no-cache', '.'];\n"
-            "import atexit; atexit.register(lambda: print('LOADED' if 'packaging.requirements' in sys.modules"
-            " else 'NOT LOADED', file=sys.stderr)); run()")
+    code = ("import sys\nfrom asgifix.cli import main\ntry:\n    main(['check', '--no-cache', '.'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('LOADED' if 'packaging.requirements' in sys.modules else 'NOT LOADED', file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert "NOT LOADED" in result.stderr, result.stderr
