@@ -6,6 +6,11 @@ selected, per-file-ignores, the target, the pin strategy, the project root). So 
 reads and prefilters every file as a cold one does, and for each file that passes the
 prefilter looks its result up by the digest of its bytes instead of parsing it.
 
+* A file unchanged since the run that cached it (the same size, modification time and inode, as
+  ruff and git judge it) is not even read: its entry holds that stamp, and the file's result, or
+  the prefilter's "nothing here", comes from it. A file modified within two seconds of being read
+  gets no stamp (git's "racily clean" case: a second edit in the same clock tick would keep the
+  stamp): the next run reads it and compares the digest of its bytes.
 * One cache file per combination of those inputs:
   ``.asgifix_cache/<version>/results-<digest>.pickle``. Anything else changing (an
   upgrade, an edited rule or data file, another ``--select``) names another file, so a stale
@@ -44,7 +49,9 @@ CACHEDIR_TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
 # Files a run must find before the cache is used (the fork threshold: asgifix.parallel.FORK_MIN).
 MIN_FILES = 64
 # A cache file older than asgifix's format is not read (bumped when an entry's shape changes).
-FORMAT = 1
+FORMAT = 2
+# How recent a modification leaves a file unstamped (nanoseconds): see the module.
+RACY_NS = 2_000_000_000
 
 
 def _digest(raw: bytes) -> bytes:
@@ -56,6 +63,20 @@ def _digest(raw: bytes) -> bytes:
 def cache_dir_for(root: Path, setting: Optional[str]) -> Path:
     """Where the cache lives: ``setting`` (relative to the project root) or ``.asgifix_cache``."""
     return root / (setting or DEFAULT_DIR)
+
+
+def stamp_of(path: str) -> Optional[tuple[int, int, int]]:
+    """``(size, modification time in ns, inode)`` of a file, or None: unreadable, or modified so
+    recently that another edit could follow within the clock's tick (see the module)."""
+    import time
+
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if time.time_ns() - stat.st_mtime_ns < RACY_NS:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -74,12 +95,16 @@ class ResultsCache:
         self.root = root
         self._engine: Optional["Engine"] = None
         self._path: Optional[Path] = None
-        self._entries: Optional[dict] = None  # key -> (digest, result or None); None: not loaded
+        # key -> (digest or None, result or None, stamp or None); None: not loaded. A digest of None:
+        # the prefilter ruled the file out (only kept with a stamp).
+        self._entries: Optional[dict] = None
+        self.stamps: dict = {}  # key -> the stamp of the file being read, until its entry is put
         self.fresh: dict = {}  # entries made in this process since loading (sent back by forked workers)
         self.touched: set = set()  # keys looked up in this run (the others are dropped at save)
         self.expected: dict = {}  # key -> digest of files missed and analyzed by the pool
-        self.hits = 0
+        self.hits = 0  # analyzed files whose result came from the cache
         self.misses = 0
+        self.not_read = 0  # files not even read (unchanged since cached; ruled-out ones included)
         # Used only once a run proves big enough to gain from it (loading it and digesting the
         # catalogue cost a few milliseconds: more than a handful of files cost to analyze).
         self.active = False
@@ -116,11 +141,51 @@ class ResultsCache:
         return self._entries
 
     # -- use ----------------------------------------------------------------------------------
+    @staticmethod
+    def key_of(source: "SourceFile") -> tuple:
+        # (the absolute path: the same display path can name another file from another directory)
+        return (os.path.abspath(source.fspath), source.display, source.kind, source.explicit)
+
+    def unchanged(self, source: "SourceFile") -> Optional["FileResult"]:
+        """The cached result of a file whose stamp has not changed since it was cached, without
+        reading it; None when it must be read (and its stamp is kept for the entry to come)."""
+        key = self.key_of(source)
+        stamp = stamp_of(source.fspath)
+        entry = self.load().get(key)
+        if stamp is not None and entry is not None and entry[2] == stamp:
+            self.touched.add(key)
+            self.not_read += 1
+            if entry[0] is not None:
+                self.hits += 1
+            return self._result(source, entry)
+        if stamp is not None:
+            self.stamps[key] = stamp
+        return None
+
+    def ruled_out(self, source: "SourceFile") -> None:
+        """The prefilter ruled the file out: with a stamp, the next run need not read it."""
+        key = self.key_of(source)
+        stamp = self.stamps.pop(key, None)
+        if stamp is not None:
+            entry = (None, None, stamp)
+            self.load()[key] = entry
+            self.fresh[key] = entry
+            self.touched.add(key)
+
+    @staticmethod
+    def _result(source: "SourceFile", entry: tuple) -> "FileResult":
+        from .engine import FileResult
+
+        result = entry[1]
+        if result is None:
+            return FileResult(source)
+        result.source = source
+        return result
+
     def get(self, source: "SourceFile", raw: bytes) -> tuple[tuple, Optional["FileResult"]]:
         """``(token, result)``: the cached result of these bytes, or None (then :meth:`put` the
         result with the token: the file's key and the digest of its bytes)."""
-        # (the absolute path: the same display path can name another file from another directory)
-        key = (os.path.abspath(source.fspath), source.display, source.kind, source.explicit)
+        key = self.key_of(source)
         digest = _digest(raw)
         self.touched.add(key)
         entry = self.load().get(key)
@@ -128,19 +193,18 @@ class ResultsCache:
             self.misses += 1
             return (key, digest), None
         self.hits += 1
-        from .engine import FileResult
-
-        result = entry[1]
-        if result is None:
-            return (key, digest), FileResult(source)
-        result.source = source
-        return (key, digest), result
+        stamp = self.stamps.pop(key, None)
+        if stamp is not None and entry[2] != stamp:  # the same bytes, touched since: stamp them anew
+            entry = (entry[0], entry[1], stamp)
+            self.load()[key] = entry
+            self.fresh[key] = entry
+        return (key, digest), self._result(source, entry)
 
     def put(self, token: tuple, result: "FileResult") -> None:
         held = result if (result.findings or result.error or result.document is not None
                           or result.declarations or result.facts) else None
         key, digest = token
-        entry = (digest, held)
+        entry = (digest, held, self.stamps.pop(key, None))
         self.load()[key] = entry
         self.fresh[key] = entry
         self.touched.add(key)
@@ -159,10 +223,11 @@ class ResultsCache:
 
     def merge(self, fresh: dict, looked_up: tuple) -> None:
         """Entries a forked worker made, the keys it looked up, its hits and misses."""
-        touched, hits, misses = looked_up
+        touched, hits, misses, not_read = looked_up
         self.touched.update(touched)
         self.hits += hits
         self.misses += misses
+        self.not_read += not_read
         if fresh:
             entries = self.load()
             entries.update(fresh)

@@ -504,6 +504,7 @@ def _save_cache(engine, run: "_Run") -> None:
     root = os.path.realpath(engine.base_dir)
     written = cache.save(whole_root=any(os.path.realpath(p) == root for p in run.paths))
     _note(run.verbose, f"results cache: {cache.hits} hits, {cache.misses} misses"
+                       + (f", {cache.not_read} unchanged files not read" if cache.not_read else "")
                        + (f", written to {cache.directory}" if written else ""))
 
 

@@ -221,8 +221,14 @@ class Engine:
 
         Returns ``(raw, None)`` when the file needs analysis, or a finished
         result: an unreadable file, or one that the prefilter rules out (it
-        is then never decoded or parsed).
+        is then never decoded or parsed). With the results cache in use, a file unchanged since it
+        was cached is not read: its cached result is the finished one (asgifix.cache).
         """
+        stored = self.results_cache
+        if stored is not None and stored.active:
+            hit = stored.unchanged(source)
+            if hit is not None:
+                return b"", hit
         try:
             raw = read_bytes(source.fspath, MAX_FILE_BYTES)
         except FileTooBig as exc:
@@ -234,6 +240,8 @@ class Engine:
         # A file named on the command line is always parsed (a syntax error there is news).
         if prefilter is not None and source.kind not in self.declaration_kinds and not source.explicit \
                 and not prefilter.admits(raw, source.name):
+            if stored is not None and stored.active:
+                stored.ruled_out(source)
             return raw, FileResult(source)
         return raw, None
 

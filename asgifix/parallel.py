@@ -781,8 +781,8 @@ def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inheri
 
         def send(last: int, held: dict) -> None:
             if cache is not None:  # what this worker added to the results cache goes back too
-                frame = (last, held, cache.fresh, (cache.touched, cache.hits, cache.misses))
-                cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
+                frame = (last, held, cache.fresh, (cache.touched, cache.hits, cache.misses, cache.not_read))
+                cache.fresh, cache.touched, cache.hits, cache.misses, cache.not_read = {}, set(), 0, 0, 0
             else:
                 frame = (last, held, None, None)
             data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
@@ -791,7 +791,7 @@ def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inheri
                 view = view[os.write(write_end, view):]
 
         if cache is not None:
-            cache.fresh, cache.touched, cache.hits, cache.misses = {}, set(), 0, 0
+            cache.fresh, cache.touched, cache.hits, cache.misses, cache.not_read = {}, set(), 0, 0, 0
         held: dict[int, "FileResult"] = {}
         analyzed = 0
         for index in range(share, len(sources), jobs):

@@ -195,3 +195,62 @@ def test_a_cached_fix_round_trips_but_never_with_a_builder_to_call():
     deferred = Fix("unsafe", "Rewrite", build=partial(print, "x"), paths=("a.py",))
     with pytest.raises(pickle.UnpicklingError):
         _SafeUnpickler(io.BytesIO(pickle.dumps(deferred))).load()
+
+
+def _age(root, seconds=3600):
+    """Every file of the tree modified an hour ago (a stamp is kept only for files older than RACY_NS)."""
+    import time
+
+    then = time.time() - seconds
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (then, then))
+
+
+def _not_read(root, jobs="2"):
+    result = run_cli("check", "--format", "json", "-v", ".", cwd=root, env={"ASGIFIX_JOBS": jobs})
+    found = re.search(r"(\d+) unchanged files not read", result.stderr)
+    return result.stdout, int(found.group(1)) if found else 0
+
+
+def test_unchanged_files_are_not_read_and_changed_ones_are(tmp_path):
+    root = _project(tmp_path / "p")
+    _age(root)
+    cold = _check(root)
+    warm, skipped = _not_read(root)
+    assert warm == cold[1] and skipped >= 80  # the modules, analyzed or ruled out, came from their stamps
+    # The same bytes touched: read again (a digest hit), then stamped anew.
+    module = root / "chat" / "mod_000.py"
+    os.utime(module, (os.path.getmtime(module) - 10,) * 2)
+    again, fewer = _not_read(root)
+    assert again == cold[1] and fewer == skipped - 1
+    assert _not_read(root)[1] == skipped
+    # Other bytes of the same size under the same time, but a new file (another inode): read, not trusted.
+    stat = module.stat()
+    replacement = root / "chat" / "replacement.tmp"
+    replacement.write_text(module.read_text().replace("async_to_sync, sync_to_async", "async_to_sync, sync_to_asyn_"))
+    assert replacement.stat().st_size == stat.st_size
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(replacement, module)
+    edited, _ = _not_read(root)
+    assert edited != cold[1] and edited == _check(root, "--no-cache")[1]
+
+
+def test_a_file_modified_just_now_is_not_stamped(tmp_path):
+    root = _project(tmp_path / "p")
+    _age(root)
+    _check(root)
+    admitted, ruled_out = root / "chat" / "mod_000.py", root / "chat" / "mod_001.py"
+    admitted.write_text(admitted.read_text() + "Z = 3\n")  # modified now: within RACY_NS of being read
+    ruled_out.write_text("Y = 2\n")
+    _check(root)
+    entries = {key[1]: entry for key, entry in _entries(root).items()}
+    assert entries["chat/mod_000.py"][2] is None  # no stamp: the next run reads it and compares the digest
+    assert "chat/mod_001.py" not in entries  # nothing to remember without a stamp
+    assert entries["chat/mod_002.py"][2] is not None and cache_module.stamp_of(str(admitted)) is None
+
+
+def _entries(root):
+    [path] = (root / DEFAULT_DIR).glob("*/results-*.pickle")
+    with open(path, "rb") as handle:
+        return cache_module._SafeUnpickler(handle).load()["entries"]
