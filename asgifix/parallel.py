@@ -598,6 +598,7 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
     """
     import signal
 
+    sources = list(sources)  # (its entries are let go as their results go out; the caller's list is not touched)
     workers: dict[int, _Worker] = {}  # share -> worker still sending
     for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
         try:
@@ -646,6 +647,7 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
                     _receive(engine, worker, results, done, share, wait=False)
             while next_out < count and next_out <= done[next_out % jobs]:
                 yield next_out, results.pop(next_out, None)
+                sources[next_out] = None  # done with (no worker's share is redone before it)
                 next_out += 1
         done[0] = count
         for share, worker in list(workers.items()):
@@ -660,6 +662,7 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
             del workers[share]
             while next_out < count and next_out <= done[next_out % jobs]:
                 yield next_out, results.pop(next_out, None)
+                sources[next_out] = None  # done with (no worker's share is redone before it)
                 next_out += 1
     finally:
         for worker in workers.values():  # interrupted: stop the workers that are left
@@ -857,6 +860,7 @@ def forked_results(engine: "Engine", found: list["SourceFile"], progress, cache,
                     result = _empty_result(source)
             else:
                 result = cache[source.display]
+            found[index] = None  # the walk's files are let go as their results go out: memory stays flat
             yield source, result
         for _ in stream:  # (none left: lets the workers end and be waited for)
             pass

@@ -554,8 +554,12 @@ def profile_breakdown(tools: Tools, tree: Path) -> list[tuple[str, float]]:
 
     out = TREES / f".profile-{tree.name}.pstats"
     env = dict(tools.asgifix_env, ASGIFIX_JOBS="1")
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "asgifix", "check", "-q", str(tree)],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    # (asgifix's command line leaves with os._exit, before `python -m cProfile` could write its
+    # file: the profile is taken around cli.main, which returns)
+    code = ("import cProfile, sys\nprofile = cProfile.Profile()\nprofile.enable()\nfrom asgifix.cli import main\n"
+            f"try:\n    main(['check', '-q', {str(tree)!r}])\nexcept SystemExit:\n    pass\n"
+            f"profile.disable()\nprofile.dump_stats({str(out)!r})\n")
+    subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     if not out.is_file():
         return []
     stats = pstats.Stats(str(out)).stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
