@@ -474,16 +474,21 @@ def section_latency(tools: Tools, repeat: int) -> dict[str, Command]:
     import random
 
     rng = random.Random(trees.SEED)
-    module = sample / "consumers.py"
+    # Each case is a project of its own (a folder), as pre-commit sees one: a module beside the
+    # requirements that pin it, a clean requirements file alone, a broken one alone, an unrelated
+    # module alone. (Until session 5 they shared one folder, so every case also read the broken file.)
+    shutil.rmtree(sample, ignore_errors=True)
+    for case in ("module", "unrelated", "clean", "broken"):
+        (sample / case).mkdir(parents=True)
+    module = sample / "module" / "consumers.py"
     module.write_text(trees.python_module(rng, ("from asgiref.sync import async_to_sync",
                                                 "from asgiref.base_layer import BaseChannelLayer")))
-    unrelated = sample / "unrelated.py"
+    (sample / "module" / "requirements.txt").write_text("\n".join(trees.GOOD_REQUIREMENTS) + "\n")
+    unrelated = sample / "unrelated" / "unrelated.py"
     unrelated.write_text(trees.python_module(rng))
-    clean = sample / "requirements.txt"
+    clean = sample / "clean" / "requirements.txt"
     clean.write_text("\n".join(trees.GOOD_REQUIREMENTS) + "\n")
-    broken_dir = sample / "broken"
-    broken_dir.mkdir(exist_ok=True)
-    broken = broken_dir / "requirements.txt"
+    broken = sample / "broken" / "requirements.txt"
     broken.write_text("\n".join(trees.GOOD_REQUIREMENTS[:5] + ("asgiref 3.5.2",)) + "\n")
     rounds = max(repeat * 4, 20)
     commands = {
@@ -833,7 +838,7 @@ def main() -> int:
             fix_result = section_fix(tools, args.repeat)
         if "latency" in only:
             latency = section_latency(tools, args.repeat)
-            imports = import_profile(tools, TREES / "latency" / "consumers.py")
+            imports = import_profile(tools, TREES / "latency" / "module" / "consumers.py")
     finally:
         if not args.keep_trees:
             for child in TREES.iterdir() if TREES.is_dir() else ():
