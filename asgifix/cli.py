@@ -22,6 +22,15 @@ class UsageProblem(click.UsageError):
     exit_code = EXIT_ERROR
 
 
+def _output_failed(exc: BaseException) -> bool:
+    """An error writing standard output or error (no file named: files asgifix reads or writes
+    report their own errors, naming the file)."""
+    import errno
+
+    return (isinstance(exc, OSError) and exc.filename is None
+            and exc.errno in (errno.ENOSPC, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC)))
+
+
 def _fail(message: str) -> "click.exceptions.Exit":
     from .reporters import printable
 
@@ -352,6 +361,9 @@ def _guarded(function: Callable) -> Callable:
         except Exception as exc:
             if os.environ.get("ASGIFIX_DEBUG"):
                 raise
+            if _output_failed(exc):
+                # `asgifix check > /dev/full`, a full disk or quota: the machine's problem, not asgifix's
+                raise _fail(f"cannot write the output: {exc.strerror}") from None
             message = " ".join(str(exc).split()) or "no message"
             raise _fail(f"internal error: {type(exc).__name__}: {message[:300]} "
                         f"(a bug in asgifix; run with ASGIFIX_DEBUG=1 for the traceback)") from None

@@ -467,3 +467,16 @@ def test_the_process_leaves_without_teardown_and_loses_no_output(tmp_path):
 
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert process.returncode == 1 and "TEARDOWN" not in process.stderr and "AFX" in process.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_an_unwritable_output_is_one_line_and_no_internal_error():
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        process = subprocess.run([sys.executable, "-m", "asgifix", "check", "--no-color", "--no-cache",
+                                  str(FIXTURES / "legacy-chat")], stdout=full, stderr=subprocess.PIPE,
+                                 text=True, cwd=REPO, timeout=300)
+    assert process.returncode == 2
+    assert process.stderr.strip() == "asgifix: error: cannot write the output: No space left on device"
