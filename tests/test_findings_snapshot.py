@@ -7,7 +7,8 @@ speed work (prefilter, parse skipping, caches, parallelism). A change that is me
 findings (a new rule, a precision fix) re-records it:
 ``python bench/findings.py snapshot tests/data/findings_fixtures.json``, and the diff of that
 file is the review of what changed. The benchmark trees and the corpus are compared the same
-way by ``bench/findings.py compare`` / ``bench/findings.py corpus`` (too big for the suite).
+way by ``bench/findings.py compare`` / ``bench/findings.py corpus`` (too big for the suite); a
+small generated monorepo is run every way a run can go by tests/test_speed_paths_agree.py.
 """
 
 from __future__ import annotations
