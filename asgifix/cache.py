@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -68,8 +69,6 @@ def cache_dir_for(root: Path, setting: Optional[str]) -> Path:
 def stamp_of(path: str) -> Optional[tuple[int, int, int]]:
     """``(size, modification time in ns, inode)`` of a file, or None: unreadable, or modified so
     recently that another edit could follow within the clock's tick (see the module)."""
-    import time
-
     try:
         stat = os.stat(path)
     except (OSError, ValueError):
@@ -99,6 +98,8 @@ class ResultsCache:
         # the prefilter ruled the file out (only kept with a stamp).
         self._entries: Optional[dict] = None
         self.stamps: dict = {}  # key -> the stamp of the file being read, until its entry is put
+        self._keyed: Optional["SourceFile"] = None  # the file whose key was asked last, and that key
+        self._key: tuple = ()
         self.fresh: dict = {}  # entries made in this process since loading (sent back by forked workers)
         self.touched: set = set()  # keys looked up in this run (the others are dropped at save)
         self.expected: dict = {}  # key -> digest of files missed and analyzed by the pool
@@ -141,10 +142,12 @@ class ResultsCache:
         return self._entries
 
     # -- use ----------------------------------------------------------------------------------
-    @staticmethod
-    def key_of(source: "SourceFile") -> tuple:
+    def key_of(self, source: "SourceFile") -> tuple:
         # (the absolute path: the same display path can name another file from another directory)
-        return (os.path.abspath(source.fspath), source.display, source.kind, source.explicit)
+        if source is not self._keyed:  # (a file being read is asked for its key two or three times)
+            self._keyed, self._key = source, (os.path.abspath(source.fspath), source.display, source.kind,
+                                              source.explicit)
+        return self._key
 
     def unchanged(self, source: "SourceFile") -> Optional["FileResult"]:
         """The cached result of a file whose stamp has not changed since it was cached, without

@@ -581,8 +581,9 @@ class Engine:
                                                                           _peers(sets))]
         # place and words -> fix (as edits) -> (the finding, the sets that make it with that fix)
         merged: dict[tuple, dict[Optional[tuple], tuple[Finding, list[str]]]] = {}
-        found = judged_views(self, list(matchers), views, self.jobs)
-        for index, _ in enumerate(matchers):
+        matchers = list(matchers)
+        found = judged_views(self, matchers, views, self.jobs)
+        for index in range(len(matchers)):
             for view, of_view in zip(views, found):
                 for finding in of_view[index]:
                     span = finding.span

@@ -38,7 +38,7 @@ from .records import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .project import Declaration, ProjectModel
+    from .project import ProjectModel
 
 # Python minor versions a set can run on (the oldest any recorded release supports to the newest released).
 KNOWN_PYTHONS = ("2.7", "3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
@@ -522,9 +522,9 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
     """The Pythons the set's pinned Django/channels/daphne releases support, when nothing declares one."""
     common: Optional[set[str]] = None
     said: list[str] = []
-    by_path = project.derived("python_deciders", _deciders_by_path)
-    mine = sorted(entry for path in install_set.files for entry in by_path.get(path, ()))
-    for _, declaration in mine:  # Django first: a pin the rest contradicts (channels 1 next to Django 3) is skipped
+    deciders = sorted((d for d in project.declared_in(install_set.files) if d.name in _PYTHON_DECIDERS),
+                      key=lambda d: _PYTHON_DECIDERS.index(d.name))
+    for declaration in deciders:  # Django first: a pin the rest contradicts (channels 1 next to Django 3) is skipped
         if declaration.locked and declaration.source_kind == "lock":
             continue
         if not declaration.specifier:
@@ -540,17 +540,6 @@ def _inferred_python(project: "ProjectModel", install_set: InstallSet) -> Option
         return None
     ordered = tuple(v for v in KNOWN_PYTHONS if v in common)
     return ordered, f"the Pythons {', '.join(dict.fromkeys(said))} support{'s' if len(said) == 1 else ''}"
-
-
-def _deciders_by_path(project: "ProjectModel") -> dict[str, list[tuple[int, "Declaration"]]]:
-    """The declarations of Python deciders, by file, each with its place in the order they are
-    weighed in (Django's first, then channels', ...; in each, as the project lists them)."""
-    ordered = sorted((d for d in project.declarations if d.name in _PYTHON_DECIDERS),
-                     key=lambda d: _PYTHON_DECIDERS.index(d.name))
-    by_path: dict[str, list[tuple[int, "Declaration"]]] = {}
-    for place, declaration in enumerate(ordered):
-        by_path.setdefault(declaration.path, []).append((place, declaration))
-    return by_path
 
 
 @lru_cache(maxsize=1024)

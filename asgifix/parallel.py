@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .discovery import SourceFile
     from .engine import Engine, FileResult
+    from .model import Finding
     from .textio import TextDocument
 
 # Files past the prefilter before a pool is worth its start-up (about 10 ms a
@@ -492,61 +493,42 @@ def judged_views(engine: "Engine", matchers: list, views: list, jobs: int) -> li
         return [judge(index) for index in range(count)]
     import gc
     import pickle
-    import signal
+
+    def start(share: int, write_end: int, inherited: list[int], blocked) -> None:  # pragma: no cover - a worker
+        code = 1
+        try:
+            _enter_worker(blocked, inherited)
+            mine = {index: judge(index) for index in range(share, count, jobs) if index}
+            data = memoryview(pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL))
+            while data:
+                data = data[os.write(write_end, data):]
+            code = 0
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
 
     # The first view is judged before forking: it imports the matchers and loads the release data
     # and the resolver's tables, which the workers then share instead of each loading its own.
     found[0] = judge(0)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
+    _flush_output()
     gc.freeze()
-    children: dict[int, tuple[int, int]] = {}  # share -> (pid, read end)
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    workers: dict[int, _Worker] = {}
     try:
-        try:
-            for share in range(1, jobs):
-                read_end, write_end = os.pipe()
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
-                    code = 1
-                    try:
-                        signal.signal(signal.SIGINT, signal.SIG_IGN)
-                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                        if blocked is not None:
-                            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                        os.close(read_end)
-                        for _, (_, other) in children.items():
-                            os.close(other)
-                        _die_with_parent()
-                        mine = {index: judge(index) for index in range(share, count, jobs) if index}
-                        data = memoryview(pickle.dumps(mine, protocol=pickle.HIGHEST_PROTOCOL))
-                        while data:
-                            data = data[os.write(write_end, data):]
-                        code = 0
-                    except BaseException:
-                        code = 1
-                    finally:
-                        os._exit(code)
-                os.close(write_end)
-                children[share] = (pid, read_end)
-        finally:
-            if blocked is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        workers = _fork_workers(jobs, start)
         for index in range(jobs, count, jobs):
             found[index] = judge(index)
-        for share, (pid, read_end) in list(children.items()):
+        for share, worker in list(workers.items()):
             chunks = []
             while True:
-                chunk = os.read(read_end, 1 << 20)
+                chunk = os.read(worker.read_end, 1 << 20)
                 if not chunk:
                     break
                 chunks.append(chunk)
-            os.close(read_end)
-            _, status = os.waitpid(pid, 0)
-            del children[share]
+            _close(worker.read_end)
+            worker.read_end = -1
+            _, status = os.waitpid(worker.pid, 0)
+            del workers[share]
             theirs = None
             if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
                 try:
@@ -556,16 +538,8 @@ def judged_views(engine: "Engine", matchers: list, views: list, jobs: int) -> li
             for index in range(share, count, jobs):
                 found[index] = theirs[index] if theirs is not None and index in theirs else judge(index)
     finally:
-        for pid, read_end in children.values():  # interrupted: stop the workers that are left
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except OSError:  # pragma: no cover - already gone
-                pass
-            _close(read_end)
-            try:
-                os.waitpid(pid, 0)
-            except OSError:  # pragma: no cover
-                pass
+        for worker in workers.values():  # interrupted: stop the workers that are left
+            _stop(worker)
         gc.unfreeze()
     return found  # type: ignore[return-value]
 
@@ -596,15 +570,9 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
     fails has the rest of its share done here: the results are those of serial analysis. Ctrl-C or
     SIGTERM (or the caller closing the generator) stops the workers at once.
     """
-    import signal
-
     sources = list(sources)  # (its entries are let go as their results go out; the caller's list is not touched)
     workers: dict[int, _Worker] = {}  # share -> worker still sending
-    for stream in (sys.stdout, sys.stderr):  # nothing buffered is written twice
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
+    _flush_output()
     import gc
 
     # What this process holds now (the walk's files) is set aside from the garbage collector, so
@@ -613,23 +581,9 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
     if engine.results_cache is not None:
         engine.results_cache.active = True  # a big run
         engine.results_cache.load()  # once, here, not once per worker
-    blocked = None
-    if hasattr(signal, "pthread_sigmask"):  # a worker starts with Ctrl-C blocked, then ignores it
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        try:
-            for share in range(1, jobs):
-                read_end, write_end = os.pipe()
-                _widen(write_end)
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
-                    _worker(engine, work, sources, share, jobs, write_end,
-                            [read_end] + [w.read_end for w in workers.values()], blocked)
-                os.close(write_end)
-                workers[share] = _Worker(pid, read_end, share - jobs)
-        finally:
-            if blocked is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        workers = _fork_workers(jobs, lambda share, write_end, inherited, blocked: _worker(
+            engine, work, sources, share, jobs, write_end, inherited, blocked))
         for worker in workers.values():
             os.set_blocking(worker.read_end, False)
         results: dict[int, "FileResult"] = {}
@@ -667,6 +621,60 @@ def forked(engine: "Engine", work: "Callable[[SourceFile], FileResult]", sources
     finally:
         for worker in workers.values():  # interrupted: stop the workers that are left
             _stop(worker)
+
+
+def _flush_output() -> None:
+    """Flush standard output and error before forking: nothing buffered is written twice."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+def _fork_workers(jobs: int, start: Callable[[int, int, list[int], Any], None]) -> dict[int, "_Worker"]:
+    """Fork a worker for each share 1 .. jobs - 1, each writing to a pipe of its own: share -> worker.
+
+    ``start(share, write end, inherited read ends, blocked)`` runs in the worker and ends it (with
+    ``os._exit``); it calls :func:`_enter_worker` first. A worker starts with Ctrl-C blocked, then
+    ignores it: the main process stops the workers. A fork that fails stops those already forked.
+    """
+    import signal
+
+    workers: dict[int, _Worker] = {}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        for share in range(1, jobs):
+            read_end, write_end = os.pipe()
+            _widen(write_end)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the worker (coverage does not follow a fork)
+                start(share, write_end, [read_end] + [w.read_end for w in workers.values()], blocked)
+                os._exit(1)  # (start ends the worker itself)
+            os.close(write_end)
+            workers[share] = _Worker(pid, read_end, share - jobs)
+    except BaseException:
+        for worker in workers.values():
+            _stop(worker)
+        raise
+    finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    return workers
+
+
+def _enter_worker(blocked, inherited: list[int]) -> None:  # pragma: no cover - runs in a forked worker
+    """A forked worker's start: Ctrl-C ignored, SIGTERM ends it (not the main process's handler),
+    the signal mask restored, the pipe ends it inherited closed, and it dies with the main process."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if blocked is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    for fd in inherited:
+        _close(fd)
+    _die_with_parent()
 
 
 def _widen(fd: int) -> None:
@@ -769,15 +777,7 @@ def _worker(engine, work, sources, share: int, jobs: int, write_end: int, inheri
     """A forked worker: analyze one share, sending frames of the results that hold something, exit."""
     code = 1
     try:
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process stops the workers
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (not the main process's handler)
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        for fd in inherited:
-            _close(fd)
-        _die_with_parent()
+        _enter_worker(blocked, inherited)
         import pickle
 
         cache = engine.results_cache

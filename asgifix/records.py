@@ -24,21 +24,13 @@ import dataclasses
 from _thread import get_ident
 from dataclasses import MISSING, FrozenInstanceError, field, fields, replace
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable
 
 __all__ = ["dataclass", "field", "fields", "replace", "FrozenInstanceError"]
-
-T = TypeVar("T", bound=type)
 
 if TYPE_CHECKING:  # pragma: no cover - type checkers read it as the standard library's
     from dataclasses import dataclass
 else:
-
-    @overload
-    def dataclass(cls: T, /) -> T: ...
-
-    @overload
-    def dataclass(*, frozen: bool = False) -> Callable[[T], T]: ...
 
     def dataclass(cls=None, /, *, frozen=False):
         if cls is None:

@@ -87,5 +87,5 @@ def _plain(text: str):
     except InvalidSpecifier:
         return None  # packaging's Requirement says what is wrong with it
     extras = match.group("extras")
-    return PlainRequirement(match.group("name"), set(_COMMA.split(extras.strip())) if extras else set(),
+    return PlainRequirement(match.group("name"), set(_COMMA.split(extras)) if extras else set(),
                             specifier)
